@@ -1,0 +1,108 @@
+"""The contact-center server: ``create_app()`` factory; ``python app.py`` serves it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app, jsonify
+
+import settings
+from ivr import flows as flow_data
+from ivr import views as voice_views
+from ivr.exceptions import IvrError
+from simulator import api as simulator_api
+from store import web as store_web
+from web import errors
+
+log = logging.getLogger(__name__)
+
+
+def _instance_secret(app: Flask, name: str) -> str:
+    """A random secret kept in the instance folder (mode 0600), made on first start."""
+    path = Path(app.instance_path) / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(16))
+    return path.read_text().strip()
+
+
+def _fill_defaults(app: Flask) -> None:
+    """Settings whose default lives in the instance folder; local mode when Twilio is not configured."""
+    config = app.config
+    config["LOCAL_MODE"] = not config["TWILIO_ACCOUNT_SID"]
+    if not config["TWILIO_AUTH_TOKEN"]:
+        if not config["LOCAL_MODE"]:
+            raise IvrError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: signatures cannot be checked")
+        config["TWILIO_AUTH_TOKEN"] = _instance_secret(app, "local_auth_token")
+    if config["LOCAL_MODE"]:
+        config["TWILIO_ACCOUNT_SID"] = "AC" + "0" * 32
+    config["DATABASE_PATH"] = config["DATABASE_PATH"] or os.path.join(app.instance_path, "contact_center.db")
+    config["PROMPT_CACHE_DIR"] = config["PROMPT_CACHE_DIR"] or os.path.join(app.instance_path, "prompts")
+    config["SECRET_KEY"] = config["SECRET_KEY"] or _instance_secret(app, "secret_key")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment's settings (overridden by ``test_config``)."""
+    app = Flask(__name__, instance_relative_config=True, static_folder="web/static", template_folder="web/templates")
+    app.config.from_mapping(settings.load())
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _fill_defaults(app)
+
+    store_web.init_app(app)
+    app.extensions["flows"] = flow_data.load_all()
+    app.register_blueprint(voice_views.bp)
+    if app.config["LOCAL_MODE"]:
+        local_base = app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{app.config['PORT']}"
+        simulator_api.init_app(app, local_base)
+    errors.init_app(app)
+    app.add_url_rule("/healthz", view_func=healthz)
+    app.cli.add_command(flows_command)
+    return app
+
+
+def healthz():
+    """State of the database, the queue backend and the speech models."""
+    from store.migrations import MIGRATIONS, applied
+
+    db = store_web.get_db()
+    done = applied(db)
+    database = {"ok": len(done) == len(MIGRATIONS), "path": current_app.config["DATABASE_PATH"], "migrations": len(done)}
+    queue = {"backend": "redis" if current_app.config["REDIS_URL"] else "embedded", "ok": True}
+    speech = {"languages": sorted(current_app.extensions.get("speech_languages", set()))}
+    ok = database["ok"] and queue["ok"]
+    body = {"ok": ok, "local_mode": current_app.config["LOCAL_MODE"], "database": database, "queue": queue, "speech": speech}
+    return jsonify(body), 200 if ok else 503
+
+
+@click.group("flows")
+def flows_command() -> None:
+    """Call flow tools."""
+
+
+@flows_command.command("check")
+def flows_check() -> None:
+    """Validate every call flow; exits non-zero listing each fault."""
+    try:
+        loaded = flow_data.load_all()
+    except IvrError as exc:
+        raise click.ClickException(str(exc)) from None
+    for language, flow in sorted(loaded.items()):
+        click.echo(f"{language}: flow {flow.name!r} ok, {len(flow.nodes)} nodes, {len(flow.prompts)} prompts")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Call flows as data: YAML files in ivr/flows/, one per language, loaded and validated at start-up.
+
+A flow has prompts (named texts), messages the engine itself speaks (no input, no match, …) and
+nodes. Node types: ``prompt`` (say, then go on), ``menu`` (DTMF keys and spoken phrases per option),
+``lookup`` (self-service answer from data), ``queue`` (hand the call to routing), ``survey`` (1–5 after
+the call) and ``hangup``. Every reference (node, prompt, queue) is checked by ``validate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivr.exceptions import IvrError
+
+log = logging.getLogger(__name__)
+
+FLOWS_DIR = Path(__file__).parent / "flows"
+NODE_TYPES = ("prompt", "menu", "lookup", "queue", "survey", "hangup")
+LOOKUP_SOURCES = {"order_status": ("number", "item", "status", "eta", "number_spoken")}
+REQUIRED_MESSAGES = (
+    "no_input",
+    "no_match",
+    "to_agent",
+    "apology",
+    "goodbye",
+    "speech_unavailable",
+    "confirm",
+    "survey_thanks",
+    "wait_position",
+)
+AGENT_KEY = "0"
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    intent: str
+    next: str
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    prompt: str | None = None
+    next: str | None = None
+    options: tuple[Option, ...] = ()
+    source: str | None = None
+    found: str | None = None
+    not_found: str | None = None
+    queue: str | None = None
+    priority: int = 0
+    question: str | None = None
+    max_digits: int = 12
+    agent_node: str | None = None  # where 0 / "agent" goes from here; the flow's agent_node when unset
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    language: str
+    voice: str
+    start: str
+    agent_node: str
+    survey_node: str | None
+    agent_phrases: tuple[str, ...]
+    yes_phrases: tuple[str, ...]
+    no_phrases: tuple[str, ...]
+    prompts: dict[str, str]
+    messages: dict[str, str]
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise IvrError(f"flow {self.name}/{self.language} has no node {node_id!r}") from None
+
+    def text(self, prompt_name: str, **values: Any) -> str:
+        """The text of a prompt or message, with ``{placeholders}`` filled in."""
+        template = self.prompts.get(prompt_name) or self.messages[prompt_name]
+        return template.format(**values) if values else template
+
+    def all_texts(self) -> list[str]:
+        """Every fixed text callers may hear (prompts without placeholders and messages), for pre-rendering."""
+        texts = [*self.prompts.values(), *self.messages.values()]
+        return [t for t in texts if not _placeholders(t)]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _option(data: dict[str, Any], where: str) -> Option:
+    try:
+        return Option(
+            key=str(data["key"]),
+            intent=str(data["intent"]),
+            next=str(data["next"]),
+            phrases=tuple(str(p) for p in data.get("phrases", ())),
+        )
+    except KeyError as exc:
+        raise IvrError(f"{where}: option needs {exc.args[0]!r}") from None
+
+
+def _node(node_id: str, data: dict[str, Any], where: str) -> Node:
+    if not isinstance(data, dict) or data.get("type") not in NODE_TYPES:
+        raise IvrError(f"{where}: node {node_id!r} needs a type, one of {', '.join(NODE_TYPES)}")
+    known = set(Node.__dataclass_fields__) - {"id", "options"} | {"options"}
+    unknown = set(data) - known
+    if unknown:
+        raise IvrError(f"{where}: node {node_id!r} has unknown fields {sorted(unknown)}")
+    options = tuple(_option(o, f"{where}: node {node_id!r}") for o in data.get("options", ()))
+    return Node(id=node_id, **{**{k: v for k, v in data.items() if k != "options"}, "options": options})
+
+
+def parse(data: dict[str, Any], where: str) -> Flow:
+    """Build a Flow from its YAML data; raises IvrError naming the file and the fault."""
+    try:
+        nodes = {str(k): _node(str(k), v, where) for k, v in data["nodes"].items()}
+        return Flow(
+            name=str(data["flow"]),
+            language=str(data["language"]),
+            voice=str(data["voice"]),
+            start=str(data["start"]),
+            agent_node=str(data["agent_node"]),
+            survey_node=data.get("survey_node"),
+            agent_phrases=tuple(data.get("agent_phrases", ())),
+            yes_phrases=tuple(data.get("yes_phrases", ())),
+            no_phrases=tuple(data.get("no_phrases", ())),
+            prompts={str(k): str(v) for k, v in data.get("prompts", {}).items()},
+            messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
+            nodes=nodes,
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise IvrError(f"{where}: missing or malformed {exc}") from None
+
+
+def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
+    """Every fault of the flow as a message; an empty list means it is sound."""
+    where = f"flow {flow.name}/{flow.language}"
+    faults = [f"{where}: message {m!r} is missing" for m in REQUIRED_MESSAGES if m not in flow.messages]
+
+    def need_node(ref: str | None, what: str) -> None:
+        if not ref or ref not in flow.nodes:
+            faults.append(f"{where}: {what} refers to missing node {ref!r}")
+
+    def need_prompt(ref: str | None, what: str) -> None:
+        if not ref or ref not in flow.prompts:
+            faults.append(f"{where}: {what} refers to missing prompt {ref!r}")
+
+    need_node(flow.start, "start")
+    need_node(flow.agent_node, "agent_node")
+    if flow.survey_node is not None:
+        need_node(flow.survey_node, "survey_node")
+    if flow.agent_node in flow.nodes and flow.nodes[flow.agent_node].type != "queue":
+        faults.append(f"{where}: agent_node {flow.agent_node!r} must be a queue node")
+    for node in flow.nodes.values():
+        what = f"node {node.id!r}"
+        if node.type in ("prompt", "menu", "lookup", "survey"):
+            need_prompt(node.prompt, what)
+        elif node.prompt:
+            need_prompt(node.prompt, what)
+        if node.type in ("prompt", "lookup"):
+            need_node(node.next, what)
+        if node.agent_node is not None:
+            need_node(node.agent_node, f"{what} agent_node")
+        if node.type == "menu":
+            if not node.options:
+                faults.append(f"{where}: {what} has no options")
+            keys = [o.key for o in node.options]
+            if len(set(keys)) != len(keys) or AGENT_KEY in keys:
+                faults.append(f"{where}: {what} has repeated keys or uses {AGENT_KEY!r} (kept for the agent)")
+            for option in node.options:
+                need_node(option.next, f"{what} option {option.key}")
+        if node.type == "lookup":
+            need_prompt(node.found, what)
+            need_prompt(node.not_found, what)
+            fields = LOOKUP_SOURCES.get(node.source or "")
+            if fields is None:
+                faults.append(f"{where}: {what} has unknown source {node.source!r}")
+            elif node.found in flow.prompts and not _placeholders(flow.prompts[node.found]) <= set(fields):
+                faults.append(f"{where}: {what} prompt {node.found!r} uses fields not in {fields}")
+        if node.type == "queue":
+            if not node.queue:
+                faults.append(f"{where}: {what} names no queue")
+            elif queues is not None and node.queue not in queues:
+                faults.append(f"{where}: {what} refers to missing queue {node.queue!r}")
+        if node.type == "survey" and not node.question:
+            faults.append(f"{where}: {what} names no question")
+    return faults
+
+
+def load_all(folder: Path = FLOWS_DIR) -> dict[str, Flow]:
+    """Every flow in ``folder`` by language; raises IvrError listing all faults found."""
+    flows: dict[str, Flow] = {}
+    faults: list[str] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            flow = parse(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+        except (IvrError, yaml.YAMLError) as exc:
+            faults.append(str(exc))
+            continue
+        faults.extend(validate(flow))
+        flows[flow.language] = flow
+    if faults:
+        raise IvrError("invalid call flows:\n  " + "\n  ".join(faults))
+    if not flows:
+        raise IvrError(f"no call flows in {folder}")
+    return flows

@@ -1,0 +1,36 @@
+"""Caller numbers: E.164 normalisation and the checks a callback number must pass."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "unavailable", "withheld"})
+CALLABLE_TYPES = frozenset(
+    {PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP}
+)
+
+
+def normalize(raw: str | None, region: str = "US") -> str | None:
+    """E.164 form of a caller ID, or None when it is withheld or not a phone number."""
+    text = (raw or "").strip()
+    if text.lower().lstrip("+") in WITHHELD or text.lower().startswith("client:"):
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def callable_number(raw: str, region: str = "US") -> str | None:
+    """E.164 of a number we may call back: valid, and a landline or mobile (no short, premium or shared-cost)."""
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in CALLABLE_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,189 @@
+"""Twilio voice webhooks: thin views that check the signature, parse the form, call the engine."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import engine, numbers, queueing
+from ivr import twilio_form as form
+from ivr.engine import Input, Turn
+from ivr.exceptions import IvrError
+from ivr.flows import Flow
+from ivr.signature import check, public_url
+from store import calls
+from store.web import get_db
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def base_url() -> str:
+    """The server's public base URL: PUBLIC_BASE_URL, or (local use) the host the request came to."""
+    return current_app.config["PUBLIC_BASE_URL"] or request.host_url
+
+
+def verify_twilio_signature() -> None:
+    """Refuse (403) any request not signed by Twilio with our auth token; runs before every voice view."""
+    url = public_url(base_url(), request.full_path)
+    params = request.form if request.method == "POST" else {}
+    check(current_app.config["TWILIO_AUTH_TOKEN"], url, params, request.headers.get("X-Twilio-Signature"))
+
+
+bp.before_request(verify_twilio_signature)
+
+
+class FlaskUrls:
+    """engine.Urls for this server: absolute URLs on PUBLIC_BASE_URL."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def _abs(self, endpoint: str, **values: Any) -> str:
+        return self.base + url_for(endpoint, **values)
+
+    def step(self, node: str, **query: Any) -> str:
+        query = {k: v for k, v in query.items() if v not in (None, "")}
+        return self._abs("voice.step", node=node) + ("?" + urlencode(query) if query else "")
+
+    def media_stream(self) -> str:
+        ws_base = self.base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return ws_base + url_for("voice.media") if "voice.media" in current_app.view_functions else ws_base + "/voice/media"
+
+    def queue_wait(self, queue: str) -> str:
+        return self._abs("voice.queue_wait", queue=queue)
+
+    def queue_result(self) -> str:
+        return self._abs("voice.queue_result")
+
+    def static(self, filename: str) -> str:
+        return self._abs("static", filename=filename)
+
+    def audio(self, text: str, language: str) -> str | None:
+        finder = current_app.extensions.get("prompt_audio")
+        return finder(text, language) if finder else None
+
+
+def flow_for(language: str | None) -> Flow:
+    flows: dict[str, Flow] = current_app.extensions["flows"]
+    return flows.get(language or "") or flows[current_app.config["DEFAULT_LANGUAGE"]]
+
+
+def speech_input(language: str) -> str:
+    """How this flow's menus listen: Vosk over Media Streams where a model exists, else keys only."""
+    mode = current_app.config.get("SPEECH_INPUT", "vosk")
+    if mode == "twilio":
+        return "twilio"
+    ready = current_app.extensions.get("speech_languages", set())
+    return "stream" if language in ready else "dtmf"
+
+
+def make_turn(call: dict[str, Any]) -> Turn:
+    flow = flow_for(call["language"])
+    return Turn(
+        db=get_db(),
+        call=call,
+        flow=flow,
+        urls=FlaskUrls(base_url()),
+        enqueue=current_app.extensions.get("enqueue", queueing.enqueue),
+        max_reprompts=current_app.config["MAX_REPROMPTS"],
+        speech_input=speech_input(flow.language),
+        store_transcripts=current_app.config["STORE_TRANSCRIPTS"],
+    )
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def known_call(sid: str) -> dict[str, Any]:
+    call = calls.find_call(get_db(), sid)
+    if call is None:
+        raise IvrError(f"unknown call {sid}; calls start at /voice/incoming")
+    return call
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    sid = form.call_sid(request.form)
+    db = get_db()
+    number = numbers.normalize(request.form.get("From"), current_app.config["DEFAULT_REGION"])
+    caller = calls.caller_for_number(db, number)
+    flow = flow_for(caller["language"])
+    call, created = calls.start_call(
+        db,
+        sid,
+        caller_id=caller["id"],
+        from_number=form.text(request.form, "From")[:64],
+        to_number=form.text(request.form, "To")[:64],
+        direction=form.text(request.form, "Direction")[:32] or "inbound",
+        status=form.text(request.form, "CallStatus")[:32] or "ringing",
+        language=flow.language,
+        flow=flow.name,
+    )
+    g.call_sid = sid
+    if not created:
+        log.info("incoming webhook for %s repeated; starting its flow again", sid)
+    hooks = current_app.extensions.get("incoming_hooks", [])
+    turn = make_turn(call)
+    for hook in hooks:  # e.g. "you have a pending callback" before the flow starts
+        if hook(turn):
+            return twiml(turn.response)
+    return twiml(engine.begin(turn))
+
+
+@bp.post("/step/<node>")
+def step(node: str) -> Response:
+    sid = form.call_sid(request.form)
+    call = known_call(sid)
+    attempt = form.whole(request.args, "attempt", 1, low=1, high=20)
+    confirming = request.args.get("confirming") or None
+    if request.args.get("via") == "stream":
+        inp = stream_input(sid, calls.turn_key(node, attempt, confirming))
+    else:
+        speech = form.text(request.form, "SpeechResult")
+        alternatives = ((speech, form.fraction(request.form, "Confidence")),) if speech else ()
+        inp = Input(digits=form.digits(request.form), alternatives=alternatives, source="gather-speech" if speech else "dtmf")
+    return twiml(engine.advance(make_turn(call), node, inp, attempt, confirming))
+
+
+def stream_input(sid: str, turn_key: str) -> Input:
+    """What the Media Streams socket heard in this turn (nothing, if the socket found nothing)."""
+    heard = calls.stream_result(get_db(), sid, turn_key)
+    if heard is None:
+        return Input()
+    alternatives = tuple((a["text"], float(a.get("confidence", 0.0))) for a in heard.get("alternatives", ()))
+    return Input(digits=heard.get("digits", ""), alternatives=alternatives, source="stream")
+
+
+@bp.post("/queue/wait")
+def queue_wait() -> Response:
+    sid = form.call_sid(request.form)
+    call = known_call(sid)
+    queue = request.args.get("queue", "")
+    return twiml(queueing.wait(make_turn(call), queue, request.form))
+
+
+@bp.post("/queue/result")
+def queue_result() -> Response:
+    sid = form.call_sid(request.form)
+    call = known_call(sid)
+    result = form.text(request.form, "QueueResult")
+    return twiml(queueing.left_queue(make_turn(call), result))
+
+
+@bp.post("/status")
+def status() -> Response:
+    sid = form.call_sid(request.form)
+    call_status = form.call_status(request.form)
+    duration = form.whole(request.form, "CallDuration", 0)
+    applied = calls.apply_status(get_db(), sid, call_status, duration or None)
+    if applied:
+        for hook in current_app.extensions.get("status_hooks", []):
+            hook(get_db(), sid, call_status)
+    return Response(status=204)

@@ -1,0 +1,100 @@
+"""Every setting of the server, declared once as data and read from the environment.
+
+Each entry has a name, a type, a default and help text; the README's settings table is
+generated from this list (``python settings.py --markdown``) and a test checks it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+SPEECH_LANGUAGES = ("en", "ru", "fa", "ko")
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value of the wrong form."""
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+
+    def parse(self, raw: str) -> Any:
+        try:
+            return self.type(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{self.name}: {exc}") from None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TWILIO_ACCOUNT_SID", _str, "", "Twilio account SID (AC…). Empty: local mode with the simulator."),
+    Setting("TWILIO_AUTH_TOKEN", _str, "", "Twilio auth token; validates X-Twilio-Signature. Empty: a generated local token (instance/local_auth_token)."),
+    Setting("TWILIO_API_KEY", _str, "", "API key SID (SK…) for Voice SDK access tokens."),
+    Setting("TWILIO_API_SECRET", _str, "", "Secret of TWILIO_API_KEY."),
+    Setting("TWILIO_TWIML_APP_SID", _str, "", "TwiML App SID (AP…) the agents' browser softphones use."),
+    Setting("TWILIO_API_BASE_URL", _str, "", "Base URL of the Twilio REST API. Empty: api.twilio.com, or the built-in simulator in local mode."),
+    Setting("PUBLIC_BASE_URL", _str, "", "The URL Twilio reaches this server at (https://cc.example.com); used to check signatures. Empty: the request's own host (local use only)."),
+    Setting("DATABASE_PATH", _str, "", "SQLite database file. Empty: instance/contact_center.db."),
+    Setting("REDIS_URL", _str, "", "Redis for rq jobs and live events. Empty: an embedded in-process stand-in."),
+    *(
+        Setting(f"VOSK_MODEL_{lang.upper()}", _str, "", f"Folder of the Vosk model for '{lang}'. Empty: found automatically if a model package is installed.")
+        for lang in SPEECH_LANGUAGES
+    ),
+    Setting("CALLBACK_OFFER_AFTER_S", int, 60, "Offer a callback to callers whose estimated wait exceeds this many seconds."),
+    Setting("MAX_PENDING_CALLBACKS_PER_NUMBER", int, 2, "Pending callbacks one phone number may hold at once."),
+    Setting("CALLBACK_MAX_ATTEMPTS", int, 3, "Attempts to reach a customer for a callback before it is marked failed."),
+    Setting("OPENING_HOURS", _str, "mon-fri 08:00-20:00; sat 09:00-13:00", "When callbacks may be placed, in TIMEZONE."),
+    Setting("TIMEZONE", _str, "UTC", "Time zone of OPENING_HOURS (IANA name)."),
+    Setting("STORE_TRANSCRIPTS", _bool, True, "Keep what callers said on the call row; false keeps only the intent."),
+    Setting("MAX_REPROMPTS", int, 2, "Re-prompts after no input or no match before the caller goes to a human."),
+    Setting("RING_TIMEOUT_S", int, 15, "Seconds an agent's phone rings before the call goes to the next agent."),
+    Setting("DEFAULT_REGION", _str, "US", "Region for caller numbers without a country code (phonenumbers)."),
+    Setting("DEFAULT_LANGUAGE", _str, "en", "Flow language for callers whose language is unknown."),
+    Setting("PROMPT_CACHE_DIR", _str, "", "Folder of rendered prompt audio. Empty: instance/prompts."),
+    Setting("SECRET_KEY", _str, "", "Signs session cookies. Empty: a generated key kept in instance/secret_key."),
+    Setting("PORT", int, 5000, "Port of `python app.py` / `make run`."),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return every setting, taken from ``environ`` where set, else its default."""
+    environ = os.environ if environ is None else environ
+    return {s.name: s.parse(environ[s.name]) if s.name in environ else s.default for s in SETTINGS}
+
+
+def markdown_table() -> str:
+    """The settings as the Markdown table that stands in the README."""
+    rows = ["| Setting | Default | What it does |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "" if s.default in ("", None) else f"`{str(s.default).lower() if isinstance(s.default, bool) else s.default}`"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--markdown"]:
+        print(markdown_table())
+    else:
+        for name, value in load().items():
+            print(f"{name}={value}")

@@ -1,0 +1,158 @@
+"""``python -m simulator call …``: one whole simulated call against a running server.
+
+Against a server in local mode the call runs on the server's built-in simulator (so agents'
+softphones and callbacks work); against any other server pass ``--auth-token`` and the call runs
+here, signed with that token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from simulator.exceptions import SimulatorError
+from simulator.platform import Platform, script_from_json
+
+POLL_S = 0.2
+
+
+class _Step(argparse.Action):
+    """Keeps --digits, --say and --silence in the order given, as script steps."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        steps = getattr(namespace, "steps", None) or []
+        if option_string == "--digits":
+            steps.append({"keys": values})
+        elif option_string == "--say":
+            steps.append({"say": values})
+        else:
+            steps.append({"silence": True})
+        namespace.steps = steps
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m simulator", description="Simulated Twilio calls against the server.")
+    sub = p.add_subparsers(dest="command", required=True)
+    call = sub.add_parser("call", help="place one inbound call and print what the caller heard and did")
+    call.add_argument("--from", dest="from_", required=True, help="caller ID, e.g. +15551230001 or anonymous")
+    call.add_argument("--to", default="+15550001000", help="the number called")
+    call.add_argument("--digits", action=_Step, help="keys to press, typed ahead (e.g. 1 or 1042#)")
+    call.add_argument("--say", action=_Step, help="words to say at the next point that listens")
+    call.add_argument("--silence", action=_Step, nargs=0, help="say and press nothing at the next input")
+    call.add_argument("--lang", default="en", help="language of --say (en, ru, fa, ko)")
+    call.add_argument("--snr", type=float, default=None, help="add noise to --say at this SNR in dB")
+    call.add_argument("--hold", type=float, default=20.0, help="seconds the caller waits in a queue before hanging up")
+    call.add_argument("--talk", type=float, default=None, help="seconds the caller talks to an agent before hanging up")
+    call.add_argument("--base-url", default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
+    call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"), help="for servers not in local mode")
+    call.add_argument("--json", action="store_true", help="print a JSON summary instead of the transcript")
+    call.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
+    return p
+
+
+def describe(event: dict[str, Any]) -> str | None:
+    """One transcript line for an event, or None for bookkeeping events."""
+    kind = event["kind"]
+    lines = {
+        "say": lambda e: f"heard    {e['text']}",
+        "play": lambda e: f"heard    {e['text']}",
+        "press": lambda e: f"pressed  {e['digits']}",
+        "speak": lambda e: f"said     \"{e['text']}\"" + ("" if e.get("heard_by") else "  (nobody listening: keys only)"),
+        "no-input": lambda e: "silence  (no input)",
+        "enqueue": lambda e: f"queue    waiting in {e['queue']}",
+        "dequeued": lambda e: f"queue    left {e['queue']} for an agent",
+        "ringing": lambda e: f"ringing  {e.get('client') or e.get('number')}",
+        "no-answer": lambda e: f"ringing  {e.get('client')} did not answer",
+        "bridged": lambda e: f"talking  with {e.get('client') or e.get('number')}",
+        "agent-hangup": lambda e: f"ended    agent hung up after {e['seconds']} s",
+        "caller-hangup": lambda e: f"hung up  (caller, in {e.get('where', 'call')})",
+        "hangup": lambda e: "ended    server hung up",
+        "stream": lambda e: "listening (media stream)",
+        "error": lambda e: f"ERROR    {e['text']}",
+        "http-error": lambda e: f"ERROR    {e['url']} -> {e['status']}: {e['text']}",
+    }
+    return lines[kind](event) if kind in lines else None
+
+
+def _token(args: argparse.Namespace) -> str:
+    if args.auth_token:
+        return args.auth_token
+    local = Path("instance/local_auth_token")
+    if local.exists():
+        return local.read_text().strip()
+    raise SimulatorError("the server is not in local mode: pass --auth-token (its TWILIO_AUTH_TOKEN)")
+
+
+def _print_new(events: list[dict[str, Any]], last: list[str]) -> None:
+    for event in events:
+        line = describe(event)
+        if line is None:
+            continue
+        if last and last[0] == line:  # hold music loops: print it once
+            continue
+        last[:] = [line]
+        print(f"{event['t']:7.2f}s  {line}", flush=True)
+
+
+def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
+    """Let the local-mode server's simulator run the call; follow it by polling."""
+    base = args.base_url.rstrip("/")
+    created = requests.post(f"{base}/sim/calls", json=body, timeout=10)
+    if created.status_code != 201:
+        raise SimulatorError(f"the server refused the call: {created.status_code} {created.text[:300]}")
+    sid = created.json()["call_sid"]
+    seen, last = 0, []
+    deadline = time.monotonic() + args.timeout
+    while True:
+        state = requests.get(f"{base}/sim/calls/{sid}", params={"since": seen}, timeout=10).json()
+        if not args.json:
+            _print_new(state["events"], last)
+        seen += len(state["events"])
+        if state["ended"]:
+            return requests.get(f"{base}/sim/calls/{sid}", timeout=10).json()
+        if time.monotonic() > deadline:
+            requests.post(f"{base}/sim/calls/{sid}/hangup", timeout=10)
+            raise SimulatorError(f"call {sid} still running after {args.timeout} s; hung up")
+        time.sleep(POLL_S)
+
+
+def run_here(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
+    """Run the call in this process, signing with the server's auth token."""
+    platform = Platform(args.base_url, _token(args))
+    call = platform.place_call(args.from_, args.to, script_from_json(body), timeout=args.timeout)
+    if not args.json:
+        _print_new(call.log, [])
+    return call.summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    steps = [dict(s, lang=args.lang, snr_db=args.snr) if "say" in s else s for s in getattr(args, "steps", None) or []]
+    body = {"from": args.from_, "to": args.to, "steps": steps, "hold_s": args.hold, "talk_s": args.talk}
+    try:
+        try:
+            local = requests.get(args.base_url.rstrip("/") + "/sim/", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            raise SimulatorError(f"no server at {args.base_url}; start it with `make run`") from None
+        summary = run_on_server(args, body) if local else run_here(args, body)
+    except SimulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        summary.pop("events", None)
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(f"call {summary['call_sid']}: {summary['status']}, outcome {summary['outcome']}"
+              + (f", queue {summary['queue']}" if summary["queue"] else "") + (f", agent {summary['agent']}" if summary["agent"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Errors of the simulator package."""
+
+
+class SimulatorError(Exception):
+    """The server sent something Twilio would reject, or a simulated call cannot go on."""
+
+    status_code = 400

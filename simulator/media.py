@@ -1,0 +1,119 @@
+"""The simulator's side of <Connect><Stream>: Twilio's Media Streams protocol over a WebSocket.
+
+Messages as Twilio sends them: ``connected``, ``start`` (callSid, streamSid, customParameters,
+mediaFormat audio/x-mulaw 8000 Hz mono), ``media`` (base64 μ-law, 20 ms, track inbound, chunk and
+timestamp), ``dtmf``, ``mark`` (echoed back when the server's audio before it has "played") and
+``stop``. The stream ends when the server closes the socket; then the <Connect> action is requested.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from ivr.signature import sign
+from simulator.exceptions import SimulatorError
+from simulator.twiml import Verb
+
+if TYPE_CHECKING:
+    from simulator.platform import Platform, SimCall
+
+log = logging.getLogger(__name__)
+
+FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+SILENCE = b"\xff" * FRAME_BYTES  # μ-law zero
+MAX_LISTEN_S = 15.0  # media time the caller stays on a stream the server does not close
+
+
+def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str | None]:
+    """The caller's audio for this stream (their next Say, else silence) and a key to press, if any."""
+    from simulator.platform import Keys, Say, Silence
+
+    step = call.script.steps[0] if call.script.steps else None
+    if isinstance(step, Say):
+        from speech.synth import caller_audio, frames
+
+        call.script.steps.popleft()
+        call.note("speak", text=step.text, heard_by="stream")
+        return frames(caller_audio(step.text, step.lang, snr_db=step.snr_db)), None
+    if isinstance(step, Keys):
+        key = step.digits[0]
+        step.digits = step.digits[1:]
+        if not step.digits:
+            call.script.steps.popleft()
+        call.note("press", digits=key, via="stream")
+        return [], key
+    if isinstance(step, Silence):
+        call.script.steps.popleft()
+    return [], None
+
+
+def _send(ws: ClientConnection, message: dict[str, Any]) -> None:
+    ws.send(json.dumps(message))
+
+
+def _answer_server(ws: ClientConnection, stream_sid: str) -> bool:
+    """Handle what the server sent so far (marks are echoed); False once the server closed."""
+    while True:
+        try:
+            raw = ws.recv(timeout=0)
+        except TimeoutError:
+            return True
+        except ConnectionClosed:
+            return False
+        message = json.loads(raw)
+        if message.get("event") == "mark":
+            _send(ws, {"event": "mark", "streamSid": stream_sid, "mark": message.get("mark", {})})
+
+
+def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
+    """Run one <Stream> of a <Connect>: stream the caller's audio until the server closes the socket."""
+    from simulator.platform import new_sid
+
+    url = noun.attr("url")
+    parameters = {p.attr("name"): p.attr("value") for p in noun.children if p.name == "Parameter"}
+    stream_sid = new_sid("MZ")
+    audio, key = _media_frames(platform, call)
+    headers = {"X-Twilio-Signature": sign(platform.auth_token, url, {})}
+    try:
+        ws = connect(url, additional_headers=headers, open_timeout=10, close_timeout=2)
+    except (InvalidHandshake, InvalidStatus, OSError) as exc:
+        call.note("stream-error", text=str(exc))
+        raise SimulatorError(f"media stream {url} refused: {exc}") from None
+    call.note("stream", url=url.replace(platform.base_url.replace("http", "ws", 1), ""))
+    sequence = 1
+    started = time.monotonic()
+    with ws:
+        _send(ws, {"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        sequence += 1
+        _send(ws, {"event": "start", "sequenceNumber": str(sequence), "streamSid": stream_sid, "start": {
+            "accountSid": platform.account_sid, "streamSid": stream_sid, "callSid": call.sid, "tracks": ["inbound"],
+            "customParameters": parameters, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})
+        if key is not None:
+            sequence += 1
+            _send(ws, {"event": "dtmf", "streamSid": stream_sid, "sequenceNumber": str(sequence), "dtmf": {"track": "inbound_track", "digit": key}})
+        silence_frames = int(MAX_LISTEN_S / 0.02)
+        frames = audio + [SILENCE] * silence_frames
+        for chunk, payload in enumerate(frames, start=1):
+            if not _answer_server(ws, stream_sid):
+                break
+            sequence += 1
+            try:
+                _send(ws, {"event": "media", "sequenceNumber": str(sequence), "streamSid": stream_sid, "media": {
+                    "track": "inbound", "chunk": str(chunk), "timestamp": str(chunk * 20),
+                    "payload": base64.b64encode(payload).decode()}})
+            except ConnectionClosed:
+                break
+            if platform.time_scale:
+                time.sleep(0.02 * platform.time_scale)
+        else:
+            sequence += 1
+            _send(ws, {"event": "stop", "sequenceNumber": str(sequence), "streamSid": stream_sid,
+                       "stop": {"accountSid": platform.account_sid, "callSid": call.sid}})
+    call.note("stream-closed", seconds=round(time.monotonic() - started, 3))

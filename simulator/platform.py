@@ -1,0 +1,741 @@
+"""A local stand-in for Twilio Voice: it places calls against a server and runs the TwiML it gets.
+
+Faithful to Twilio's documented behaviour where the project relies on it: every request is signed
+(X-Twilio-Signature), Gather collects keys by ``numDigits`` / ``finishOnKey`` and falls through to
+the next verb when nothing comes, Enqueue loops on ``waitUrl`` until the call is redirected (REST
+update), leaves (<Leave>) or hangs up, Dial rings a <Client> or <Number> and reports
+``DialCallStatus`` to its action, Connect/Stream speaks the Media Streams protocol over a WebSocket,
+and status callbacks report how calls end. Time can be compressed (``time_scale``) so tests run fast.
+
+People on the simulated phones are scripted: a caller's ``Script`` says what they press and say and
+how long they hold; agents' softphones (``ClientPhone``) and customers' phones (``CustomerPhone``)
+say whether they answer and for how long they talk.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ivr.signature import sign
+from simulator.exceptions import SimulatorError
+from simulator.twiml import Verb, parse
+
+log = logging.getLogger(__name__)
+
+WORDS_PER_SECOND = 2.5
+MAX_REDIRECTS = 200
+REQUEST_TIMEOUT_S = 30
+
+
+def new_sid(prefix: str = "CA") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+# --- the people on the phones ------------------------------------------------------------------
+
+
+@dataclass
+class Keys:
+    """Keys the caller presses (typed ahead: each Gather takes what it accepts)."""
+
+    digits: str
+
+
+@dataclass
+class Say:
+    """Words the caller speaks at the next point where speech can be heard."""
+
+    text: str
+    lang: str = "en"
+    snr_db: float | None = None
+
+
+@dataclass
+class Silence:
+    """The caller says and presses nothing at the next input point."""
+
+
+@dataclass
+class Script:
+    """What a caller does: inputs in order, then patience in the queue (wall seconds, None = until answered)."""
+
+    steps: list[Keys | Say | Silence] = field(default_factory=list)
+    hold_s: float | None = None
+    talk_s: float | None = None  # wall seconds they talk once bridged before hanging up (None: the agent ends it)
+
+    def __post_init__(self) -> None:
+        self.steps = deque(self.steps)  # type: ignore[assignment]
+
+
+@dataclass
+class ClientPhone:
+    """An agent's softphone (<Dial><Client>): answers after a delay (or never), talks, hangs up.
+
+    ``manual`` phones wait for ``answer()`` / ``reject()`` (the agent page in local mode).
+    """
+
+    identity: str
+    answers: bool = True
+    answer_after_s: float = 1.0
+    talk_s: float = 3.0
+    manual: bool = False
+    rings: int = 0
+    _decision: threading.Event = field(default_factory=threading.Event, repr=False)
+    _answered: bool = False
+    _hangup: threading.Event = field(default_factory=threading.Event, repr=False)
+    ringing_call: str | None = None
+
+    def answer(self) -> None:
+        self._answered = True
+        self._decision.set()
+
+    def reject(self) -> None:
+        self._answered = False
+        self._decision.set()
+
+    def hang_up(self) -> None:
+        self._hangup.set()
+
+
+@dataclass
+class CustomerPhone:
+    """A customer's phone for outbound calls: answer | busy | no-answer | voicemail."""
+
+    behaviour: str = "answer"
+    script: Script = field(default_factory=Script)
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SimCall:
+    sid: str
+    from_: str
+    to: str
+    direction: str
+    script: Script
+    status: str = "queued"
+    log: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    answered: float | None = None
+    ended: float | None = None
+    queue: str | None = None
+    agent: str | None = None
+    redirect_to: tuple[str, str] | None = None
+    hangup_requested: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    status_callback: str | None = None
+    status_events: tuple[str, ...] = ("completed",)
+    answered_by: str | None = None
+    parent_sid: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    sequence: int = 0
+
+    def note(self, kind: str, **data: Any) -> None:
+        entry = {"t": round(time.monotonic() - self.started, 3), "kind": kind, **data}
+        self.log.append(entry)
+        log.debug("%s %s %s", self.sid, kind, data)
+
+    def heard(self) -> list[str]:
+        return [e["text"] for e in self.log if e["kind"] in ("say", "play")]
+
+    def summary(self) -> dict[str, Any]:
+        """The CLI's --json object."""
+        return {
+            "call_sid": self.sid,
+            "from": self.from_,
+            "to": self.to,
+            "direction": self.direction,
+            "status": self.status,
+            "outcome": self.outcome(),
+            "heard": self.heard(),
+            "pressed": [e["digits"] for e in self.log if e["kind"] == "press"],
+            "said": [e["text"] for e in self.log if e["kind"] == "speak"],
+            "intent": next((e.get("intent") for e in reversed(self.log) if e.get("intent")), None),
+            "queue": self.queue,
+            "agent": self.agent,
+            "callback": next((e.get("callback") for e in self.log if e.get("callback")), None),
+            "duration_s": round((self.ended or time.monotonic()) - self.started, 3),
+            "events": self.log,
+        }
+
+    def outcome(self) -> str:
+        kinds = [e["kind"] for e in self.log]
+        if "bridged" in kinds:
+            return "agent"
+        if self.queue and self.status in ("completed", "canceled"):
+            return "abandoned" if "caller-hangup" in kinds else "left-queue"
+        if "hangup" in kinds:
+            return "server-hangup"
+        if "caller-hangup" in kinds:
+            return "caller-hangup"
+        return self.status
+
+
+class Hangup(Exception):
+    """The call is over (either side hung up)."""
+
+
+class Redirected(Exception):
+    """A REST update gave the call new TwiML: stop this document, fetch that one."""
+
+
+# --- the platform ------------------------------------------------------------------------------
+
+
+class Platform:
+    """Simulated Twilio: calls, queues, client softphones and customer phones, against one server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_token: str,
+        account_sid: str = "AC" + "0" * 32,
+        *,
+        time_scale: float = 0.0,
+        queue_poll_s: float = 0.5,
+        caller_number: str = "+15550100000",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth_token = auth_token
+        self.account_sid = account_sid
+        self.time_scale = time_scale
+        self.queue_poll_s = queue_poll_s
+        self.our_number = caller_number
+        self.calls: dict[str, SimCall] = {}
+        self.queues: dict[str, list[str]] = {}
+        self.clients: dict[str, ClientPhone] = {}
+        self.customers: dict[str, CustomerPhone] = {}
+        self.lock = threading.RLock()
+        self.http = requests.Session()
+        self.listeners: list[Callable[[SimCall, dict[str, Any]], None]] = []
+
+    # public API ---------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def place_call(self, from_: str, to: str = "+15550001000", script: Script | None = None, *, wait: bool = True, timeout: float = 120) -> SimCall:
+        """An inbound call from ``from_``: Twilio requests /voice/incoming and runs what it returns."""
+        call = SimCall(sid=new_sid(), from_=from_, to=to, direction="inbound", script=script or Script())
+        call.status_callback = self.url("/voice/status")
+        call.status_events = ("initiated", "ringing", "answered", "completed")
+        self._start(call, lambda: self._run_inbound(call))
+        if wait:
+            self.wait(call, timeout)
+        return call
+
+    def create_call(self, to: str, from_: str, *, url: str | None = None, twiml: str | None = None, method: str = "POST",
+                    status_callback: str | None = None, status_events: tuple[str, ...] = ("completed",),
+                    machine_detection: bool = False, timeout_s: float = 30) -> SimCall:
+        """An outbound call (REST ``calls.create``): rings the customer's phone, then runs Url/Twiml."""
+        if not url and not twiml:
+            raise SimulatorError("calls.create needs Url or Twiml")
+        phone = self.customers.get(to, CustomerPhone())
+        call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=phone.script)
+        call.status_callback = status_callback
+        call.status_events = status_events
+        self._start(call, lambda: self._run_outbound(call, phone, url, twiml, method, machine_detection, timeout_s))
+        return call
+
+    def update_call(self, sid: str, *, url: str | None = None, method: str = "POST", twiml: str | None = None, status: str | None = None) -> SimCall:
+        """REST ``calls(sid).update``: redirect a live call to new TwiML, or end it."""
+        call = self.get(sid)
+        if call.ended is not None:
+            raise SimulatorError(f"call {sid} is not in progress")
+        if status in ("completed", "canceled"):
+            call.hangup_requested = True
+        elif url or twiml:
+            call.redirect_to = (url or "", method) if url else ("twiml:" + (twiml or ""), "POST")
+        else:
+            raise SimulatorError("update needs Url, Twiml or Status")
+        call.wake.set()
+        return call
+
+    def get(self, sid: str) -> SimCall:
+        with self.lock:
+            if sid not in self.calls:
+                raise SimulatorError(f"no call {sid}")
+            return self.calls[sid]
+
+    def client(self, identity: str, **behaviour: Any) -> ClientPhone:
+        """Register (or change) the softphone of a <Client> identity."""
+        with self.lock:
+            phone = self.clients.get(identity) or ClientPhone(identity)
+            for name, value in behaviour.items():
+                setattr(phone, name, value)
+            self.clients[identity] = phone
+            return phone
+
+    def wait(self, call: SimCall, timeout: float = 120) -> SimCall:
+        if not call.done.wait(timeout):
+            raise SimulatorError(f"call {call.sid} still running after {timeout} s")
+        return call
+
+    # running calls ------------------------------------------------------------------------
+
+    def _start(self, call: SimCall, body: Callable[[], None]) -> None:
+        with self.lock:
+            self.calls[call.sid] = call
+
+        def run() -> None:
+            try:
+                body()
+            except Exception as exc:  # the call is over either way; keep why
+                log.exception("simulated call %s failed", call.sid)
+                call.note("error", text=str(exc))
+            finally:
+                self._end(call)
+
+        call.thread = threading.Thread(target=run, name=f"sim-{call.sid[:10]}", daemon=True)
+        call.thread.start()
+
+    def _run_inbound(self, call: SimCall) -> None:
+        self._status(call, "ringing", send="ringing")
+        call.answered = time.monotonic()
+        self._status(call, "in-progress", send="answered")
+        self._run_document(call, self.url("/voice/incoming"), "POST")
+
+    def _run_outbound(self, call: SimCall, phone: CustomerPhone, url: str | None, twiml: str | None, method: str,
+                      machine_detection: bool, timeout_s: float) -> None:
+        self._status(call, "initiated", send="initiated")
+        self._status(call, "ringing", send="ringing")
+        if phone.behaviour in ("busy", "no-answer"):
+            if phone.behaviour == "no-answer":
+                self._wait_real(call, timeout_s)
+            call.note("customer", text=phone.behaviour)
+            self._status(call, phone.behaviour)
+            return
+        call.answered = time.monotonic()
+        if machine_detection:
+            call.answered_by = "machine_start" if phone.behaviour == "voicemail" else "human"
+        self._status(call, "in-progress", send="answered")
+        if twiml:
+            self._execute(call, parse(twiml), self.url(url or "/"))
+        else:
+            self._run_document(call, self.url(url or ""), method)
+
+    def _end(self, call: SimCall) -> None:
+        with self.lock:
+            for members in self.queues.values():
+                if call.sid in members:
+                    members.remove(call.sid)
+        if call.ended is None:
+            call.ended = time.monotonic()
+        if call.status not in ("busy", "no-answer", "failed", "canceled"):
+            call.status = "completed"
+        if call.status_callback and ("completed" in call.status_events or call.status != "completed"):
+            self._post_status(call, call.status)
+        call.done.set()
+        for listener in self.listeners:
+            listener(call, {"kind": "ended"})
+
+    def _status(self, call: SimCall, status: str, send: str | None = None) -> None:
+        call.status = status
+        if send and call.status_callback and send in call.status_events:
+            self._post_status(call, status)
+
+    def _post_status(self, call: SimCall, status: str) -> None:
+        duration = int((call.ended or time.monotonic()) - call.answered) if call.answered else 0
+        call.sequence += 1
+        params = {"CallStatus": status, "CallDuration": str(duration), "SequenceNumber": str(call.sequence),
+                  "CallbackSource": "call-progress-events", "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())}
+        if call.answered_by:
+            params["AnsweredBy"] = call.answered_by
+        try:
+            self.request(call, call.status_callback or "", params)
+        except SimulatorError as exc:
+            call.note("error", text=f"status callback failed: {exc}")
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    def params(self, call: SimCall, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The parameters Twilio sends with every request about a call."""
+        base = {
+            "CallSid": call.sid,
+            "AccountSid": self.account_sid,
+            "From": call.from_,
+            "To": call.to,
+            "CallStatus": call.status,
+            "Direction": call.direction,
+            "ApiVersion": "2010-04-01",
+        }
+        if call.parent_sid:
+            base["ParentCallSid"] = call.parent_sid
+        return {**base, **(extra or {})}
+
+    def request(self, call: SimCall, url: str, extra: dict[str, str] | None = None, method: str = "POST") -> requests.Response:
+        """A signed webhook request, exactly as Twilio signs it (URL + sorted POST params)."""
+        params = self.params(call, extra)
+        if method.upper() == "GET":
+            sep = "&" if "?" in url else "?"
+            from urllib.parse import urlencode
+
+            full = url + sep + urlencode(params)
+            headers = {"X-Twilio-Signature": sign(self.auth_token, full, {})}
+            response = self.http.get(full, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        else:
+            headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
+            response = self.http.post(url, data=params, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        if response.status_code >= 400:
+            call.note("http-error", url=url, status=response.status_code, text=response.text[:300])
+            raise SimulatorError(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def _fetch(self, call: SimCall, url: str, method: str, extra: dict[str, str] | None = None) -> list[Verb]:
+        response = self.request(call, url, extra, method)
+        call.note("fetch", url=url.replace(self.base_url, ""))
+        if not response.text.strip():
+            return []
+        return parse(response.text)
+
+    def _run_document(self, call: SimCall, url: str, method: str, extra: dict[str, str] | None = None) -> None:
+        """Fetch TwiML from ``url`` and run it, following Redirects and REST updates."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                verbs = parse(url[len("twiml:"):]) if url.startswith("twiml:") else self._fetch(call, url, method, extra)
+                nxt = self._execute(call, verbs, url)
+            except Redirected:
+                nxt = self._take_redirect(call)
+            except Hangup:
+                return
+            if nxt is None:
+                call.note("end-of-twiml")
+                return
+            url, method, extra = nxt
+        raise SimulatorError(f"more than {MAX_REDIRECTS} redirects on {call.sid}")
+
+    def _take_redirect(self, call: SimCall) -> tuple[str, str, dict[str, str] | None]:
+        url, method = call.redirect_to or ("", "POST")
+        call.redirect_to = None
+        call.wake.clear()
+        call.note("redirected", url=url.replace(self.base_url, ""))
+        return url, method, None
+
+    def _check(self, call: SimCall) -> None:
+        """Between verbs: a REST update or a hang-up interrupts the current document."""
+        if call.hangup_requested:
+            call.note("hangup", by="rest")
+            raise Hangup()
+        if call.redirect_to:
+            raise Redirected()
+
+    def _sleep(self, call: SimCall, seconds: float, floor: float = 0.0) -> None:
+        """Let ``seconds`` of audio time pass (scaled by time_scale), waking early for a REST update."""
+        self._wait_real(call, max(seconds * self.time_scale, floor))
+
+    def _wait_real(self, call: SimCall, seconds: float) -> bool:
+        """Wait wall-clock seconds (people and networks: rings, talk, patience); wakes for a REST update."""
+        if seconds > 0 and call.wake.wait(seconds):
+            self._check(call)
+        return True
+
+    # executing verbs ------------------------------------------------------------------------
+
+    def _execute(self, call: SimCall, verbs: list[Verb], doc_url: str) -> tuple[str, str, dict[str, str] | None] | None:
+        """Run verbs in order; returns the next document to fetch, or None when the call is done."""
+        for index, verb in enumerate(verbs):
+            self._check(call)
+            handler = getattr(self, f"_verb_{verb.name.lower()}")
+            nxt = handler(call, verb, doc_url, verbs[index + 1:])
+            if nxt is not None:
+                return nxt
+        return None
+
+    def _verb_say(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        call.note("say", text=verb.text, language=verb.attr("language", "en-US"))
+        self._sleep(call, len(verb.text.split()) / WORDS_PER_SECOND)
+
+    def _verb_play(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        url = verb.text
+        response = self.http.get(self.url(url), timeout=REQUEST_TIMEOUT_S)
+        if response.status_code != 200:
+            call.note("error", text=f"<Play> {url} answered {response.status_code}")
+            return
+        seconds = max(0.0, (len(response.content) - 44) / 8000)
+        call.note("play", text=f"[audio {url.rsplit('/', 1)[-1]}]", url=url, seconds=round(seconds, 2))
+        self._sleep(call, seconds)
+
+    def _verb_pause(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        self._sleep(call, verb.number("length", 1))
+
+    def _verb_hangup(self, call: SimCall, *_: Any) -> None:
+        call.note("hangup", by="server")
+        raise Hangup()
+
+    def _verb_reject(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        call.note("hangup", by="server", reason=verb.attr("reason", "rejected"))
+        call.status = "busy" if verb.attr("reason") == "busy" else "canceled"
+        raise Hangup()
+
+    def _verb_redirect(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, None]:
+        return self.url(verb.text), verb.attr("method", "POST"), None
+
+    def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str, rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
+        inputs = set(verb.attr("input", "dtmf").split())
+        for child in verb.children:  # nested Say/Play/Pause are heard; a key pressed stops them (barge-in)
+            self._check(call)
+            if call.script.steps and isinstance(call.script.steps[0], Keys) and "dtmf" in inputs:
+                break
+            getattr(self, f"_verb_{child.name.lower()}")(call, child, doc_url, [])
+        action = self.url(verb.attr("action") or doc_url)
+        method = verb.attr("method", "POST")
+        step = call.script.steps[0] if call.script.steps else None
+        if isinstance(step, Keys) and "dtmf" in inputs:
+            digits = self._take_keys(call, int(verb.number("numDigits", 0)), verb.attr("finishOnKey", "#"))
+            call.note("press", digits=digits)
+            return action, method, {"Digits": digits}
+        if isinstance(step, Say) and "speech" in inputs:
+            call.script.steps.popleft()
+            call.note("speak", text=step.text, heard_by="twilio-asr")
+            # Twilio's own recogniser stands here: the simulator passes the words on as heard.
+            return action, method, {"SpeechResult": step.text, "Confidence": "0.9"}
+        if isinstance(step, Say) and not (rest and rest[0].name == "Connect"):
+            call.script.steps.popleft()
+            call.note("speak", text=step.text, heard_by=None)
+        elif isinstance(step, Silence):
+            call.script.steps.popleft()
+        call.note("no-input", timeout=verb.number("timeout", 5))
+        self._sleep(call, verb.number("timeout", 5))
+        if verb.attr("actionOnEmptyResult") == "true":
+            return action, method, {}
+        return None  # fall through to the next verb
+
+    def _take_keys(self, call: SimCall, num_digits: int, finish_on_key: str) -> str:
+        """Consume typed-ahead keys the way <Gather> does: up to numDigits, or up to finishOnKey."""
+        step = call.script.steps[0]
+        taken = ""
+        rest = step.digits
+        while rest:
+            key, rest = rest[0], rest[1:]
+            if finish_on_key and key == finish_on_key and not num_digits:
+                break
+            taken += key
+            if num_digits and len(taken) >= num_digits:
+                break
+        if rest:
+            step.digits = rest
+        else:
+            call.script.steps.popleft()
+        return taken
+
+    def _verb_enqueue(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
+        name = verb.text
+        call.queue = name
+        with self.lock:
+            self.queues.setdefault(name, []).append(call.sid)
+        call.note("enqueue", queue=name)
+        joined = time.monotonic()
+        wait_url = verb.attr("waitUrl")
+        action = verb.attr("action")
+        result = "hangup"
+        try:
+            while True:
+                self._check(call)
+                if call.script.hold_s is not None and time.monotonic() - joined >= call.script.hold_s:
+                    call.note("caller-hangup", where="queue")
+                    raise Hangup()
+                extra = self._queue_params(call, name, joined)
+                if wait_url:
+                    verbs = self._fetch(call, self.url(wait_url), verb.attr("waitUrlMethod", "POST"), extra)
+                    left = self._run_wait_music(call, verbs, wait_url)
+                    if left:
+                        result = "leave"
+                        break
+                self._sleep(call, 0, floor=self.queue_poll_s)
+        except Redirected:
+            call.note("dequeued", queue=name, how="redirect")
+            with self.lock:
+                self.queues[name].remove(call.sid)
+            raise
+        except Hangup:
+            if action:
+                self._send_queue_result(call, action, verb, name, joined, "hangup")
+            raise
+        with self.lock:
+            self.queues[name].remove(call.sid)
+        if action:
+            return self.url(action), verb.attr("method", "POST"), {**self._queue_params(call, name, joined), "QueueResult": result}
+        return None
+
+    def _send_queue_result(self, call: SimCall, action: str, verb: Verb, name: str, joined: float, result: str) -> None:
+        try:
+            self.request(call, self.url(action), {**self._queue_params(call, name, joined), "QueueResult": result})
+        except SimulatorError as exc:
+            call.note("error", text=str(exc))
+
+    def _queue_params(self, call: SimCall, name: str, joined: float) -> dict[str, str]:
+        with self.lock:
+            members = self.queues.get(name, [])
+            position = members.index(call.sid) + 1 if call.sid in members else 0
+            size = len(members)
+        return {"QueueSid": "QU" + name.encode().hex()[:32].ljust(32, "0"), "QueuePosition": str(position),
+                "CurrentQueueSize": str(size), "QueueTime": str(int(time.monotonic() - joined)), "AvgQueueTime": "0", "MaxQueueSize": "100"}
+
+    def _run_wait_music(self, call: SimCall, verbs: list[Verb], wait_url: str) -> bool:
+        """Run one pass of waitUrl TwiML (Say, Play, Pause, Gather, Redirect, Leave); True when it says Leave."""
+        for index, verb in enumerate(verbs):
+            self._check(call)
+            if verb.name == "Leave":
+                call.note("leave-queue")
+                return True
+            if verb.name not in ("Say", "Play", "Pause", "Gather", "Redirect", "Hangup"):
+                raise SimulatorError(f"<{verb.name}> is not allowed in an Enqueue waitUrl document")
+            if verb.name == "Redirect":
+                return self._run_wait_music(call, self._fetch(call, self.url(verb.text), verb.attr("method", "POST")), verb.text)
+            nxt = getattr(self, f"_verb_{verb.name.lower()}")(call, verb, self.url(wait_url), verbs[index + 1:])
+            if nxt is not None:  # a Gather in the wait music got input: its action runs within the queue
+                url, method, extra = nxt
+                return self._run_wait_music(call, self._fetch(call, url, method, extra), url)
+        return False
+
+    def _verb_leave(self, call: SimCall, *_: Any) -> None:
+        raise SimulatorError("<Leave> outside a queue")
+
+    def _verb_dial(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
+        timeout = verb.number("timeout", 30)
+        nouns = verb.children or [Verb("Number", {}, verb.text)]
+        status, duration, child_sid = "no-answer", 0, new_sid()
+        for noun in nouns:
+            if noun.name == "Client":
+                status, duration = self._ring_client(call, noun, timeout, child_sid)
+            elif noun.name == "Number":
+                status, duration = self._ring_number(call, noun, child_sid)
+            else:
+                raise SimulatorError(f"<Dial><{noun.name}> is not simulated")
+            if status == "completed":
+                break
+        action = verb.attr("action")
+        call.note("dial-result", status=status, duration=duration)
+        if action:
+            return self.url(action), verb.attr("method", "POST"), {
+                "DialCallStatus": status, "DialCallSid": child_sid, "DialCallDuration": str(duration), "DialBridged": str(status == "completed").lower()}
+        return None
+
+    def _child_status(self, call: SimCall, noun: Verb, child_sid: str, status: str, to: str, duration: int = 0) -> None:
+        """Status callbacks of the dialled leg (<Client statusCallback=…>), as Twilio sends them."""
+        url = noun.attr("statusCallback")
+        events = noun.attr("statusCallbackEvent", "completed").split()
+        event = {"ringing": "ringing", "in-progress": "answered"}.get(status, "completed")
+        if not url or event not in events:
+            return
+        child = SimCall(sid=child_sid, from_=call.from_, to=to, direction="outbound-dial", script=Script(), status=status, parent_sid=call.sid)
+        try:
+            self.request(child, self.url(url), {"CallDuration": str(duration), "DialCallStatus": status})
+        except SimulatorError as exc:
+            call.note("error", text=f"child status callback failed: {exc}")
+
+    def _ring_client(self, call: SimCall, noun: Verb, timeout: float, child_sid: str) -> tuple[str, int]:
+        """Ring an agent's softphone for up to ``timeout`` wall seconds; bridge if it answers."""
+        identity = noun.text
+        phone = self.clients.get(identity)
+        call.note("ringing", client=identity)
+        self._child_status(call, noun, child_sid, "ringing", f"client:{identity}")
+        answered = False
+        if phone is not None:
+            phone.rings += 1
+            phone.ringing_call = call.sid
+            phone._decision.clear()
+            phone._hangup.clear()
+            try:
+                if phone.manual:
+                    answered = phone._decision.wait(timeout) and phone._answered
+                elif phone.answers and phone.answer_after_s < timeout:
+                    self._wait_real(call, phone.answer_after_s)
+                    answered = True
+            finally:
+                phone.ringing_call = None
+        if not answered:
+            if phone is None or not (phone.manual or phone.answers):
+                self._wait_real(call, timeout)
+            call.note("no-answer", client=identity)
+            self._child_status(call, noun, child_sid, "no-answer", f"client:{identity}")
+            return "no-answer", 0
+        call.agent = identity
+        call.note("bridged", client=identity)
+        self._child_status(call, noun, child_sid, "in-progress", f"client:{identity}")
+        started = time.monotonic()
+        agent_talk = 3600.0 if phone.manual else phone.talk_s
+        caller_first = call.script.talk_s is not None and call.script.talk_s < agent_talk
+        talk = call.script.talk_s if caller_first else agent_talk
+        if phone.manual:
+            caller_first = not phone._hangup.wait(talk) and caller_first
+        else:
+            self._wait_real(call, talk)
+        duration = max(1, int(round(time.monotonic() - started)))
+        self._child_status(call, noun, child_sid, "completed", f"client:{identity}", duration)
+        if caller_first:
+            call.note("caller-hangup", where="bridged", seconds=duration)
+            raise Hangup()
+        call.note("agent-hangup", client=identity, seconds=duration)
+        return "completed", duration
+
+    def _ring_number(self, call: SimCall, noun: Verb, child_sid: str) -> tuple[str, int]:
+        phone = self.customers.get(noun.text, CustomerPhone())
+        call.note("ringing", number=noun.text)
+        if phone.behaviour in ("busy", "no-answer"):
+            return phone.behaviour, 0
+        call.note("bridged", number=noun.text)
+        talk = phone.script.talk_s or 1.0
+        self._wait_real(call, talk)
+        return "completed", int(talk)
+
+    def _verb_connect(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
+        from simulator.media import stream_call
+
+        for noun in verb.children:
+            if noun.name != "Stream":
+                raise SimulatorError(f"<Connect><{noun.name}> is not simulated")
+            stream_call(self, call, noun)
+        action = verb.attr("action")
+        return (self.url(action), verb.attr("method", "POST"), {}) if action else None
+
+    def _verb_start(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        call.note("start-stream", text="unidirectional streams are not simulated")
+
+    _verb_stop = _verb_start
+
+
+def script_from_json(body: dict[str, Any]) -> Script:
+    """A Script from its JSON form: {"steps": [{"keys": "1#"}, {"say": "…", "lang": "ko"}, {"silence": true}], "hold_s": 30}."""
+    steps: list[Keys | Say | Silence] = []
+    raw_steps = body.get("steps", [])
+    if not isinstance(raw_steps, list):
+        raise SimulatorError("'steps' must be a list")
+    for raw in raw_steps:
+        if not isinstance(raw, dict):
+            raise SimulatorError(f"a step must be an object, got {raw!r}")
+        if "keys" in raw:
+            keys = str(raw["keys"])
+            if not keys or any(ch not in "0123456789*#" for ch in keys):
+                raise SimulatorError(f"keys may be 0-9, * and #, got {keys!r}")
+            steps.append(Keys(keys))
+        elif "say" in raw:
+            snr = raw.get("snr_db")
+            steps.append(Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None))
+        elif raw.get("silence"):
+            steps.append(Silence())
+        else:
+            raise SimulatorError(f"a step needs 'keys', 'say' or 'silence', got {raw!r}")
+
+    def seconds(name: str) -> float | None:
+        value = body.get(name)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SimulatorError(f"{name} must be a number of seconds") from None
+
+    return Script(steps, hold_s=seconds("hold_s"), talk_s=seconds("talk_s"))

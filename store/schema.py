@@ -1,0 +1,199 @@
+"""The schema, one registered migration per change. Never edit an applied migration: add one."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from store.migrations import migration
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Callers, calls, events, agents, skills, queues, callbacks, surveys, orders."""
+    db["callers"].create(
+        {"id": int, "number": str, "name": str, "language": str, "notes": str, "created_at": str},
+        pk="id",
+    )
+    db["callers"].create_index(["number"], unique=True)
+
+    db["calls"].create(
+        {
+            "sid": str,
+            "caller_id": int,
+            "from_number": str,
+            "to_number": str,
+            "direction": str,
+            "status": str,
+            "language": str,
+            "flow": str,
+            "node": str,
+            "path": str,  # JSON list of node ids, in order
+            "digits": str,  # JSON list of {node, digits}
+            "speech": str,  # JSON list of {node, text, confidence}
+            "intent": str,
+            "confidence": float,
+            "queue": str,
+            "agent_id": str,
+            "outcome": str,
+            "disposition": str,
+            "notes": str,
+            "started_at": str,
+            "answered_at": str,
+            "queued_at": str,
+            "connected_at": str,
+            "ended_at": str,
+            "wait_s": float,
+            "talk_s": float,
+            "parent_sid": str,
+            "callback_id": int,
+        },
+        pk="sid",
+        foreign_keys=[("caller_id", "callers", "id")],
+        defaults={"path": "[]", "digits": "[]", "speech": "[]"},
+    )
+    db["calls"].create_index(["caller_id", "started_at"])
+
+    db["call_events"].create(
+        {"id": int, "call_sid": str, "at": str, "kind": str, "data": str},
+        pk="id",
+        foreign_keys=[("call_sid", "calls", "sid")],
+    )
+    db["call_events"].create_index(["call_sid", "id"])
+    db.execute(
+        "CREATE TRIGGER call_events_append_only BEFORE UPDATE ON call_events "
+        "BEGIN SELECT RAISE(ABORT, 'call_events is append-only'); END"
+    )
+
+    # One row per (call, status) Twilio reported: makes status callbacks idempotent.
+    db["call_statuses"].create(
+        {"call_sid": str, "status": str, "at": str, "duration_s": int},
+        pk=("call_sid", "status"),
+    )
+
+    db["agents"].create(
+        {
+            "id": str,
+            "name": str,
+            "role": str,  # agent | supervisor
+            "password_hash": str,
+            "languages": str,  # JSON list of language codes
+            "presence": str,  # offline | available | reserved | busy | wrapup | break
+            "presence_since": str,
+            "last_idle_at": str,
+            "current_call_sid": str,
+        },
+        pk="id",
+        defaults={"role": "agent", "languages": "[]", "presence": "offline"},
+    )
+    db["skills"].create({"name": str, "description": str}, pk="name")
+    db["agent_skills"].create(
+        {"agent_id": str, "skill": str, "level": int},
+        pk=("agent_id", "skill"),
+        foreign_keys=[("agent_id", "agents", "id"), ("skill", "skills", "name")],
+    )
+    db["queues"].create(
+        {
+            "name": str,
+            "description": str,
+            "skills": str,  # JSON {skill: minimum level}
+            "language": str,
+            "priority": int,
+            "sl_target_s": int,
+            "sl_target_pct": int,
+            "wrapup_s": int,
+            "escalation": str,  # JSON list of steps
+        },
+        pk="name",
+        defaults={"skills": "{}", "priority": 0, "sl_target_s": 20, "sl_target_pct": 80, "wrapup_s": 30, "escalation": "[]"},
+    )
+
+    db["callbacks"].create(
+        {
+            "id": int,
+            "call_sid": str,  # the call on which it was asked for
+            "caller_id": int,
+            "number": str,
+            "queue": str,
+            "entered_at": str,  # the original place in line
+            "scheduled_for": str,
+            "status": str,  # pending | dialing | completed | failed | cancelled
+            "attempts": int,
+            "last_result": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("call_sid", "calls", "sid"), ("caller_id", "callers", "id")],
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db["callbacks"].create_index(["status", "entered_at"])
+
+    db["survey_answers"].create(
+        {"id": int, "call_sid": str, "question": str, "score": int, "at": str},
+        pk="id",
+        foreign_keys=[("call_sid", "calls", "sid")],
+    )
+    db["survey_answers"].create_index(["call_sid", "question"], unique=True)
+
+    db["orders"].create(
+        {"number": str, "caller_id": int, "item": str, "status": str, "eta": str, "updated_at": str},
+        pk="number",
+        foreign_keys=[("caller_id", "callers", "id")],
+    )
+
+
+@migration
+def m002_routing(db: sqlite_utils.Database) -> None:
+    """Routing: the waiting/offered items, the routing event log, agents' current work, the call's reason."""
+    db["queue_items"].create(
+        {
+            "id": str,  # the call sid, or "callback:<id>"
+            "kind": str,  # call | callback
+            "call_sid": str,
+            "callback_id": int,
+            "queue": str,
+            "language": str,
+            "priority": int,
+            "entered_at": str,  # the caller's place in line; kept through ring-no-answer and callbacks
+            "not_before": str,  # a scheduled callback is not offered before this
+            "caller_id": int,
+            "last_agent_id": str,
+            "context": str,  # JSON: path, intent, transcript, ...
+            "state": str,  # waiting | offered
+            "offered_to": str,
+            "offered_at": str,
+            "reason": str,  # the latest routing decision, in words
+            "offers": int,  # how many times it was offered
+        },
+        pk="id",
+        defaults={"state": "waiting", "priority": 0, "offers": 0, "context": "{}"},
+    )
+    db["queue_items"].create_index(["queue", "state"])
+    # The database itself refuses a second open offer to one agent.
+    db.execute("CREATE UNIQUE INDEX queue_items_one_offer_per_agent ON queue_items (offered_to) WHERE offered_to IS NOT NULL")
+
+    # Append-only log of every routing change, in commit order (id).
+    db["routing_events"].create(
+        {
+            "id": int,
+            "at": str,
+            "kind": str,  # enqueued | offered | accepted | no-answer | withdrawn | abandoned | cancelled | ended | presence
+            "item_id": str,
+            "agent_id": str,
+            "queue": str,
+            "seconds": float,  # accepted/abandoned: wait; ended: talk
+            "reason": str,
+        },
+        pk="id",
+    )
+    db["routing_events"].create_index(["queue", "kind", "id"])
+    db["routing_events"].create_index(["agent_id", "id"])
+    db.execute(
+        "CREATE TRIGGER routing_events_append_only BEFORE UPDATE ON routing_events "
+        "BEGIN SELECT RAISE(ABORT, 'routing_events is append-only'); END"
+    )
+
+    for column in ("current_item", "current_queue", "not_ready_reason", "wrapup_until"):
+        db["agents"].add_column(column, str)
+    db["agents"].create_index(["presence"])
+    db["calls"].add_column("routing_reason", str)

@@ -1,0 +1,1 @@
+"""Browser pages, JSON API, live events and the error handler."""

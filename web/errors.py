@@ -1,0 +1,50 @@
+"""The one error handler: it decides the response format from the request and the error."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from ivr.exceptions import IvrError
+from simulator.exceptions import SimulatorError
+from store.exceptions import StoreError
+
+log = logging.getLogger(__name__)
+
+# Package errors that carry their own status code (each package has one error type).
+KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError)
+
+APOLOGY = "Sorry, something went wrong on our side. Please call again later."
+
+
+def _voice_apology() -> Response:
+    """A caller is on the line: apologise out loud instead of letting Twilio play its error."""
+    response = VoiceResponse()
+    response.say(APOLOGY)
+    response.hangup()
+    return Response(str(response), mimetype="text/xml")
+
+
+def handle(error: Exception) -> Response | tuple[Response, int]:
+    """Turn any error into a clear response: JSON with a message, TwiML apology for a broken call step."""
+    if isinstance(error, HTTPException):
+        status, message = error.code or 500, error.description
+    elif isinstance(error, KNOWN_ERRORS):
+        status, message = getattr(error, "status_code", 400), str(error)
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if request.path.startswith("/voice/") and request.path != "/voice/status":
+            return _voice_apology()
+        status, message = 500, "internal error; it has been logged"
+    if status >= 500:
+        log.error("%s %s -> %s: %s", request.method, request.path, status, message)
+    else:
+        log.info("%s %s -> %s: %s", request.method, request.path, status, message)
+    return jsonify(error=message, status=status), status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Exception, handle)
