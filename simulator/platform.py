@@ -487,6 +487,8 @@ class Platform:
         for child in verb.children:  # nested Say/Play/Pause are heard; a key pressed stops them (barge-in)
             self._check(call)
             if call.script.steps and isinstance(call.script.steps[0], Keys) and "dtmf" in inputs:
+                if child.name == "Say":  # the caller hears the start of the prompt, then presses
+                    call.note("say", text=child.text, language=child.attr("language", "en-US"), interrupted=True)
                 break
             getattr(self, f"_verb_{child.name.lower()}")(call, child, doc_url, [])
         action = self.url(verb.attr("action") or doc_url)

@@ -1,0 +1,145 @@
+"""Shared fixtures: a Flask app on a temp database, a real server process, signed requests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app import create_app
+from ivr.signature import sign
+from store.db import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def new_sid() -> str:
+    return "CA" + secrets.token_hex(16)
+
+
+def new_number() -> str:
+    """A fresh, valid-looking US number per test, so tests on one server never share a caller."""
+    return f"+1202555{secrets.randbelow(10**4):04d}"
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    app = create_app({"TESTING": True, "DATABASE_PATH": str(tmp_path / "test.db"), "TWILIO_AUTH_TOKEN": TOKEN,
+                      "PROMPT_CACHE_DIR": str(tmp_path / "prompts")})
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    database = connect(app.config["DATABASE_PATH"])
+    yield database
+    database.conn.close()
+
+
+def signed_post(client, path: str, params: dict[str, str], token: str = TOKEN):
+    """POST like Twilio: form parameters with X-Twilio-Signature over URL + sorted params."""
+    signature = sign(token, "http://localhost" + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The real server (python app.py) in its own process, on a free port and a temp database."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.db_path = str(workdir / "server.db")
+        self.log_path = workdir / "server.log"
+        self.env = {**os.environ, "PORT": str(self.port), "DATABASE_PATH": self.db_path,
+                    "PROMPT_CACHE_DIR": str(workdir / "prompts"), **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=30)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def query(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
+        with self.db() as conn:
+            return [dict(row) for row in conn.execute(sql, params)]
+
+    def seed(self, fn) -> Any:
+        """Run ``fn(db)`` against the server's database (test data, never the demo's)."""
+        database = connect(self.db_path)
+        try:
+            return fn(database)
+        finally:
+            database.conn.close()
+
+    def call(self, from_: str, steps: list[dict[str, Any]] | None = None, timeout: float = 90, **script: Any) -> dict[str, Any]:
+        """Place a simulated call on the server's simulator and wait until it ends; returns its summary."""
+        body = {"from": from_, "steps": steps or [], "hold_s": 5, **script}
+        created = requests.post(self.base_url + "/sim/calls", json=body, timeout=10)
+        assert created.status_code == 201, created.text
+        return self.wait_call(created.json()["call_sid"], timeout)
+
+    def start_call(self, from_: str, steps: list[dict[str, Any]] | None = None, **script: Any) -> str:
+        created = requests.post(self.base_url + "/sim/calls", json={"from": from_, "steps": steps or [], **script}, timeout=10)
+        assert created.status_code == 201, created.text
+        return created.json()["call_sid"]
+
+    def wait_call(self, sid: str, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = requests.get(f"{self.base_url}/sim/calls/{sid}", timeout=10).json()
+            if state["ended"]:
+                return state
+            time.sleep(0.1)
+        raise AssertionError(f"call {sid} did not end within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("server")).start()
+    yield srv
+    srv.stop()

@@ -1,0 +1,81 @@
+"""Flows are data; a flow that refers to a missing node or prompt fails at start-up with a clear message."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ivr import flows
+from ivr.exceptions import IvrError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def broken_copy(tmp_path: Path, change) -> Path:
+    folder = tmp_path / "flows"
+    shutil.copytree(flows.FLOWS_DIR, folder)
+    data = yaml.safe_load((folder / "en.yaml").read_text())
+    change(data)
+    (folder / "en.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    return folder
+
+
+def test_the_shipped_flows_are_valid_and_cover_english_and_russian():
+    loaded = flows.load_all()
+    assert {"en", "ru"} <= set(loaded)
+    for flow in loaded.values():
+        assert flows.validate(flow) == []
+        assert {node.type for node in flow.nodes.values()} >= {"prompt", "menu", "lookup", "queue", "survey", "hangup"}
+
+
+def test_every_language_has_the_same_nodes_as_english():
+    loaded = flows.load_all()
+    for language, flow in loaded.items():
+        assert set(flow.nodes) == set(loaded["en"].nodes), language
+
+
+def test_missing_node_is_named(tmp_path):
+    folder = broken_copy(tmp_path, lambda d: d["nodes"]["main_menu"]["options"][0].update(next="nowhere"))
+    with pytest.raises(IvrError, match="node 'main_menu' option 1 refers to missing node 'nowhere'"):
+        flows.load_all(folder)
+
+
+def test_missing_prompt_is_named(tmp_path):
+    folder = broken_copy(tmp_path, lambda d: d["prompts"].pop("order_ask"))
+    with pytest.raises(IvrError, match="node 'order_lookup' refers to missing prompt 'order_ask'"):
+        flows.load_all(folder)
+
+
+def test_agent_key_cannot_be_taken_by_an_option(tmp_path):
+    folder = broken_copy(tmp_path, lambda d: d["nodes"]["main_menu"]["options"][0].update(key="0"))
+    with pytest.raises(IvrError, match="kept for the agent"):
+        flows.load_all(folder)
+
+
+def test_lookup_prompt_may_only_use_known_fields(tmp_path):
+    folder = broken_copy(tmp_path, lambda d: d["prompts"].update(order_found="Order {number} costs {price}"))
+    with pytest.raises(IvrError, match="uses fields not in"):
+        flows.load_all(folder)
+
+
+def test_flows_check_command_reports_each_flow(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "flows", "check"], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "DATABASE_PATH": str(tmp_path / "check.db")})
+    assert result.returncode == 0, result.stderr
+    assert "en: flow 'main' ok" in result.stdout
+    assert "ru: flow 'main' ok" in result.stdout
+
+
+def test_a_broken_flow_stops_the_server_at_start_up(tmp_path, monkeypatch):
+    """create_app refuses to start with an invalid flow (monkeypatch points the loader at a broken copy)."""
+    from app import create_app
+
+    folder = broken_copy(tmp_path, lambda d: d.update(start="missing_start"))
+    monkeypatch.setattr(flows, "FLOWS_DIR", folder)
+    monkeypatch.setattr(flows.load_all, "__defaults__", (folder,))
+    with pytest.raises(IvrError, match="start refers to missing node 'missing_start'"):
+        create_app({"DATABASE_PATH": str(tmp_path / "x.db")})
