@@ -14,10 +14,13 @@ from flask import Flask, current_app, jsonify
 import settings
 from ivr import flows as flow_data
 from ivr import views as voice_views
+from ivr import queueing
+from ivr.dispatcher import Dispatcher
 from ivr.exceptions import IvrError
+from ivr.twilio_client import rest_client
 from simulator import api as simulator_api
 from store import web as store_web
-from web import errors
+from web import admin_cli, api, errors
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment's settings (overridden by ``test_config``)."""
     app = Flask(__name__, instance_relative_config=True, static_folder="web/static", template_folder="web/templates")
     app.config.from_mapping(settings.load())
+    app.config["RUN_DISPATCHER"] = True
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -59,10 +63,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     store_web.init_app(app)
     app.extensions["flows"] = flow_data.load_all()
     app.register_blueprint(voice_views.bp)
+    base_url = app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{app.config['PORT']}"
     if app.config["LOCAL_MODE"]:
-        local_base = app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{app.config['PORT']}"
-        simulator_api.init_app(app, local_base)
+        simulator_api.init_app(app, base_url)
+        app.config["TWILIO_API_BASE_URL"] = app.config["TWILIO_API_BASE_URL"] or base_url + "/sim/twilio"
+    app.extensions["status_hooks"] = [queueing.caller_gone]
+    app.extensions["dispatcher"] = Dispatcher(
+        app.config["DATABASE_PATH"],
+        {"call": queueing.bridge_by_redirect(rest_client(app.config), base_url)},
+        ring_timeout_s=app.config["RING_TIMEOUT_S"],
+    )
+    if app.config["RUN_DISPATCHER"]:
+        app.extensions["dispatcher"].start()
+    app.register_blueprint(api.bp)
     errors.init_app(app)
+    admin_cli.init_app(app)
     app.add_url_rule("/healthz", view_func=healthz)
     app.cli.add_command(flows_command)
     return app

@@ -40,6 +40,7 @@ class Urls(Protocol):
     def queue_result(self) -> str: ...
     def audio(self, text: str, language: str) -> str | None: ...
     def static(self, filename: str) -> str: ...
+    def voice(self, endpoint: str, **query: Any) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Turn:
     max_reprompts: int = 2
     speech_input: str = "dtmf"  # stream (Vosk over Media Streams) | twilio (<Gather speech>) | dtmf
     store_transcripts: bool = True
+    kick: Callable[[], None] = lambda: None  # ask routing to dispatch now
+    wait_hooks: list[Callable[[Turn, Any], None]] = field(default_factory=list)
     response: VoiceResponse = field(default_factory=VoiceResponse)
 
     @property

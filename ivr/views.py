@@ -48,8 +48,13 @@ class FlaskUrls:
         return self.base + url_for(endpoint, **values)
 
     def step(self, node: str, **query: Any) -> str:
+        return self.voice("voice.step", node=node, **query)
+
+    def voice(self, endpoint: str, node: str | None = None, **query: Any) -> str:
+        """Absolute URL of a voice endpoint with its query string (what Twilio will sign)."""
         query = {k: v for k, v in query.items() if v not in (None, "")}
-        return self._abs("voice.step", node=node) + ("?" + urlencode(query) if query else "")
+        path = self._abs(endpoint, node=node) if node else self._abs(endpoint)
+        return path + ("?" + urlencode(query) if query else "")
 
     def media_stream(self) -> str:
         ws_base = self.base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
@@ -94,7 +99,15 @@ def make_turn(call: dict[str, Any]) -> Turn:
         max_reprompts=current_app.config["MAX_REPROMPTS"],
         speech_input=speech_input(flow.language),
         store_transcripts=current_app.config["STORE_TRANSCRIPTS"],
+        kick=kick_routing,
+        wait_hooks=current_app.extensions.get("wait_hooks", []),
     )
+
+
+def kick_routing() -> None:
+    dispatcher = current_app.extensions.get("dispatcher")
+    if dispatcher is not None:
+        dispatcher.kick()
 
 
 def twiml(response: VoiceResponse) -> Response:
@@ -175,6 +188,43 @@ def queue_result() -> Response:
     call = known_call(sid)
     result = form.text(request.form, "QueueResult")
     return twiml(queueing.left_queue(make_turn(call), result))
+
+
+@bp.post("/connect")
+def connect() -> Response:
+    """Where a REST update sends the caller once routing reserved an agent: ring the agent."""
+    sid = form.call_sid(request.form)
+    item, agent = _offer_args()
+    return twiml(queueing.connect_twiml(make_turn(known_call(sid)), item, agent, current_app.config["RING_TIMEOUT_S"]))
+
+
+@bp.post("/connect/result")
+def connect_result() -> Response:
+    """The <Dial> to the agent ended: completed, no-answer, busy, failed or canceled."""
+    sid = form.call_sid(request.form)
+    item, agent = _offer_args()
+    dial_status = form.choice(request.form, "DialCallStatus", DIAL_STATUSES)
+    return twiml(queueing.connect_result(make_turn(known_call(sid)), item, agent, dial_status))
+
+
+@bp.post("/connect/agent")
+def agent_leg() -> Response:
+    """Status callbacks of the agent's leg (<Client statusCallback>): answered, completed."""
+    form.call_sid(request.form)
+    item, agent = _offer_args()
+    queueing.agent_leg(get_db(), item, agent, form.call_status(request.form))
+    kick_routing()
+    return Response(status=204)
+
+
+DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+
+
+def _offer_args() -> tuple[str, str]:
+    item, agent = request.args.get("item", ""), request.args.get("agent", "")
+    if not item or not agent or len(item) > 80 or len(agent) > 80:
+        raise IvrError("item and agent are required in the query string")
+    return item, agent
 
 
 @bp.post("/status")

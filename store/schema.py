@@ -197,3 +197,9 @@ def m002_routing(db: sqlite_utils.Database) -> None:
         db["agents"].add_column(column, str)
     db["agents"].create_index(["presence"])
     db["calls"].add_column("routing_reason", str)
+
+
+@migration
+def m003_call_transcript(db: sqlite_utils.Database) -> None:
+    """What the caller said, as text, for the screen pop (kept only when STORE_TRANSCRIPTS is on)."""
+    db["calls"].add_column("transcript", str)

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from app import create_app
+from routing import admin
 from ivr.signature import sign
 from store.db import connect
 
@@ -140,6 +142,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("server")).start()
+    srv = Server(tmp_path_factory.mktemp("server"), {"RING_TIMEOUT_S": "3"}).start()
+    srv.seed(lambda db: admin.load_center(db, ROOT / "tests" / "data" / "center.yaml", datetime.now(timezone.utc)))
     yield srv
     srv.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
+from routing import admin
 from store import calls
 from store.db import transaction
 
@@ -33,4 +34,5 @@ def seed(db: sqlite_utils.Database) -> dict[str, int]:
                  "started_at": started, "ended_at": started, "path": "[]", "digits": "[]", "speech": "[]"},
                 pk="sid",
             )
-    return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"])}
+    center = admin.load_center(db, HERE / "center.yaml", datetime.now(timezone.utc))
+    return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"]), **center}

@@ -1,0 +1,124 @@
+"""Routing end to end: whole calls through the simulator reach the right agent, wait, re-route, abandon."""
+
+import json
+import secrets
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+import yaml
+
+from routing import admin, service
+from store import calls as store_calls
+from tests.conftest import new_number
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def staff(server, tmp_path):
+    """Add agents to the running center (unique ids per test), with simulated softphones; all offline afterwards."""
+    added = []
+
+    def add(name, languages, skills, *, answers=True, talk_s=1.0, answer_after_s=0.2):
+        agent_id = f"{name}-{secrets.token_hex(3)}"
+        path = tmp_path / f"{agent_id}.yaml"
+        path.write_text(yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]}))
+        server.seed(lambda db: admin.load_center(db, path, now()))
+        server.seed(lambda db: service.set_presence(db, agent_id, "available", now()))
+        phone = {"answers": answers, "talk_s": talk_s, "answer_after_s": answer_after_s}
+        assert requests.post(f"{server.base_url}/sim/clients/{agent_id}", json=phone, timeout=5).status_code == 200
+        added.append(agent_id)
+        return agent_id
+
+    yield add
+    for agent_id in added:
+        def offline(db, agent_id=agent_id):
+            row = db["agents"].get(agent_id)
+            if row["presence"] in ("available", "break", "wrapup"):
+                service.set_presence(db, agent_id, "offline", now())
+        wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent_id])[0]["presence"] not in ("busy", "reserved"))
+        server.seed(offline)
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def russian_caller(server):
+    number = new_number()
+    server.seed(lambda db: store_calls.upsert_caller(db, number, name="Ольга", language="ru"))
+    return number
+
+
+def test_russian_billing_caller_reaches_the_russian_billing_expert(server, staff):
+    expert = staff("alisa", ["ru", "en"], {"billing": 5})
+    staff("dmitri", ["ru"], {"billing": 3})
+    staff("bob", ["en"], {"billing": 5})
+    result = server.call(russian_caller(server), [{"keys": "2"}, {"keys": "5"}])
+    assert result["agent"] == expert
+    row = server.query("SELECT * FROM calls WHERE sid = ?", [result["call_sid"]])[0]
+    assert row["agent_id"] == expert and row["connected_at"] and row["outcome"] == "answered"
+    assert row["routing_reason"].startswith(f"{expert}: billing 5")
+    assert "no Russian" in row["routing_reason"]  # bob was skipped for language, and the reason says so
+    # after the agent hangs up the caller gets the survey, and the answer is kept
+    assert any("Насколько вы довольны" in h for h in result["heard"])
+    assert server.query("SELECT score FROM survey_answers WHERE call_sid = ?", [result["call_sid"]]) == [{"score": 5}]
+
+
+def test_with_the_expert_busy_the_caller_waits_hears_the_estimate_and_gets_the_expert(server, staff):
+    expert = staff("alisa", ["ru"], {"billing": 5}, talk_s=4)
+    first = server.start_call(russian_caller(server), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [expert])[0]["presence"] == "busy")
+    second = server.call(russian_caller(server), [{"keys": "2"}], hold_s=30)
+    assert second["agent"] == expert
+    assert any(h.startswith("Ваш номер в очереди 1.") for h in second["heard"])
+    waited = server.query("SELECT wait_s FROM calls WHERE sid = ?", [second["call_sid"]])[0]["wait_s"]
+    assert waited >= 2
+    assert server.wait_call(first)["agent"] == expert
+
+
+def test_ring_no_answer_reroutes_to_the_next_agent_and_keeps_the_place(server, staff):
+    sleepy = staff("sleepy", ["ru"], {"billing": 5}, answers=False)
+    awake = staff("awake", ["ru"], {"billing": 4})
+    result = server.call(russian_caller(server), [{"keys": "2"}], hold_s=30)
+    assert result["agent"] == awake
+    rang = [e.get("client") for e in result["events"] if e["kind"] == "ringing"]
+    assert rang == [sleepy, awake]
+    agent = server.query("SELECT presence, not_ready_reason FROM agents WHERE id = ?", [sleepy])[0]
+    assert agent == {"presence": "break", "not_ready_reason": "ring-no-answer"}
+    events = [e["kind"] for e in server.query("SELECT kind FROM call_events WHERE call_sid = ? ORDER BY id", [result["call_sid"]])]
+    assert events.count("offered") == 2 and "ring-no-answer" in events
+
+
+def test_a_caller_who_hangs_up_in_the_queue_is_abandoned_and_leaves_it(server):
+    result = server.call(new_number(), [{"keys": "3"}], hold_s=1)
+    sid = result["call_sid"]
+    assert result["queue"] == "support" and result["outcome"] == "abandoned"
+    row = server.query("SELECT outcome, wait_s, ended_at FROM calls WHERE sid = ?", [sid])[0]
+    assert row["outcome"] == "abandoned" and row["wait_s"] >= 1 and row["ended_at"]
+    assert server.query("SELECT * FROM queue_items WHERE id = ?", [sid]) == []
+    assert [e["kind"] for e in server.query("SELECT kind FROM routing_events WHERE item_id = ?", [sid])][-1] == "abandoned"
+
+
+def test_the_agent_context_has_the_callers_path_and_history(server, staff):
+    expert = staff("alisa", ["ru"], {"billing": 5}, talk_s=0.5)
+    number = russian_caller(server)
+    first = server.call(number, [{"keys": "2"}, {"keys": "4"}])
+    second = server.call(number, [{"keys": "2"}, {"keys": "4"}])
+    context = requests.get(f"{server.base_url}/api/calls/{second['call_sid']}/context", timeout=5).json()
+    assert context["caller"]["name"] == "Ольга" and context["caller"]["language"] == "ru"
+    assert context["call"]["intent"] == "billing"
+    assert context["call"]["path"] == ["welcome", "main_menu", "billing_queue", "survey"]
+    assert context["call"]["agent_id"] == expert and "billing 5" in context["call"]["routing_reason"]
+    assert [h["sid"] for h in context["history"]] == [first["call_sid"]]
+    assert context["history"][0]["agent_id"] == expert
+    assert json.dumps(context)  # plain JSON all the way down
