@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -24,11 +25,15 @@ log = logging.getLogger(__name__)
 
 OfferHandler = Callable[[sqlite_utils.Database, Offer], None]
 EXPIRY_GRACE_S = 10  # an offer outlives the Dial timeout by this much before it is taken back
+HOUSEKEEPING_EVERY_S = 10  # callbacks' recovery: lost jobs, interrupted dialling, lost status callbacks
 RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
 
 
 class Dispatcher:
-    def __init__(self, database_path: str, handlers: dict[str, OfferHandler], *, interval: float = 1.0, ring_timeout_s: float = 15) -> None:
+    def __init__(self, database_path: str, handlers: dict[str, OfferHandler], *, interval: float = 1.0, ring_timeout_s: float = 15,
+                 housekeeping: Callable[[], None] | None = None, housekeeping_every_s: float = HOUSEKEEPING_EVERY_S) -> None:
+        self.housekeeping = housekeeping
+        self.housekeeping_every_s = housekeeping_every_s
         self.database_path = database_path
         self.handlers = handlers
         self.interval = interval
@@ -55,7 +60,14 @@ class Dispatcher:
 
     def _run(self) -> None:
         db = connect(self.database_path)
+        last_housekeeping = -self.housekeeping_every_s
         while not self._stop.is_set():
+            if self.housekeeping is not None and time.monotonic() - last_housekeeping >= self.housekeeping_every_s:
+                last_housekeeping = time.monotonic()
+                try:
+                    self.housekeeping()
+                except Exception:  # e.g. Twilio unreachable: routing goes on, housekeeping tries again later
+                    log.exception("routing housekeeping failed")
             try:
                 self.tick(db)
             except Exception:  # a bad tick must not stop routing for good

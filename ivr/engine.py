@@ -50,6 +50,7 @@ class Input:
     digits: str = ""
     alternatives: tuple[tuple[str, float], ...] = ()
     source: str = "none"  # dtmf | gather-speech | stream | none
+    decided: Match | None = None  # the Media Streams session's decision, when it made one
 
     @property
     def empty(self) -> bool:
@@ -231,7 +232,7 @@ def _menu_input(turn: Turn, node: Node, inp: Input, attempt: int) -> None:
         calls.record_step(turn.db, turn.sid, node.id, enter=False, event={"attempt": attempt, "result": "no-input"})
         _retry(turn, node, attempt, "no_input")
         return
-    found = match(_choices(turn, node), list(inp.alternatives))
+    found = inp.decided or match(_choices(turn, node), list(inp.alternatives))
     speech = _speech_record(turn, inp, found)
     transcript = {"transcript": inp.alternatives[0][0]} if turn.store_transcripts else {}
     calls.record_step(turn.db, turn.sid, node.id, enter=False, speech=speech, event={"attempt": attempt}, **transcript)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from callbacks import service as callback_service
 from ivr.engine import Turn, enter
 from ivr.flows import Node
 from routing import service
@@ -41,6 +42,12 @@ def is_offered_to(db: Any, item_id: str, agent_id: str) -> bool:
     """Is ``item_id`` still ringing ``agent_id`` (not taken back, expired or abandoned)?"""
     row = routing_store.item(db, item_id)
     return row is not None and row["state"] == "offered" and row["offered_to"] == agent_id
+
+
+def callback_of(item_id: str) -> int | None:
+    """The callback id of a routing item that is a callback, else None."""
+    prefix = service.callback_item_id(0)[:-1]
+    return int(item_id[len(prefix):]) if item_id.startswith(prefix) and item_id[len(prefix):].isdigit() else None
 
 
 def context_of(call: dict[str, Any]) -> dict[str, Any]:
@@ -101,11 +108,11 @@ def connect_twiml(turn: Turn, item_id: str, agent_id: str, ring_timeout_s: int) 
     return turn.response
 
 
-def agent_leg(db: Any, item_id: str, agent_id: str, status: str) -> None:
-    """Status of the agent's leg: answered → the agent is busy on the call; completed → wrap-up."""
+def agent_leg(db: Any, item_id: str, agent_id: str, status: str, customer_sid: str | None) -> None:
+    """Status of the agent's leg: answered → the agent is busy on the customer's call; completed → wrap-up."""
     now = utcnow()
     if status == "in-progress" and is_offered_to(db, item_id, agent_id):
-        service.accept(db, item_id, agent_id, now)
+        service.accept(db, item_id, agent_id, now, call_sid=customer_sid)
     elif status == "completed":
         service.hang_up(db, agent_id, now)
 
@@ -113,10 +120,13 @@ def agent_leg(db: Any, item_id: str, agent_id: str, status: str) -> None:
 def connect_result(turn: Turn, item_id: str, agent_id: str, dial_status: str) -> VoiceResponse:
     """The Dial's action: after the agent hung up → survey; no answer → back in line at the same place."""
     db, now = turn.db, utcnow()
+    callback_id = callback_of(item_id)
     if dial_status == "completed":
         if is_offered_to(db, item_id, agent_id):  # the "answered" callback was lost: it did answer
-            service.accept(db, item_id, agent_id, now)
+            service.accept(db, item_id, agent_id, now, call_sid=turn.sid)
         service.hang_up(db, agent_id, now)
+        if callback_id is not None:
+            callback_service.completed(db, callback_id)
         calls.update_call(db, turn.sid, "agent-call-ended", {"agent": agent_id}, outcome="answered")
         if turn.flow.survey_node:
             enter(turn, turn.flow.survey_node)
@@ -129,6 +139,8 @@ def connect_result(turn: Turn, item_id: str, agent_id: str, dial_status: str) ->
         service.ring_no_answer(db, item_id, agent_id, now)
     except RoutingError as exc:  # the offer was already expired or withdrawn
         log.info("ring-no-answer for %s: %s", item_id, exc)
+    if callback_id is not None:  # the customer is on the line now: they wait like any caller, at the same place
+        callback_service.customer_waits(db, callback_id, turn.sid, now)
     _wait_in_queue(turn, turn.call["queue"], turn.response)
     turn.kick()
     return turn.response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
@@ -15,6 +15,7 @@ from ivr.engine import Input, Turn
 from ivr.exceptions import IvrError
 from ivr.flows import Flow
 from ivr.signature import check, public_url
+from speech.intent import Match
 from store import calls
 from store.web import get_db
 
@@ -30,7 +31,10 @@ def base_url() -> str:
 
 def verify_twilio_signature() -> None:
     """Refuse (403) any request not signed by Twilio with our auth token; runs before every voice view."""
-    url = public_url(base_url(), request.full_path)
+    base = base_url()
+    if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":  # Twilio signs the wss:// URL
+        base = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    url = public_url(base, request.full_path)
     params = request.form if request.method == "POST" else {}
     check(current_app.config["TWILIO_AUTH_TOKEN"], url, params, request.headers.get("X-Twilio-Signature"))
 
@@ -58,7 +62,7 @@ class FlaskUrls:
 
     def media_stream(self) -> str:
         ws_base = self.base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        return ws_base + url_for("voice.media") if "voice.media" in current_app.view_functions else ws_base + "/voice/media"
+        return ws_base + urlsplit(url_for("media.media")).path  # websocket rules build full ws:// URLs
 
     def queue_wait(self, queue: str) -> str:
         return self._abs("voice.queue_wait", queue=queue)
@@ -170,8 +174,12 @@ def stream_input(sid: str, turn_key: str) -> Input:
     heard = calls.stream_result(get_db(), sid, turn_key)
     if heard is None:
         return Input()
-    alternatives = tuple((a["text"], float(a.get("confidence", 0.0))) for a in heard.get("alternatives", ()))
-    return Input(digits=heard.get("digits", ""), alternatives=alternatives, source="stream")
+    alternatives = tuple((a["text"], float(a.get("confidence") or 0.0)) for a in heard.get("alternatives", ()))
+    decided = None
+    if heard.get("decision"):  # the socket already decided, with the recognizer's own evidence
+        decided = Match(heard["decision"], heard.get("key"), heard.get("intent"), float(heard.get("confidence") or 0.0),
+                        heard.get("transcript", ""))
+    return Input(digits=heard.get("digits", ""), alternatives=alternatives, source="stream", decided=decided)
 
 
 @bp.post("/queue/wait")
@@ -212,7 +220,8 @@ def agent_leg() -> Response:
     """Status callbacks of the agent's leg (<Client statusCallback>): answered, completed."""
     form.call_sid(request.form)
     item, agent = _offer_args()
-    queueing.agent_leg(get_db(), item, agent, form.call_status(request.form))
+    parent = form.call_sid(request.form, "ParentCallSid") if request.form.get("ParentCallSid") else None
+    queueing.agent_leg(get_db(), item, agent, form.call_status(request.form), parent)
     kick_routing()
     return Response(status=204)
 

@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"), help="for servers not in local mode")
     call.add_argument("--json", action="store_true", help="print a JSON summary instead of the transcript")
     call.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
+    serve = sub.add_parser("serve", help="run the simulated Twilio on its own (REST API + control API)")
+    serve.add_argument("--port", type=int, default=5100)
+    serve.add_argument("--server-url", required=True, help="the contact-center server the simulated calls reach")
+    serve.add_argument("--auth-token", required=True, help="the server's TWILIO_AUTH_TOKEN (signs webhooks)")
+    serve.add_argument("--account-sid", default="AC" + "0" * 32)
     return p
 
 
@@ -132,8 +137,18 @@ def run_here(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
     return call.summary()
 
 
+def serve(args: argparse.Namespace) -> int:
+    """Simulated Twilio in its own process: point the server's TWILIO_API_BASE_URL at <this>/sim/twilio."""
+    from simulator.api import standalone_app
+
+    standalone_app(args.server_url, args.auth_token, args.account_sid).run(host="127.0.0.1", port=args.port, threaded=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
     steps = [dict(s, lang=args.lang, snr_db=args.snr) if "say" in s else s for s in getattr(args, "steps", None) or []]
     body = {"from": args.from_, "to": args.to, "steps": steps, "hold_s": args.hold, "talk_s": args.talk}
     try:

@@ -9,9 +9,10 @@ pointed at it; and a control API (``/sim/calls``, ``/sim/clients/…``, ``/sim/c
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
 from simulator.exceptions import SimulatorError
 from simulator.platform import CustomerPhone, Platform, Script, SimCall, script_from_json
@@ -43,6 +44,14 @@ def index() -> Response:
                    clients=sorted(p.clients), queues={k: len(v) for k, v in p.queues.items()})
 
 
+@bp.get("/calls")
+def list_calls() -> Response:
+    """Every call the simulator has seen (inbound and outbound), for tests and the /phone page."""
+    with platform().lock:
+        found = list(platform().calls.values())
+    return jsonify(calls=[{"sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction, "status": c.status} for c in found])
+
+
 @bp.post("/calls")
 def place_call() -> tuple[Response, int]:
     body = _json()
@@ -69,6 +78,8 @@ def _server_view(sid: str) -> dict[str, Any]:
     from store import calls
     from store.web import get_db
 
+    if "DATABASE_PATH" not in current_app.config:  # a standalone simulator knows only the calls
+        return {}
     row = calls.find_call(get_db(), sid)
     if row is None:
         return {}
@@ -159,6 +170,20 @@ def rest_create(account_sid: str) -> tuple[Response, int]:
     return jsonify(_resource(call)), 201
 
 
+@bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
+def rest_list(account_sid: str) -> Response:
+    """The call log, filtered like Twilio's by To and StartTime> (used to reconcile after a crash)."""
+    _rest_auth(account_sid)
+    to = request.args.get("To")
+    after = request.args.get("StartTime>")
+    since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else 0.0
+    with platform().lock:
+        found = [c for c in platform().calls.values() if (not to or c.to == to) and c.created_at >= since]
+    uri = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+    return jsonify(calls=[_resource(c) for c in found], page=0, page_size=len(found) or 50, start=0, end=max(0, len(found) - 1),
+                   uri=uri, first_page_uri=uri, next_page_uri=None, previous_page_uri=None)
+
+
 @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Calls/<sid>.json", methods=["GET", "POST"])
 def rest_call(account_sid: str, sid: str) -> Response:
     _rest_auth(account_sid)
@@ -171,9 +196,29 @@ def rest_call(account_sid: str, sid: str) -> Response:
     return jsonify(_resource(call))
 
 
-def init_app(app: Any, base_url: str) -> Platform:
-    """Mount the simulator on a local-mode app; its calls come back to ``base_url``."""
+DEMO_PHONE = {"answer_after_s": 3.0, "talk_s": 20.0}  # agents without the agent page open still answer
+
+
+def init_app(app: Any, base_url: str, agent_ids: list[str]) -> Platform:
+    """Mount the simulator on a local-mode app; its calls come back to ``base_url``; each agent gets a softphone."""
     sim = Platform(base_url, app.config["TWILIO_AUTH_TOKEN"], app.config["TWILIO_ACCOUNT_SID"])
+    for agent_id in agent_ids:
+        sim.client(agent_id, **DEMO_PHONE)
     app.extensions["simulator"] = sim
     app.register_blueprint(bp)
     return sim
+
+
+def standalone_app(server_url: str, auth_token: str, account_sid: str) -> Flask:
+    """The simulator as its own process (``python -m simulator serve``): Twilio's REST face and the control API,
+    calling back to the server at ``server_url`` (which then runs with TWILIO_API_BASE_URL pointed here)."""
+    app = Flask("simulator")
+    app.config.update(TWILIO_ACCOUNT_SID=account_sid, TWILIO_AUTH_TOKEN=auth_token)
+    app.extensions["simulator"] = Platform(server_url, auth_token, account_sid)
+    app.register_blueprint(bp)
+
+    @app.errorhandler(SimulatorError)
+    def refused(error: SimulatorError) -> tuple[Response, int]:
+        return jsonify(error=str(error)), error.status_code
+
+    return app

@@ -20,15 +20,17 @@ from websockets.sync.client import ClientConnection, connect
 from ivr.signature import sign
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
+from speech.audio import FRAME_BYTES, frames
+from speech.synth import caller_audio
 
 if TYPE_CHECKING:
     from simulator.platform import Platform, SimCall
 
 log = logging.getLogger(__name__)
 
-FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
 SILENCE = b"\xff" * FRAME_BYTES  # μ-law zero
 MAX_LISTEN_S = 15.0  # media time the caller stays on a stream the server does not close
+SERVER_CLOSE_WAIT_S = 30.0  # wall seconds to wait, after the last frame, for the server to decide and close
 
 
 def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str | None]:
@@ -37,8 +39,6 @@ def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str |
 
     step = call.script.steps[0] if call.script.steps else None
     if isinstance(step, Say):
-        from speech.synth import caller_audio, frames
-
         call.script.steps.popleft()
         call.note("speak", text=step.text, heard_by="stream")
         return frames(caller_audio(step.text, step.lang, snr_db=step.snr_db)), None
@@ -72,6 +72,16 @@ def _answer_server(ws: ClientConnection, stream_sid: str) -> bool:
             _send(ws, {"event": "mark", "streamSid": stream_sid, "mark": message.get("mark", {})})
 
 
+def _server_closed(ws: ClientConnection, stream_sid: str, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the server to close the socket (answering marks meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _answer_server(ws, stream_sid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
     """Run one <Stream> of a <Connect>: stream the caller's audio until the server closes the socket."""
     from simulator.platform import new_sid
@@ -79,6 +89,7 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
     url = noun.attr("url")
     parameters = {p.attr("name"): p.attr("value") for p in noun.children if p.name == "Parameter"}
     stream_sid = new_sid("MZ")
+    platform.await_input(call, MAX_LISTEN_S)
     audio, key = _media_frames(platform, call)
     headers = {"X-Twilio-Signature": sign(platform.auth_token, url, {})}
     try:
@@ -112,8 +123,9 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
                 break
             if platform.time_scale:
                 time.sleep(0.02 * platform.time_scale)
-        else:
-            sequence += 1
-            _send(ws, {"event": "stop", "sequenceNumber": str(sequence), "streamSid": stream_sid,
-                       "stop": {"accountSid": platform.account_sid, "callSid": call.sid}})
+        else:  # everything sent: like Twilio, keep the stream open until the server closes it
+            if not _server_closed(ws, stream_sid, SERVER_CLOSE_WAIT_S):
+                sequence += 1
+                _send(ws, {"event": "stop", "sequenceNumber": str(sequence), "streamSid": stream_sid,
+                           "stop": {"accountSid": platform.account_sid, "callSid": call.sid}})
     call.note("stream-closed", seconds=round(time.monotonic() - started, 3))

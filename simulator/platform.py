@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from urllib.parse import unquote
+
 import requests
 
 from ivr.signature import sign
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 WORDS_PER_SECOND = 2.5
 MAX_REDIRECTS = 200
 REQUEST_TIMEOUT_S = 30
+INTERACTIVE_READ_S = 10.0  # wall seconds an interactive caller gets, on top of an input's timeout, to read the prompt
 
 
 def new_sid(prefix: str = "CA") -> str:
@@ -71,6 +74,7 @@ class Script:
     steps: list[Keys | Say | Silence] = field(default_factory=list)
     hold_s: float | None = None
     talk_s: float | None = None  # wall seconds they talk once bridged before hanging up (None: the agent ends it)
+    interactive: bool = False  # a person at the /phone page: each input point waits for what they send (steps.append)
 
     def __post_init__(self) -> None:
         self.steps = deque(self.steps)  # type: ignore[assignment]
@@ -127,6 +131,7 @@ class SimCall:
     status: str = "queued"
     log: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    created_at: float = field(default_factory=time.time)
     answered: float | None = None
     ended: float | None = None
     queue: str | None = None
@@ -351,8 +356,6 @@ class Platform:
         call.sequence += 1
         params = {"CallStatus": status, "CallDuration": str(duration), "SequenceNumber": str(call.sequence),
                   "CallbackSource": "call-progress-events", "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())}
-        if call.answered_by:
-            params["AnsweredBy"] = call.answered_by
         try:
             self.request(call, call.status_callback or "", params)
         except SimulatorError as exc:
@@ -373,6 +376,8 @@ class Platform:
         }
         if call.parent_sid:
             base["ParentCallSid"] = call.parent_sid
+        if call.answered_by:  # answering machine detection result (MachineDetection=Enable)
+            base["AnsweredBy"] = call.answered_by
         return {**base, **(extra or {})}
 
     def request(self, call: SimCall, url: str, extra: dict[str, str] | None = None, method: str = "POST") -> requests.Response:
@@ -435,6 +440,14 @@ class Platform:
         """Let ``seconds`` of audio time pass (scaled by time_scale), waking early for a REST update."""
         self._wait_real(call, max(seconds * self.time_scale, floor))
 
+    def await_input(self, call: SimCall, timeout_s: float) -> None:
+        """An interactive caller has ``timeout_s`` + ``INTERACTIVE_READ_S`` wall seconds to press or say something."""
+        if not call.script.interactive:
+            return
+        deadline = time.monotonic() + timeout_s + INTERACTIVE_READ_S
+        while not call.script.steps and time.monotonic() < deadline:
+            self._wait_real(call, 0.1)
+
     def _wait_real(self, call: SimCall, seconds: float) -> bool:
         """Wait wall-clock seconds (people and networks: rings, talk, patience); wakes for a REST update."""
         if seconds > 0 and call.wake.wait(seconds):
@@ -464,7 +477,9 @@ class Platform:
             call.note("error", text=f"<Play> {url} answered {response.status_code}")
             return
         seconds = max(0.0, (len(response.content) - 44) / 8000)
-        call.note("play", text=f"[audio {url.rsplit('/', 1)[-1]}]", url=url, seconds=round(seconds, 2))
+        # The server's own prompts name their words (X-Prompt-Text): what a person would hear in the audio.
+        words = unquote(response.headers.get("X-Prompt-Text", "")) or f"[audio {url.rsplit('/', 1)[-1]}]"
+        call.note("play", text=words, url=url, seconds=round(seconds, 2))
         self._sleep(call, seconds)
 
     def _verb_pause(self, call: SimCall, verb: Verb, *_: Any) -> None:
@@ -486,11 +501,10 @@ class Platform:
         inputs = set(verb.attr("input", "dtmf").split())
         for child in verb.children:  # nested Say/Play/Pause are heard; a key pressed stops them (barge-in)
             self._check(call)
-            if call.script.steps and isinstance(call.script.steps[0], Keys) and "dtmf" in inputs:
-                if child.name == "Say":  # the caller hears the start of the prompt, then presses
-                    call.note("say", text=child.text, language=child.attr("language", "en-US"), interrupted=True)
-                break
             getattr(self, f"_verb_{child.name.lower()}")(call, child, doc_url, [])
+            if call.script.steps and isinstance(call.script.steps[0], Keys) and "dtmf" in inputs:
+                break  # a key typed ahead cuts the rest of the prompt short (barge-in)
+        self.await_input(call, verb.number("timeout", 5))
         action = self.url(verb.attr("action") or doc_url)
         method = verb.attr("method", "POST")
         step = call.script.steps[0] if call.script.steps else None
@@ -672,7 +686,7 @@ class Platform:
         caller_first = call.script.talk_s is not None and call.script.talk_s < agent_talk
         talk = call.script.talk_s if caller_first else agent_talk
         if phone.manual:
-            caller_first = not phone._hangup.wait(talk) and caller_first
+            caller_first = not self._talk_on_manual_phone(call, phone, talk) and (caller_first or call.hangup_requested)
         else:
             self._wait_real(call, talk)
         duration = max(1, int(round(time.monotonic() - started)))
@@ -682,6 +696,14 @@ class Platform:
             raise Hangup()
         call.note("agent-hangup", client=identity, seconds=duration)
         return "completed", duration
+
+    def _talk_on_manual_phone(self, call: SimCall, phone: ClientPhone, seconds: float) -> bool:
+        """Talk for up to ``seconds``: True when the agent hangs up; a REST hang-up (the /phone page) ends it too."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not call.hangup_requested:
+            if phone._hangup.wait(0.1):
+                return True
+        return False
 
     def _ring_number(self, call: SimCall, noun: Verb, child_sid: str) -> tuple[str, int]:
         phone = self.customers.get(noun.text, CustomerPhone())

@@ -122,14 +122,14 @@ def apply_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: i
         at = now()
         db["call_statuses"].insert({"call_sid": sid, "status": status, "at": at, "duration_s": duration_s})
         if call is None:
-            log.warning("status %s for unknown call %s kept, no call row", status, sid)
+            log.info("status %s for call %s, which has no row (yet), kept", status, sid)
             return True
         changes: dict[str, Any] = {"status": status}
         if status == "in-progress" and not call["answered_at"]:
             changes["answered_at"] = at
         if status in TERMINAL_STATUSES and not call["ended_at"]:
             changes["ended_at"] = at
-            if call["connected_at"]:
+            if call["connected_at"] and call["talk_s"] is None:  # hang_up already measured the agent's talk
                 changes["talk_s"] = seconds_between(call["connected_at"], at)
             elif call["queued_at"]:
                 changes["wait_s"] = seconds_between(call["queued_at"], at)

@@ -1,19 +1,25 @@
 """Every SQL statement of routing: queues, agents, queue items, the routing event log, admin upserts.
 
 Rows come back as plain dicts with JSON columns decoded; times are ISO 8601 UTC text as in
-the rest of the store. Callers (``routing.service``) hold the transaction.
+the rest of the store. Callers (``routing.service``, ``routing.admin``) hold the transaction.
+
+Rule for writers: a change to an agent's routing columns or skills, or to a queue item, is
+logged in ``routing_events`` naming that agent or item, in the same transaction; a change to
+queues or skills is logged as a ``config`` event. Processes keep their routing indexes
+current from this log (``routing.live``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
+
+from store.db import now
 
 log = logging.getLogger(__name__)
 
@@ -39,32 +45,42 @@ def skill_names(db: sqlite_utils.Database) -> set[str]:
     return {row["name"] for row in db.query("SELECT name FROM skills")}
 
 
-def upsert_skill(db: sqlite_utils.Database, name: str, description: str) -> None:
+def upsert_skill(db: sqlite_utils.Database, name: str, description: str, at: str | None = None) -> None:
     db["skills"].upsert({"name": name, "description": description}, pk="name")
+    add_event(db, at or now(), "config", reason=f"skill {name}")
 
 
-def upsert_queue(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+def upsert_queue(db: sqlite_utils.Database, row: dict[str, Any], at: str | None = None) -> None:
     encoded = {**row, "skills": json.dumps(row["skills"]), "escalation": json.dumps(row["escalation"])}
     db["queues"].upsert(encoded, pk="name")
+    add_event(db, at or now(), "config", queue=row["name"], reason=f"queue {row['name']}")
 
 
 # Agents
 
 
-def agents(db: sqlite_utils.Database, presence: Collection[str] | None = None) -> list[dict[str, Any]]:
-    """Agents (role agent) with their skills {skill: level} and languages, optionally only in ``presence``."""
-    where, params = "role = 'agent'", []
-    if presence is not None:
-        where += f" AND presence IN ({_placeholders(presence)})"
-        params = list(presence)
-    rows = list(db.query(f"SELECT * FROM agents WHERE {where} ORDER BY id", params))
-    skills: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in db.query(
-        f"SELECT agent_id, skill, level FROM agent_skills WHERE agent_id IN (SELECT id FROM agents WHERE {where})",
+def agents(
+    db: sqlite_utils.Database,
+    presence: Collection[str] | None = None,
+    ids: Collection[str] | None = None,
+    language: str | None = None,
+) -> list[dict[str, Any]]:
+    """Agents (role agent) with their skills {skill: level} and languages; optionally only in ``presence``, with
+    these ``ids``, speaking ``language``."""
+    where, params = ["role = 'agent'"], []
+    for column, values in (("presence", presence), ("id", ids)):
+        if values is not None:
+            where.append(f"{column} IN ({_placeholders(values)})")
+            params.extend(values)
+    if language is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(a.languages) WHERE value = ?)")
+        params.append(language)
+    rows = db.query(
+        f"""SELECT a.*, (SELECT json_group_object(skill, level) FROM agent_skills WHERE agent_id = a.id) AS skills
+            FROM agents a WHERE {" AND ".join(where)} ORDER BY id""",
         params,
-    ):
-        skills[row["agent_id"]][row["skill"]] = row["level"]
-    return [{**row, "languages": json.loads(row["languages"]), "skills": skills[row["id"]]} for row in rows]
+    )
+    return [{**row, "languages": json.loads(row["languages"]), "skills": json.loads(row["skills"])} for row in rows]
 
 
 def agent(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None:
@@ -83,7 +99,7 @@ def update_agent(db: sqlite_utils.Database, agent_id: str, **fields: Any) -> Non
     db["agents"].update(agent_id, fields)
 
 
-def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[str, int]) -> None:
+def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[str, int], at: str | None = None) -> None:
     """Create or update an agent and replace its skills."""
     db["agents"].upsert({**row, "languages": json.dumps(row["languages"])}, pk="id")
     db.execute("DELETE FROM agent_skills WHERE agent_id = ?", [row["id"]])
@@ -91,6 +107,7 @@ def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[st
         ({"agent_id": row["id"], "skill": skill, "level": level} for skill, level in skills.items()),
         pk=("agent_id", "skill"),
     )
+    add_event(db, at or now(), "agent-updated", agent_id=row["id"])
 
 
 def wrapups_due(db: sqlite_utils.Database, at: str) -> list[dict[str, Any]]:
@@ -104,13 +121,20 @@ def _decode_item(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "context": json.loads(row["context"] or "{}")}
 
 
-def items(db: sqlite_utils.Database, state: str | None = None) -> list[dict[str, Any]]:
-    """Queue items, all or in one ``state`` (waiting | offered)."""
-    if state is None:
-        rows = db.query("SELECT * FROM queue_items")
-    else:
-        rows = db.query("SELECT * FROM queue_items WHERE state = ?", [state])
-    return [_decode_item(row) for row in rows]
+def items(
+    db: sqlite_utils.Database, state: str | None = None, ids: Collection[str] | None = None, queue: str | None = None
+) -> list[dict[str, Any]]:
+    """Queue items: all, or in one ``state`` (waiting | offered), with these ``ids``, in one ``queue``."""
+    where, params = ["1"], []
+    for column, values in (
+        ("state", None if state is None else [state]),
+        ("id", ids),
+        ("queue", None if queue is None else [queue]),
+    ):
+        if values is not None:
+            where.append(f"{column} IN ({_placeholders(values)})")
+            params.extend(values)
+    return [_decode_item(row) for row in db.query(f"SELECT * FROM queue_items WHERE {' AND '.join(where)}", params)]
 
 
 def item(db: sqlite_utils.Database, item_id: str) -> dict[str, Any] | None:
@@ -126,14 +150,40 @@ def update_item(db: sqlite_utils.Database, item_id: str, **fields: Any) -> None:
     db["queue_items"].update(item_id, fields)
 
 
+def reserve(db: sqlite_utils.Database, item_id: str, agent_id: str, at: str, reason: str) -> bool:
+    """Offer a waiting item to an available agent. False when either no longer is so: the caller must then roll
+    the transaction back (one of the two rows may have changed)."""
+    offered = db.execute(
+        """UPDATE queue_items SET state = 'offered', offered_to = ?, offered_at = ?, reason = ?, offers = offers + 1
+           WHERE id = ? AND state = 'waiting'""",
+        [agent_id, at, reason, item_id],
+    ).rowcount
+    reserved = db.execute(
+        """UPDATE agents SET presence = 'reserved', presence_since = ?, current_item = ?,
+                  current_queue = (SELECT queue FROM queue_items WHERE id = ?), not_ready_reason = NULL
+           WHERE id = ? AND presence = 'available'""",
+        [at, item_id, item_id, agent_id],
+    ).rowcount
+    return offered == reserved == 1
+
+
 def delete_item(db: sqlite_utils.Database, item_id: str) -> None:
     db.execute("DELETE FROM queue_items WHERE id = ?", [item_id])
 
 
-def offers_older_than(db: sqlite_utils.Database, at: str) -> list[dict[str, Any]]:
-    return [
-        _decode_item(r) for r in db.query("SELECT * FROM queue_items WHERE state = 'offered' AND offered_at <= ?", [at])
-    ]
+def anyone_waiting_and_available(db: sqlite_utils.Database) -> bool:
+    """True when an item waits and an agent is available: only then can a dispatch match anything."""
+    return bool(
+        db.execute(
+            """SELECT EXISTS (SELECT 1 FROM queue_items WHERE state = 'waiting')
+                  AND EXISTS (SELECT 1 FROM agents WHERE presence = 'available' AND role = 'agent')"""
+        ).fetchone()[0]
+    )
+
+
+def offers_older_than(db: sqlite_utils.Database, at: str, kind: str) -> list[dict[str, Any]]:
+    rows = db.query("SELECT * FROM queue_items WHERE state = 'offered' AND offered_at <= ? AND kind = ?", [at, kind])
+    return [_decode_item(r) for r in rows]
 
 
 # The routing event log
@@ -161,6 +211,29 @@ def add_event(
             "reason": reason,
         }
     )
+
+
+def instance_id(db: sqlite_utils.Database) -> str:
+    """The random identity this database was given when it was created."""
+    return db.execute("SELECT id FROM routing_instance").fetchone()[0]
+
+
+def last_event_id(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM routing_events").fetchone()[0]
+
+
+def touched_since(db: sqlite_utils.Database, after_id: int) -> tuple[bool, set[str], set[str]]:
+    """Since event ``after_id``: whether queues or skills changed, and the agents and items events name."""
+    config, agent_ids, item_ids = False, set(), set()
+    for kind, agent_id, item_id in db.execute(
+        "SELECT kind, agent_id, item_id FROM routing_events WHERE id > ?", [after_id]
+    ).fetchall():
+        config = config or kind == "config"
+        if agent_id:
+            agent_ids.add(agent_id)
+        if item_id:
+            item_ids.add(item_id)
+    return config, agent_ids, item_ids
 
 
 def events(db: sqlite_utils.Database, after_id: int = 0) -> list[dict[str, Any]]:

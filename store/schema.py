@@ -203,3 +203,23 @@ def m002_routing(db: sqlite_utils.Database) -> None:
 def m003_call_transcript(db: sqlite_utils.Database) -> None:
     """What the caller said, as text, for the screen pop (kept only when STORE_TRANSCRIPTS is on)."""
     db["calls"].add_column("transcript", str)
+
+
+@migration
+def m004_callback_dialing(db: sqlite_utils.Database) -> None:
+    """Callbacks remember who dials them, since when, and the outbound call that was placed."""
+    for column in ("agent_id", "dialing_since", "placed_call_sid", "from_number", "language"):
+        db["callbacks"].add_column(column, str)
+    db["callbacks"].create_index(["number", "status"])
+
+
+@migration
+def m005_web_monitor_index(db: sqlite_utils.Database) -> None:
+    """The supervisor's figures of today read answered items by kind and time."""
+    db["routing_events"].create_index(["kind", "at"])
+
+
+@migration
+def m006_routing_instance(db: sqlite_utils.Database) -> None:
+    """A random identity of this database: a process's routing indexes (routing.live) never mix two databases."""
+    db.execute("CREATE TABLE routing_instance AS SELECT lower(hex(randomblob(8))) AS id")

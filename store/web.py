@@ -36,6 +36,9 @@ def seed_demo_command() -> None:
     """Load the demo callers, orders, agents and queues (idempotent)."""
     summary = demo.seed(get_db())
     click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in summary.items()))
+    for role in ("supervisor", "agent"):
+        people = [p for p in demo.logins() if p["role"] == role]
+        click.echo(f"demo {role} logins (user / password): " + ", ".join(f"{p['id']} / {p['password']}" for p in people))
 
 
 def init_app(app: Flask) -> None:

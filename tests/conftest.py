@@ -19,6 +19,7 @@ import requests
 
 from app import create_app
 from routing import admin
+from ivr.numbers import callable_number
 from ivr.signature import sign
 from store.db import connect
 
@@ -31,13 +32,17 @@ def new_sid() -> str:
 
 
 def new_number() -> str:
-    """A fresh, valid-looking US number per test, so tests on one server never share a caller."""
-    return f"+1202555{secrets.randbelow(10**4):04d}"
+    """A fresh, valid US number per test (1 in millions to repeat), so tests on one server never share a caller."""
+    while True:
+        number = f"+1202{200 + secrets.randbelow(800):03d}{secrets.randbelow(10**4):04d}"
+        if callable_number(number):
+            return number
 
 
 @pytest.fixture
 def app(tmp_path: Path):
     app = create_app({"TESTING": True, "DATABASE_PATH": str(tmp_path / "test.db"), "TWILIO_AUTH_TOKEN": TOKEN,
+                      "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False,
                       "PROMPT_CACHE_DIR": str(tmp_path / "prompts")})
     yield app
 
@@ -60,6 +65,11 @@ def signed_post(client, path: str, params: dict[str, str], token: str = TOKEN):
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
+# Short timers so whole calls take seconds; always open, so tests pass at any hour.
+TEST_SERVER_SETTINGS = {"RING_TIMEOUT_S": "3", "CALLBACK_RETRY_S": "1", "CALLBACK_RING_S": "2", "CALLBACK_OFFER_AFTER_S": "1",
+                        "OPENING_HOURS": "mon-sun 00:00-24:00"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,8 +79,8 @@ def free_port() -> int:
 class Server:
     """The real server (python app.py) in its own process, on a free port and a temp database."""
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.db_path = str(workdir / "server.db")
         self.log_path = workdir / "server.log"
@@ -142,7 +152,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("server"), {"RING_TIMEOUT_S": "3"}).start()
+    srv = Server(tmp_path_factory.mktemp("server"), TEST_SERVER_SETTINGS).start()
     srv.seed(lambda db: admin.load_center(db, ROOT / "tests" / "data" / "center.yaml", datetime.now(timezone.utc)))
     yield srv
     srv.stop()

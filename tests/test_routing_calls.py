@@ -12,6 +12,7 @@ import yaml
 from routing import admin, service
 from store import calls as store_calls
 from tests.conftest import new_number
+from web.api import call_context
 
 
 def now():
@@ -26,7 +27,9 @@ def staff(server, tmp_path):
     def add(name, languages, skills, *, answers=True, talk_s=1.0, answer_after_s=0.2):
         agent_id = f"{name}-{secrets.token_hex(3)}"
         path = tmp_path / f"{agent_id}.yaml"
-        path.write_text(yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]}))
+        path.write_text(
+            yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]})
+        )
         server.seed(lambda db: admin.load_center(db, path, now()))
         server.seed(lambda db: service.set_presence(db, agent_id, "available", now()))
         phone = {"answers": answers, "talk_s": talk_s, "answer_after_s": answer_after_s}
@@ -36,11 +39,18 @@ def staff(server, tmp_path):
 
     yield add
     for agent_id in added:
+
         def offline(db, agent_id=agent_id):
             row = db["agents"].get(agent_id)
             if row["presence"] in ("available", "break", "wrapup"):
                 service.set_presence(db, agent_id, "offline", now())
-        wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent_id])[0]["presence"] not in ("busy", "reserved"))
+
+        wait_until(
+            lambda: (
+                server.query("SELECT presence FROM agents WHERE id = ?", [agent_id])[0]["presence"]
+                not in ("busy", "reserved")
+            )
+        )
         server.seed(offline)
 
 
@@ -95,7 +105,10 @@ def test_ring_no_answer_reroutes_to_the_next_agent_and_keeps_the_place(server, s
     assert rang == [sleepy, awake]
     agent = server.query("SELECT presence, not_ready_reason FROM agents WHERE id = ?", [sleepy])[0]
     assert agent == {"presence": "break", "not_ready_reason": "ring-no-answer"}
-    events = [e["kind"] for e in server.query("SELECT kind FROM call_events WHERE call_sid = ? ORDER BY id", [result["call_sid"]])]
+    events = [
+        e["kind"]
+        for e in server.query("SELECT kind FROM call_events WHERE call_sid = ? ORDER BY id", [result["call_sid"]])
+    ]
     assert events.count("offered") == 2 and "ring-no-answer" in events
 
 
@@ -106,7 +119,9 @@ def test_a_caller_who_hangs_up_in_the_queue_is_abandoned_and_leaves_it(server):
     row = server.query("SELECT outcome, wait_s, ended_at FROM calls WHERE sid = ?", [sid])[0]
     assert row["outcome"] == "abandoned" and row["wait_s"] >= 1 and row["ended_at"]
     assert server.query("SELECT * FROM queue_items WHERE id = ?", [sid]) == []
-    assert [e["kind"] for e in server.query("SELECT kind FROM routing_events WHERE item_id = ?", [sid])][-1] == "abandoned"
+    assert [e["kind"] for e in server.query("SELECT kind FROM routing_events WHERE item_id = ?", [sid])][
+        -1
+    ] == "abandoned"
 
 
 def test_the_agent_context_has_the_callers_path_and_history(server, staff):
@@ -114,7 +129,7 @@ def test_the_agent_context_has_the_callers_path_and_history(server, staff):
     number = russian_caller(server)
     first = server.call(number, [{"keys": "2"}, {"keys": "4"}])
     second = server.call(number, [{"keys": "2"}, {"keys": "4"}])
-    context = requests.get(f"{server.base_url}/api/calls/{second['call_sid']}/context", timeout=5).json()
+    context = server.seed(lambda db: call_context(db, second["call_sid"]))
     assert context["caller"]["name"] == "Ольга" and context["caller"]["language"] == "ru"
     assert context["call"]["intent"] == "billing"
     assert context["call"]["path"] == ["welcome", "main_menu", "billing_queue", "survey"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from flask import Flask
@@ -22,7 +22,7 @@ def agents_command() -> None:
 def load(path: str) -> None:
     """Add or update the skills, queues and agents of a YAML file (see store/demo/center.yaml)."""
     try:
-        summary = admin.load_center(get_db(), path, datetime.now(timezone.utc))
+        summary = admin.load_center(get_db(), path, datetime.now(UTC))
     except RoutingError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("loaded " + ", ".join(f"{n} {what}" for what, n in summary.items()))
@@ -35,7 +35,7 @@ def load(path: str) -> None:
 def presence(agent_id: str, presence: str, reason: str | None) -> None:
     """Set an agent available, on a break or offline."""
     try:
-        service.set_presence(get_db(), agent_id, presence, datetime.now(timezone.utc), reason=reason)
+        service.set_presence(get_db(), agent_id, presence, datetime.now(UTC), reason=reason)
     except RoutingError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{agent_id}: {presence}")
@@ -44,7 +44,7 @@ def presence(agent_id: str, presence: str, reason: str | None) -> None:
 @agents_command.command("list")
 def list_agents() -> None:
     """The agents' board: presence, time in state, current call."""
-    for row in service.agents_board(get_db(), datetime.now(timezone.utc)):
+    for row in service.agents_board(get_db(), datetime.now(UTC)):
         click.echo("  ".join(f"{k}={v}" for k, v in row.items() if v not in (None, "", [], {})))
 
 

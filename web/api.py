@@ -1,24 +1,40 @@
-"""JSON API for the agent and supervisor pages."""
+"""JSON API of the agent and supervisor pages (signed in; roles agent and supervisor; CSRF on writes)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, Forbidden
 
+from ivr.views import kick_routing
+from routing import desk, service
 from store import calls
+from store import desk as store_desk
+from store import routing as store_routing
 from store.db import parse_time
 from store.web import get_db
+from web import softphone
+from web.auth import ROLES, allow, current_user, guard
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.before_request(guard)
 
 
-@bp.before_request
-def local_only() -> None:
-    """Until sign-in exists, the API answers only on this machine in local mode."""
-    if not current_app.config["LOCAL_MODE"] or request.remote_addr not in ("127.0.0.1", "::1"):
-        abort(403, "the API is available only locally until sign-in is configured")
+def body() -> dict[str, Any]:
+    """The request's JSON object (or form fields)."""
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        raise BadRequest("expected a JSON object")
+    return data
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def call_context(db: Any, sid: str) -> dict[str, Any]:
@@ -26,17 +42,102 @@ def call_context(db: Any, sid: str) -> dict[str, Any]:
     call = calls.get_call(db, sid)
     caller = db["callers"].get(call["caller_id"]) if call["caller_id"] else {}
     started = parse_time(call["queued_at"] or call["started_at"])
-    waited = call["wait_s"] if call["wait_s"] is not None else (datetime.now(timezone.utc) - started).total_seconds() if started else None
+    waited = call["wait_s"] if call["wait_s"] is not None else (datetime.now(UTC) - started).total_seconds() if started else None
     keep = ("sid", "direction", "language", "path", "digits", "speech", "intent", "confidence", "transcript", "queue",
-            "agent_id", "routing_reason", "started_at", "queued_at", "connected_at", "outcome", "callback_id", "parent_sid")
+            "agent_id", "routing_reason", "started_at", "queued_at", "connected_at", "outcome", "callback_id", "parent_sid",
+            "notes", "disposition")
     return {
         "caller": {k: caller.get(k) for k in ("id", "name", "number", "language", "notes")},
         "call": {**{k: call.get(k) for k in keep}, "wait_s": waited},
         "history": calls.caller_history(db, call["caller_id"], before_sid=sid) if call["caller_id"] else [],
         "open_orders": calls.open_orders(db, call["caller_id"]) if call["caller_id"] else [],
+        "callback_for": _original_call(db, call),
     }
 
 
+def _original_call(db: Any, call: dict[str, Any]) -> dict[str, Any] | None:
+    """For a callback call: the call on which the caller asked for it ("callback for the call at 10:42")."""
+    if not call["callback_id"] or not call["parent_sid"]:
+        return None
+    original = calls.find_call(db, call["parent_sid"])
+    return {"sid": original["sid"], "started_at": original["started_at"], "intent": original["intent"]} if original else None
+
+
 @bp.get("/calls/<sid>/context")
+@allow(*ROLES)
 def context(sid: str) -> Response:
-    return jsonify(call_context(get_db(), sid))
+    """The screen pop. Agents see calls offered to them or handled by them; supervisors see every call."""
+    db, user = get_db(), current_user()
+    if user["role"] == "agent" and not store_desk.agent_may_see_call(db, user["id"], sid):
+        raise Forbidden("this call was neither offered to you nor handled by you")
+    if calls.find_call(db, sid) is None:
+        abort(404, f"no call {sid}")
+    return jsonify(call_context(db, sid))
+
+
+@bp.post("/calls/<sid>/wrapup")
+@allow("agent")
+def wrapup(sid: str) -> Response:
+    """Notes and disposition of a call the agent handled."""
+    db, user = get_db(), current_user()
+    call = calls.find_call(db, sid)
+    if call is None or call["agent_id"] != user["id"]:
+        raise Forbidden("you can write notes only on calls you handled")
+    data = body()
+    desk.save_wrapup(db, sid, notes=data.get("notes"), disposition=data.get("disposition") or None)
+    return jsonify(ok=True)
+
+
+@bp.post("/presence")
+@allow("agent")
+def own_presence() -> Response:
+    """The agent sets themself available, on a break or offline."""
+    return _set_presence(current_user()["id"], body())
+
+
+@bp.post("/agents/<agent_id>/presence")
+@allow("supervisor")
+def force_presence(agent_id: str) -> Response:
+    """A supervisor forces an agent's state."""
+    return _set_presence(agent_id, body())
+
+
+def _set_presence(agent_id: str, data: dict[str, Any]) -> Response:
+    presence = data.get("presence")
+    if presence not in desk.PRESENCES:
+        raise BadRequest(f"presence must be one of {', '.join(desk.PRESENCES)}")
+    service.set_presence(get_db(), agent_id, presence, utcnow(), reason=data.get("reason") or None)
+    kick_routing()
+    return jsonify(agent=agent_id, presence=presence)
+
+
+@bp.post("/agents/<agent_id>/skills")
+@allow("supervisor")
+def skills(agent_id: str) -> Response:
+    """Replace an agent's skills: {"skills": {"billing": 4, ...}}."""
+    levels = body().get("skills")
+    if not isinstance(levels, dict):
+        raise BadRequest('expected {"skills": {"skill": level, ...}}')
+    changed = desk.set_skills(get_db(), agent_id, levels, utcnow())
+    kick_routing()
+    return jsonify(agent=agent_id, skills=changed)
+
+
+@bp.post("/softphone/<action>")
+@allow("agent")
+def softphone_action(action: str) -> Response:
+    """Local mode: answer, reject or hang up on the agent's simulated phone."""
+    user = current_user()
+    agent = store_routing.agent(get_db(), user["id"])
+    softphone.act(user["id"], action, agent["presence"])
+    return jsonify(ok=True)
+
+
+@bp.post("/softphone/token")
+@allow("agent")
+def softphone_token() -> Response:
+    """With Twilio: a Voice SDK access token for the signed-in agent."""
+    token = softphone.access_token(current_app.config, current_user()["id"])
+    response = jsonify(token=token, identity=current_user()["id"], ttl_s=softphone.TOKEN_TTL_S)
+    response.headers["Cache-Control"] = "no-store"
+    return response

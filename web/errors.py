@@ -1,21 +1,28 @@
-"""The one error handler: it decides the response format from the request and the error."""
+"""The one error handler: it decides the response format from the request and the error.
+
+Twilio's webhooks get TwiML (a spoken apology for a broken call step); the browser pages get an HTML
+page, or a redirect to /login when nobody is signed in; everything else (the JSON API, the event
+stream, the simulator) gets JSON ``{"error": message, "status": code}``.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.exceptions import IvrError
+from routing.exceptions import RoutingError
 from simulator.exceptions import SimulatorError
 from store.exceptions import StoreError
 
 log = logging.getLogger(__name__)
 
 # Package errors that carry their own status code (each package has one error type).
-KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError)
+KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError, RoutingError)
+PAGE_BLUEPRINTS = frozenset({"pages", "auth"})
 
 APOLOGY = "Sorry, something went wrong on our side. Please call again later."
 
@@ -26,6 +33,14 @@ def _voice_apology() -> Response:
     response.say(APOLOGY)
     response.hangup()
     return Response(str(response), mimetype="text/xml")
+
+
+def _page_error(status: int, message: str) -> Response:
+    """A browser page: sign in first (401), else an HTML page saying what went wrong."""
+    if status == 401:
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=back))
+    return Response(render_template("error.html", status=status, message=message), status, mimetype="text/html")
 
 
 def handle(error: Exception) -> Response | tuple[Response, int]:
@@ -43,6 +58,8 @@ def handle(error: Exception) -> Response | tuple[Response, int]:
         log.error("%s %s -> %s: %s", request.method, request.path, status, message)
     else:
         log.info("%s %s -> %s: %s", request.method, request.path, status, message)
+    if request.blueprint in PAGE_BLUEPRINTS:
+        return _page_error(status, message)
     return jsonify(error=message, status=status), status
 
 

@@ -36,3 +36,13 @@ def seed(db: sqlite_utils.Database) -> dict[str, int]:
             )
     center = admin.load_center(db, HERE / "center.yaml", datetime.now(timezone.utc))
     return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"]), **center}
+
+
+def logins() -> list[dict[str, str]]:
+    """The demo center's people who can sign in: id, role and (demo, local use only) password."""
+    center = yaml.safe_load((HERE / "center.yaml").read_text(encoding="utf-8"))
+    return [
+        {"id": a["id"], "role": a.get("role", "agent"), "password": a["password"]}
+        for a in center["agents"]
+        if a.get("password")
+    ]

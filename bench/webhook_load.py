@@ -1,0 +1,432 @@
+"""Webhook load: the server under gunicorn against a bare Flask "hello" app under the same settings, same run.
+
+Servers: ``gunicorn -w 2 -k gthread --threads 4`` (one worker per core of the benchmark machine;
+the README's production line has more of both for bigger machines) on a free loopback port,
+first the app (``app:create_app()``, DATABASE_PATH in a temporary folder, TWILIO_AUTH_TOKEN and
+PUBLIC_BASE_URL set), then ``bench.hello_app`` (answers "hello" on every path).
+
+Load: wrk (Debian) in its own process, 1 thread, 8 connections (one per server thread), latency
+percentiles from wrk. Both servers run side by side; each endpoint gets two 5 s runs per server on
+the same requests, the servers taking turns to go first, and the better run of each (by
+throughput) counts: the machine may be shared, and this keeps both sides equally (un)lucky. Twilio signs every request (HMAC-SHA1 of URL + sorted
+parameters) and wrk cannot compute one, so every request is made and signed beforehand, written
+to a file, and replayed by a small Lua script; each request is distinct:
+
+- ``POST /voice/incoming``: a new call each time (Twilio's usual parameters, 1,000 caller numbers);
+- ``POST /voice/step/main_menu?attempt=1`` with ``Digits=4`` (opening hours) on calls created above;
+- ``POST /voice/status``: initiated, ringing, in-progress, completed for each of those calls, so each applies.
+
+The bare app gets the very same requests. Goals (issue 8): throughput ≥ 0.7× bare, p99 ≤ 1.5× bare,
+no errors. Then a profile (cProfile, in-process through Flask's test client, same requests) lists
+where the app spends its time per request.
+
+    .venv/bin/python -m bench.webhook_load [--duration 5] [--rounds 2] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.machine import describe
+from ivr.signature import sign
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "webhook_load.json"
+TOKEN = "bench-" + "5" * 26
+WORKERS, THREADS = 2, 4
+GOALS = {"throughput_ratio_min": 0.7, "p99_ratio_max": 1.5, "errors": 0}
+KINDS = ("incoming", "menu_step", "status")
+STATUSES = ("initiated", "ringing", "in-progress", "completed")  # what Twilio sends with every status event asked for
+OUR_CODE = ("ivr/", "store/", "routing/", "callbacks/", "web/", "app.py", "settings.py")
+LUA = r"""
+local reqs = {}
+for line in io.lines(os.getenv("BENCH_REQUESTS")) do
+  local path, body, signature = line:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+  reqs[#reqs + 1] = {path, body, signature}
+end
+local i = 0
+request = function()
+  i = i + 1
+  local r = reqs[(i - 1) % #reqs + 1]
+  return wrk.format("POST", r[1], {["Content-Type"] = "application/x-www-form-urlencoded",
+                                   ["X-Twilio-Signature"] = r[3]}, r[2])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
+    .. '"max_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, "replayed": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout, #reqs))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str  # with its query string
+    params: dict[str, str]
+
+    def line(self, base_url: str) -> str:
+        """path, form body and X-Twilio-Signature, tab-separated (the replay file's format)."""
+        return "\t".join((self.path, urlencode(self.params), sign(TOKEN, base_url + self.path, self.params)))
+
+
+def call_sid(n: int) -> str:
+    return f"CA{n:032x}"
+
+
+def incoming(n: int) -> Request:
+    number = f"+1202555{n % 1000:04d}"
+    return Request(
+        "/voice/incoming",
+        {
+            "AccountSid": "AC" + "0" * 32,
+            "ApiVersion": "2010-04-01",
+            "CallSid": call_sid(n),
+            "CallStatus": "ringing",
+            "Called": "+15005550006",
+            "Caller": number,
+            "Direction": "inbound",
+            "From": number,
+            "FromCountry": "US",
+            "To": "+15005550006",
+            "ToCountry": "US",
+        },
+    )
+
+
+def menu_step(sid: str) -> Request:
+    return Request("/voice/step/main_menu?attempt=1", {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "Digits": "4"})
+
+
+def status(sid: str, call_status: str) -> Request:
+    return Request(
+        "/voice/status",
+        {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "CallStatus": call_status, "CallDuration": "42"},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(target: str, workdir: Path) -> Iterator[str]:
+    """Serve ``target`` under gunicorn on a free port; yields the base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_PATH": str(workdir / "bench.db"),
+        "PROMPT_CACHE_DIR": str(workdir / "prompts"),
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": base_url,
+    }
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread"]
+    command += ["--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]
+    with open(workdir / f"gunicorn-{port}.log", "ab") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(base_url, proc)
+            yield base_url
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def wait_until_up(base_url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{base_url} did not come up in {timeout_s:g} s")
+
+
+def post(base_url: str, request: Request) -> int:
+    data = urlencode(request.params).encode()
+    signature = sign(TOKEN, base_url + request.path, request.params)
+    req = urllib.request.Request(base_url + request.path, data=data, headers={"X-Twilio-Signature": signature})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.status
+
+
+def wrk(base_url: str, requests: Sequence[Request], workdir: Path, duration_s: int, connections: int) -> dict[str, Any]:
+    """Replay the signed requests with wrk for ``duration_s``; throughput, latency percentiles (ms) and errors."""
+    replay = workdir / "requests.tsv"
+    replay.write_text("".join(r.line(base_url) + "\n" for r in requests))
+    script = workdir / "replay.lua"
+    script.write_text(LUA)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--timeout", "10s", "-s", str(script), base_url]
+    out = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "BENCH_REQUESTS": str(replay)}, check=True
+    )
+    line = next(line for line in out.stdout.splitlines() if line.startswith("BENCH "))
+    raw = json.loads(line.removeprefix("BENCH "))
+    errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": errors,
+        "non_2xx": raw["status"],
+        "distinct_requests": raw["replayed"],
+        "replayed_twice": raw["requests"] > raw["replayed"],
+    }
+
+
+def created_calls(db_path: Path) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        return [row[0] for row in conn.execute("SELECT sid FROM calls ORDER BY sid")]
+
+
+def load(workdir: Path, duration_s: int, connections: int, rounds: int, incoming_n: int) -> dict[str, Any]:
+    """Both servers up side by side; per endpoint, ``rounds`` runs of each on the same requests, taking turns who goes
+    first. Menu steps and statuses go to calls the app created (the bare app gets the same requests)."""
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {kind: {"app": [], "bare": []} for kind in KINDS}
+    (workdir / "app").mkdir()
+    (workdir / "bare").mkdir()
+    with (
+        gunicorn("app:create_app()", workdir / "app") as app_url,
+        gunicorn("bench.hello_app:create_app()", workdir / "bare") as bare_url,
+    ):
+        for warm in (incoming(rounds * incoming_n + n) for n in range(100)):  # imports, caches, SQLite pages
+            post(app_url, warm)
+            post(bare_url, warm)
+
+        def both(kind: str, turn: int, requests: list[Request]) -> None:
+            servers = [("bare", bare_url), ("app", app_url)]
+            for name, url in servers if turn % 2 == 0 else reversed(servers):
+                runs[kind][name].append(wrk(url, requests, workdir, duration_s, connections))
+
+        for turn in range(rounds):
+            both("incoming", turn, [incoming(n) for n in range(turn * incoming_n, (turn + 1) * incoming_n)])
+        sids = [sid for sid in created_calls(workdir / "app" / "bench.db") if int(sid[2:], 16) < rounds * incoming_n]
+        for turn in range(rounds):
+            both("menu_step", turn, [menu_step(sid) for sid in sids[turn::rounds]])
+        for turn in range(rounds):
+            both("status", turn, [status(sid, s) for s in STATUSES for sid in sids[turn::rounds]])
+    return runs
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the highest throughput (the one least disturbed by anything else on the machine)."""
+    return max(runs, key=lambda run: run["rps"])
+
+
+def verdict(app: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
+    throughput = app["rps"] / bare["rps"]
+    p99 = app["p99_ms"] / bare["p99_ms"]
+    return {
+        "throughput_ratio": round(throughput, 3),
+        "p99_ratio": round(p99, 3),
+        "met": throughput >= GOALS["throughput_ratio_min"] and p99 <= GOALS["p99_ratio_max"] and app["errors"] == 0,
+    }
+
+
+# Profile
+
+
+def profile(requests_per_kind: int, top: int = 15) -> dict[str, Any]:
+    """The app in-process (Flask test client, no HTTP server), same kinds of requests: µs per request timed without
+    the profiler, then where the time goes under cProfile (on other calls of the same kinds)."""
+    from app import create_app
+    from bench.hello_app import create_app as create_hello
+
+    base = "http://localhost"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = {
+            "DATABASE_PATH": f"{tmp}/profile.db",
+            "PROMPT_CACHE_DIR": f"{tmp}/prompts",
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "PUBLIC_BASE_URL": base,
+            "RUN_DISPATCHER": False,
+            "RUN_CALLBACK_WORKER": False,
+        }
+        client = create_app(config).test_client()
+        # Under gunicorn each worker's routing ticker keeps a connection open, so a request closing its own is not
+        # the last one (the last one to close checkpoints the WAL): keep one open here too.
+        ticker_connection = sqlite3.connect(config["DATABASE_PATH"])
+        ticker_connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL index
+        timed_sids = [call_sid(10**6 + n) for n in range(requests_per_kind)]
+        profiled_sids = [call_sid(2 * 10**6 + n) for n in range(requests_per_kind)]
+
+        def batch(kind: str, sids: list[str]) -> list[Request]:
+            if kind == "incoming":
+                return [incoming(int(sid[2:], 16)) for sid in sids]
+            return (
+                [menu_step(sid) for sid in sids] if kind == "menu_step" else [status(sid, "completed") for sid in sids]
+            )
+
+        def send(client: Any, requests: list[Request]) -> float:
+            prepared = [
+                (r.path, r.params, {"X-Twilio-Signature": sign(TOKEN, base + r.path, r.params)}) for r in requests
+            ]
+            started = time.perf_counter()
+            for path, params, headers in prepared:
+                response = client.post(path, data=params, headers=headers)
+                if response.status_code >= 400:
+                    raise RuntimeError(f"{path}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+            return (time.perf_counter() - started) / len(prepared) * 1e6
+
+        per_request_us = {}
+        hot: dict[str, Any] = {}
+        for kind in ("incoming", "menu_step", "status"):
+            per_request_us[kind] = round(send(client, batch(kind, timed_sids)))
+            profiler = cProfile.Profile()
+            profiler.enable()
+            send(client, batch(kind, profiled_sids))
+            profiler.disable()
+            hot[kind] = hot_spots(pstats.Stats(profiler), requests_per_kind, top)
+        per_request_us["bare_hello"] = round(send(create_hello().test_client(), batch("incoming", timed_sids)))
+        ticker_connection.close()
+    return {"per_request_us": per_request_us, "hot_spots": hot}
+
+
+def hot_spots(stats: pstats.Stats, requests: int, top: int) -> list[dict[str, Any]]:
+    """Our functions (and the libraries they call) by cumulative time per request, profiler overhead included."""
+    rows = []
+    for (filename, line, function), (_, calls, _tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        relative = os.path.relpath(filename, ROOT) if filename.startswith(str(ROOT)) else filename
+        if relative.startswith(OUR_CODE) or "sqlite3" in function or "execute" in function:
+            rows.append(
+                {
+                    "function": f"{relative}:{line}({function})",
+                    "calls_per_request": round(calls / requests, 2),
+                    "cum_us_per_request": round(cumtime / requests * 1e6),
+                }
+            )
+    rows.sort(key=lambda row: -row["cum_us_per_request"])
+    return rows[:top]
+
+
+def run(
+    duration_s: int = 5, connections: int = 8, rounds: int = 2, incoming_n: int = 40_000, profile_n: int = 500
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = load(Path(tmp), duration_s, connections, rounds, incoming_n)
+    endpoints = {}
+    for kind, both in runs.items():
+        app, bare = best(both["app"]), best(both["bare"])
+        endpoints[kind] = {"app": app, "bare": bare, **verdict(app, bare), "all_runs": both}
+    headline = (
+        [
+            {
+                "measure": f"{name} req/s",
+                "value": e["app"]["rps"],
+                "baseline": e["bare"]["rps"],
+                "ratio": e["throughput_ratio"],
+                "goal": "≥ 0.7×",
+                "met": e["throughput_ratio"] >= GOALS["throughput_ratio_min"],
+            }
+            for name, e in endpoints.items()
+        ]
+        + [
+            {
+                "measure": f"{name} p99 ms",
+                "value": e["app"]["p99_ms"],
+                "baseline": e["bare"]["p99_ms"],
+                "ratio": e["p99_ratio"],
+                "goal": "≤ 1.5×",
+                "met": e["p99_ratio"] <= GOALS["p99_ratio_max"],
+            }
+            for name, e in endpoints.items()
+        ]
+        + [
+            {
+                "measure": f"{name} errors",
+                "value": e["app"]["errors"],
+                "baseline": e["bare"]["errors"],
+                "ratio": None,
+                "goal": "0",
+                "met": e["app"]["errors"] == 0,
+            }
+            for name, e in endpoints.items()
+        ]
+    )
+    return {
+        "machine": describe(),
+        "settings": {
+            "workers": WORKERS,
+            "threads": THREADS,
+            "worker_class": "gthread",
+            "connections": connections,
+            "duration_s": duration_s,
+            "rounds": rounds,
+            "load": "wrk, 1 thread, replayed pre-signed requests; best of the rounds by throughput",
+        },
+        "endpoints": endpoints,
+        "profile": profile(profile_n),
+        "headline": headline,
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    settings = report["settings"]
+    print(
+        f"Webhook load: gunicorn -w {WORKERS} -k gthread --threads {THREADS}, wrk {settings['connections']} connections, "
+        f"best of {settings['rounds']} runs of {settings['duration_s']} s per endpoint; app vs bare Flask hello, same run"
+    )
+    print(
+        f"{'endpoint':<10} | {'app req/s':>9} {'bare':>7} {'×':>5} | {'app p50':>7} {'p99 ms':>7} {'bare p99':>8} {'×':>5} | {'errors':>6} | goal"
+    )
+    for name, e in report["endpoints"].items():
+        a, b = e["app"], e["bare"]
+        print(
+            f"{name:<10} | {a['rps']:>9.0f} {b['rps']:>7.0f} {e['throughput_ratio']:>5.2f} | {a['p50_ms']:>7.2f} "
+            f"{a['p99_ms']:>7.2f} {b['p99_ms']:>8.2f} {e['p99_ratio']:>5.2f} | {a['errors']:>6} | "
+            f"{'met' if e['met'] else 'MISSED'}{' (requests replayed twice)' if a['replayed_twice'] else ''}"
+        )
+    prof = report["profile"]
+    print(
+        "\nIn-process µs per request (Flask test client, no HTTP server, no profiler): "
+        + ", ".join(f"{k} {v}" for k, v in prof["per_request_us"].items())
+    )
+    for name, rows in prof["hot_spots"].items():
+        print(f"\nhot spots, {name} (cumulative µs per request):")
+        for row in rows:
+            print(f"  {row['cum_us_per_request']:>6}  ×{row['calls_per_request']:<5} {row['function']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per endpoint and server, taking turns")
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    report = run(args.duration, args.connections, args.rounds)
+    print_report(report)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Admin: load skills, queues and agents from a YAML file into the store (idempotent upsert).
+
+The file (see ``store/demo/center.yaml``)::
+
+    skills: {billing: Invoices and refunds, ...}
+    queues:
+      billing: {skills: {billing: 4}, language: null, priority: 1, sl_target_s: 20, sl_target_pct: 80,
+                wrapup_s: 30, escalation: [{after_s: 30, min_level_delta: -1}, {after_s: 90, overflow: general}]}
+    agents:
+      - {id: alisa, name: Alisa Petrova, password: demo, languages: [ru, en], skills: {billing: 5},
+         presence: available}
+      - {id: sam, name: Sam Rivera, role: supervisor, password: demo}
+
+Loading twice changes nothing: a password is re-hashed only when it no longer matches, and
+``presence`` applies only to agents who are new or offline (never to one on a call).
+Presence changes afterwards: ``routing.service.set_presence``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+import yaml
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from routing import service
+from routing.exceptions import RoutingError
+from routing.model import MANUAL, EscalationStep, Presence, check_level
+from store import routing as store
+from store.db import transaction
+from store.routing import iso
+
+log = logging.getLogger(__name__)
+
+ROLES = ("agent", "supervisor")
+QUEUE_DEFAULTS = {
+    "description": "",
+    "language": None,
+    "priority": 0,
+    "sl_target_s": 20,
+    "sl_target_pct": 80,
+    "wrapup_s": 30,
+}
+
+
+def load_center(db: sqlite_utils.Database, path: str | Path, now: datetime) -> dict[str, int]:
+    """Upsert the skills, queues and agents of the YAML file at ``path``, all or nothing; returns counts."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    unknown = set(data) - {"skills", "queues", "agents"}
+    if unknown:
+        raise RoutingError(f"{path}: unknown sections {sorted(unknown)}")
+    with transaction(db):
+        for name, description in (data.get("skills") or {}).items():
+            store.upsert_skill(db, str(name), str(description or ""), iso(now))
+        known_skills = store.skill_names(db)
+        queues = data.get("queues") or {}
+        known_queues = set(queues) | {row["name"] for row in store.queues(db)}
+        for name, spec in queues.items():
+            store.upsert_queue(db, _queue_row(str(name), spec or {}, known_skills, known_queues), iso(now))
+        for spec in data.get("agents") or []:
+            _upsert_agent(db, spec, known_skills, now)
+    summary = {"skills": len(data.get("skills") or {}), "queues": len(queues), "agents": len(data.get("agents") or [])}
+    log.info("loaded %s from %s", summary, path)
+    return summary
+
+
+def _skills(owner: str, levels: Any, known: set[str]) -> dict[str, int]:
+    """{skill: level} with known skills and levels 1–5."""
+    if not isinstance(levels, Mapping):
+        raise RoutingError(f"{owner}: skills must be a mapping of skill to level")
+    for skill, level in levels.items():
+        if skill not in known:
+            raise RoutingError(f"{owner}: unknown skill {skill}")
+        check_level(f"{owner}: {skill}", level)
+    return dict(levels)
+
+
+def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known_queues: set[str]) -> dict[str, Any]:
+    unknown = set(spec) - {*QUEUE_DEFAULTS, "skills", "escalation"}
+    if unknown:
+        raise RoutingError(f"queue {name}: unknown keys {sorted(unknown)}")
+    row = {**QUEUE_DEFAULTS, **spec, "name": name}
+    row["skills"] = _skills(f"queue {name}", spec.get("skills") or {}, known_skills)
+    steps = [EscalationStep.from_dict(step) for step in spec.get("escalation") or []]
+    for step in steps:
+        if step.overflow and step.overflow not in known_queues:
+            raise RoutingError(f"queue {name}: overflow to unknown queue {step.overflow}")
+    row["escalation"] = [step.to_dict() for step in steps]
+    if not 1 <= int(row["sl_target_pct"]) <= 100 or int(row["sl_target_s"]) < 0 or int(row["wrapup_s"]) < 0:
+        raise RoutingError(f"queue {name}: sl_target_pct is 1–100, sl_target_s and wrapup_s ≥ 0")
+    return row
+
+
+def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skills: set[str], now: datetime) -> None:
+    unknown = set(spec) - {"id", "name", "role", "password", "languages", "skills", "presence"}
+    if unknown or not spec.get("id"):
+        raise RoutingError(f"agent {spec.get('id')}: needs an id; unknown keys {sorted(unknown)}")
+    agent_id = str(spec["id"])
+    role = spec.get("role", "agent")
+    if role not in ROLES:
+        raise RoutingError(f"agent {agent_id}: role is one of {ROLES}")
+    languages = spec.get("languages") or []
+    if not isinstance(languages, list) or not all(isinstance(code, str) for code in languages):
+        raise RoutingError(f"agent {agent_id}: languages is a list of language codes")
+    presence = spec.get("presence", "offline")
+    if presence not in {p.value for p in MANUAL}:
+        raise RoutingError(f"agent {agent_id}: presence is one of {sorted(p.value for p in MANUAL)}")
+    existing = store.agent(db, agent_id)
+    row: dict[str, Any] = {"id": agent_id, "name": spec.get("name", agent_id), "role": role, "languages": languages}
+    password = spec.get("password")
+    if password and not (
+        existing and existing["password_hash"] and check_password_hash(existing["password_hash"], password)
+    ):
+        row["password_hash"] = generate_password_hash(str(password))
+    store.upsert_agent(db, row, _skills(f"agent {agent_id}", spec.get("skills") or {}, known_skills), iso(now))
+    if role == "agent" and (existing is None or existing["presence"] == Presence.OFFLINE.value):
+        service.set_presence(db, agent_id, Presence(presence), now)

@@ -1,0 +1,108 @@
+"""Callbacks: the caller keeps their place, hangs up, and is called back exactly once when it is their turn."""
+
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from callbacks import service
+from tests.conftest import new_number
+from web.api import call_context
+from tests.test_routing_calls import staff, wait_until  # noqa: F401  (fixture)
+
+
+def customer(server, number, behaviour="answer", **script):
+    response = requests.post(f"{server.base_url}/sim/customers/{number}", json={"behaviour": behaviour, **script}, timeout=5)
+    assert response.status_code == 200
+
+
+def outbound_calls_to(server, number):
+    calls = requests.get(f"{server.base_url}/sim/calls", timeout=5).json()["calls"]
+    return [c for c in calls if c["to"] == number and c["direction"] == "outbound-api"]
+
+
+def callback_of(server, call_sid):
+    rows = server.query("SELECT * FROM callbacks WHERE call_sid = ?", [call_sid])
+    return rows[0] if rows else None
+
+
+def test_callback_keeps_the_place_and_reaches_the_agent(server, staff):
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=4)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+
+    asker = new_number()
+    customer(server, asker, steps=[{"keys": "5"}])
+    booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
+    heard = " | ".join(booked["heard"])
+    assert "To be called back when it is your turn instead of waiting, press 1. You keep your place in line." in heard
+    assert f"We will call you back at {' '.join(asker[1:])}" in heard
+    assert "You keep your place in line. Goodbye." in heard
+    callback = callback_of(server, booked["call_sid"])
+    assert callback is not None and callback["number"] == asker  # committed before the confirmation was spoken
+
+    later = server.start_call(new_number(), [{"keys": "2"}], hold_s=40)  # stays on hold: must not overtake the callback
+    wait_until(lambda: callback_of(server, booked["call_sid"])["status"] == "completed", timeout=40)
+    callback = callback_of(server, booked["call_sid"])
+    outbound = server.query("SELECT * FROM calls WHERE callback_id = ? AND direction = 'outbound-api'", [callback["id"]])
+    assert len(outbound) == 1 and len(outbound_calls_to(server, asker)) == 1  # called back exactly once
+    assert outbound[0]["parent_sid"] == booked["call_sid"] and outbound[0]["agent_id"] == agent
+    assert outbound[0]["sid"] == callback["placed_call_sid"]
+    later_row = server.wait_call(later, timeout=60)
+    assert later_row["agent"] == agent
+    later_connected = server.query("SELECT connected_at FROM calls WHERE sid = ?", [later])[0]["connected_at"]
+    assert later_connected > outbound[0]["connected_at"]  # the callback was served first, in its original place
+    assert server.wait_call(first)["agent"] == agent
+
+    context = server.seed(lambda db: call_context(db, outbound[0]["sid"]))
+    assert context["call"]["callback_id"] == callback["id"]
+    assert context["callback_for"]["sid"] == booked["call_sid"] and context["callback_for"]["started_at"]
+
+
+@pytest.mark.parametrize("behaviour", ["busy", "no-answer", "voicemail"])
+def test_unreached_customers_are_retried_then_marked_failed(server, staff, behaviour):
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=6)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    asker = new_number()
+    customer(server, asker, behaviour=behaviour)
+    booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
+    wait_until(lambda: (callback_of(server, booked["call_sid"]) or {}).get("status") == "failed", timeout=60)
+    callback = callback_of(server, booked["call_sid"])
+    assert callback["attempts"] == 3 and callback["last_result"] == behaviour
+    assert len(outbound_calls_to(server, asker)) == 3
+    assert len(server.query("SELECT * FROM queue_items WHERE callback_id = ?", [callback["id"]])) == 0
+    assert server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] != "break"  # not the agent's fault
+    server.wait_call(first)
+
+
+def test_a_caller_with_a_pending_callback_is_told_and_can_cancel_it(server, staff):
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=5)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    asker = new_number()
+    booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
+    again = server.call(asker, [{"keys": "2"}, {"keys": "4"}, {"keys": "9"}])
+    assert "You already have a callback booked with us." in " | ".join(again["heard"])
+    assert "Your callback is cancelled." in again["heard"]
+    assert callback_of(server, booked["call_sid"])["status"] == "cancelled"
+    server.wait_call(first)
+
+
+def test_at_most_the_limit_of_pending_callbacks_per_number(server, staff):
+    """MAX_PENDING_CALLBACKS_PER_NUMBER is 2: the third time the caller is not offered another one."""
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=10)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    asker = new_number()
+    server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
+    second = server.call(asker, [{"silence": True}, {"keys": "2"}, {"keys": "1"}, {"keys": "1"}])  # stays on the line past the reminder
+    assert "Goodbye." in second["heard"][-1]
+    third = server.call(asker, [{"silence": True}, {"keys": "2"}], hold_s=2)
+    assert not any("To be called back" in h for h in third["heard"])
+    pending = server.query("SELECT id FROM callbacks WHERE number = ? AND status = 'pending'", [asker])
+    assert len(pending) == 2
+    server.wait_call(first)
+    for row in pending:  # leave the shared queue as we found it
+        server.seed(lambda db, row=row: service.cancel(db, row["id"], datetime.now(timezone.utc), reason="test over"))

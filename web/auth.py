@@ -1,0 +1,166 @@
+"""Sign-in, sessions, roles and CSRF for the pages, the JSON API and the event stream.
+
+Sessions are Flask's signed cookies (``SECRET_KEY``): HttpOnly, SameSite=Lax, Secure when
+``PUBLIC_BASE_URL`` is https. They hold the user's id and a CSRF token. ``guard`` runs before every
+view of the web blueprints:
+
+- not signed in → 401 (the error handler sends pages to ``/login``, the API gets JSON);
+- a state-changing method without the session's CSRF token (form field ``csrf_token`` or header
+  ``X-CSRF-Token``) → 400;
+- a role the view does not allow → 403.
+
+Views say who may use them with ``@allow("agent")``, ``@allow("supervisor")``, ``@allow(*ROLES)`` or
+``@public``; a view that says nothing is refused to everyone.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from store import desk
+from store.web import get_db
+
+log = logging.getLogger(__name__)
+
+ROLES = ("agent", "supervisor")
+HOME = {"agent": "pages.agent", "supervisor": "pages.supervisor"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+bp = Blueprint("auth", __name__)
+
+
+def allow(*roles: str) -> Callable[[View], View]:
+    """Declare the roles that may use a view."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"roles are {ROLES}, got {roles}")
+
+    def mark(view: View) -> View:
+        view.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: View) -> View:
+    """Declare a view open to anyone (still CSRF-checked when it changes state)."""
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def current_user() -> dict[str, Any] | None:
+    """The signed-in person (id, name, role), read from the store once per request."""
+    if "user" not in g:
+        user_id = session.get("user_id")
+        row = desk.user(get_db(), user_id) if user_id else None
+        g.user = {k: row[k] for k in ("id", "name", "role")} if row else None
+    return g.user
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return session[CSRF_FIELD]
+
+
+def check_csrf() -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    expected = session.get(CSRF_FIELD)
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise BadRequest("the CSRF token is missing or wrong; reload the page and try again")
+
+
+def guard() -> None:
+    """Sign-in, then CSRF, then role: before every view of a web blueprint."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:  # no such route: the error handler answers 404/405
+        return
+    if getattr(view, "public", False):
+        check_csrf()
+        return
+    user = current_user()
+    if user is None:
+        raise Unauthorized("sign in first")
+    check_csrf()
+    if user["role"] not in getattr(view, "allowed_roles", frozenset()):
+        raise Forbidden(f"{user['role']}s may not use this")
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Checked for unknown users too, so the time taken does not tell which user names exist."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(user_id: str, password: str) -> dict[str, Any] | None:
+    row = desk.user(get_db(), user_id) if user_id else None
+    ok = check_password_hash(row["password_hash"] if row else _decoy_hash(), password)
+    return row if row and ok else None
+
+
+def home_url(role: str) -> str:
+    return url_for(HOME[role])
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this server (no scheme, no host) may be followed after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+bp.before_request(guard)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Response | str | tuple[str, int]:
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=target, error=None)
+    user = authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+    if user is None:
+        log.info("failed sign-in for %r from %s", request.form.get("username", ""), request.remote_addr)
+        return render_template("login.html", next=target, error="Wrong user name or password."), 401
+    session.clear()  # a new session (and CSRF token) on sign-in: no fixation
+    session["user_id"] = user["id"]
+    csrf_token()
+    log.info("%s %s signed in", user["role"], user["id"])
+    return redirect(target or home_url(user["role"]))
+
+
+@bp.post("/logout")
+@allow(*ROLES)
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    """Session cookie flags, the template helpers and the sign-in routes."""
+    app.config.update(
+        SESSION_COOKIE_NAME="cc_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+    )
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
+    app.register_blueprint(bp)

@@ -1,0 +1,212 @@
+// The agent's page: presence, the softphone (simulated or Twilio Voice SDK), the screen pop, notes and wrap-up.
+import { api, dateTime, duration, el, live, secondsSince, secondsUntil, showError } from "./common.js";
+
+const page = document.getElementById("agent-page");
+const me = page.dataset.agent;
+const $ = (id) => document.getElementById(id);
+const BUSY_STATES = new Set(["reserved", "busy"]);
+
+let snapshot = null;
+let pop = null; // {sid, context, offer}
+const handled = new Set(); // calls this agent answered: notes can be saved on them
+
+const phone = page.dataset.mode === "local" ? simulatedPhone() : twilioPhone();
+
+/** The simulated softphone of local mode: the server's simulator rings it; we answer through our API. */
+function simulatedPhone() {
+  const act = (action) => api(`/api/softphone/${action}`, { method: "POST" });
+  return {
+    ringing: () => Boolean(snapshot && snapshot.ringing),
+    answer: () => act("answer"),
+    reject: () => act("reject"),
+    hangup: () => act("hangup"),
+  };
+}
+
+/** Our own sounds for the SDK (web/sounds.py), so that nothing is fetched from Twilio's CDN. */
+const SOUNDS = {
+  incoming: "/static/sounds/ring.wav",
+  outgoing: "/static/sounds/ring.wav",
+  disconnect: "/static/sounds/hangup.wav",
+  ...Object.fromEntries([..."0123456789sh"].map((key) => [`dtmf${key}`, `/static/sounds/dtmf-${key}.wav`])),
+};
+
+/** The Twilio Voice JS SDK (vendored): a Device registered with an access token for this agent's identity. */
+function twilioPhone() {
+  let incoming = null;
+  let active = null;
+  const status = (text) => { $("sdk-status").textContent = text; };
+  const token = async () => (await api("/api/softphone/token", { method: "POST" })).token;
+  (async () => {
+    try {
+      status("Connecting to Twilio…");
+      const device = new window.Twilio.Device(await token(), { closeProtection: true, sounds: SOUNDS });
+      device.on("registered", () => status("Connected to Twilio: calls ring here."));
+      device.on("unregistered", () => status("Not connected to Twilio: calls cannot ring here."));
+      device.on("incoming", (call) => {
+        incoming = call;
+        const gone = () => { if (incoming === call) incoming = null; if (active === call) active = null; render(); };
+        call.on("cancel", gone);
+        call.on("disconnect", gone);
+        call.on("reject", gone);
+        render();
+      });
+      device.on("tokenWillExpire", async () => device.updateToken(await token()));
+      device.on("error", (error) => showError($("phone-error"), error));
+      await device.register();
+    } catch (error) {
+      showError($("phone-error"), error);
+      status("The softphone could not connect to Twilio.");
+    }
+  })();
+  return {
+    ringing: () => incoming !== null,
+    answer: async () => { incoming.accept(); active = incoming; incoming = null; },
+    reject: async () => { incoming.reject(); incoming = null; },
+    hangup: async () => { if (active) active.disconnect(); },
+  };
+}
+
+function render() {
+  if (!snapshot) return;
+  const agent = snapshot.agent;
+  const offer = snapshot.offer;
+  $("presence").textContent = agent.presence;
+  $("presence").dataset.presence = agent.presence;
+  $("reason").textContent = agent.not_ready_reason ? `(${agent.not_ready_reason})` : "";
+  for (const button of document.querySelectorAll("[data-set-presence]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.setPresence === agent.presence));
+    button.disabled = BUSY_STATES.has(agent.presence);
+  }
+  if (agent.current_call_sid && agent.presence === "busy") handled.add(agent.current_call_sid);
+
+  const ringing = agent.presence === "reserved" && phone.ringing();
+  $("answer").disabled = !ringing;
+  $("reject").disabled = !ringing;
+  $("hangup").disabled = agent.presence !== "busy";
+  $("phone-status").textContent = phoneStatus(agent, offer, ringing);
+  $("wrapup").hidden = agent.presence !== "wrapup";
+
+  const sid = (offer && offer.context_sid) || agent.current_call_sid;
+  if (sid && (!pop || pop.sid !== sid)) loadPop(sid, offer);
+  if (pop) {
+    if (offer && offer.context_sid === pop.sid) pop.offer = offer;
+    $("wrapup-form").hidden = !(handled.has(pop.sid) || (pop.context && pop.context.call.agent_id === me));
+    $("pop-title").textContent = pop.sid === sid ? (agent.presence === "reserved" ? "Incoming call" : "Current call") : "Last call";
+  }
+  tick();
+}
+
+function phoneStatus(agent, offer, ringing) {
+  if (agent.presence === "reserved") {
+    const what = offer ? `${offer.kind === "callback" ? "callback" : "call"} from the ${offer.queue} queue` : "call";
+    return ringing ? `Ringing: ${what}` : `Reserved for a ${what}; connecting…`;
+  }
+  return {
+    busy: "On a call",
+    wrapup: "Wrap-up: notes and disposition",
+    available: "Waiting for calls",
+    break: "On a break: no calls",
+    offline: "Offline: no calls",
+  }[agent.presence] || agent.presence;
+}
+
+/** Every second: time in state, wrap-up countdown, the caller's wait. */
+function tick() {
+  if (!snapshot) return;
+  const agent = snapshot.agent;
+  $("in-state").textContent = duration(secondsSince(agent.presence_since));
+  $("wrapup-left").textContent = duration(secondsUntil(agent.wrapup_until));
+  if (pop && pop.context) setField("wait", waitText(pop));
+}
+
+function waitText({ context, offer }) {
+  if (offer && offer.context_sid === context.call.sid && offer.kind === "call") return duration(secondsSince(offer.entered_at));
+  return duration(context.call.wait_s);
+}
+
+function setField(name, value) {
+  page.querySelector(`#pop [data-field="${name}"]`).textContent = value === null || value === undefined || value === "" ? "—" : value;
+}
+
+async function loadPop(sid, offer) {
+  pop = { sid, offer, context: null };
+  try {
+    const context = await api(`/api/calls/${encodeURIComponent(sid)}/context`);
+    if (!pop || pop.sid !== sid) return;
+    pop.context = context;
+    showPop(pop);
+  } catch (error) {
+    showError($("phone-error"), error);
+  }
+}
+
+function showPop({ context, offer }) {
+  const { caller, call } = context;
+  setField("name", caller.name || "Unknown caller");
+  setField("number", caller.number);
+  setField("language", caller.language || call.language);
+  setField("queue", call.queue || (offer && offer.queue));
+  setField("intent", call.intent);
+  setField("confidence", call.confidence === null ? null : `${Math.round(call.confidence * 100)}%`);
+  setField("path", (call.path || []).join(" → "));
+  setField("transcript", transcriptOf(call));
+  setField("reason", (offer && offer.reason) || call.routing_reason);
+  setField("caller_notes", caller.notes);
+  $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
+
+  const history = $("history").tBodies[0];
+  history.replaceChildren(...context.history.map((h) => el("tr", {},
+    el("td", {}, dateTime(h.started_at)), el("td", {}, h.intent || "—"), el("td", {}, h.outcome || "—"),
+    el("td", {}, h.agent_name || h.agent_id || "—"), el("td", {}, h.disposition || "—"), el("td", {}, h.notes || "—"))));
+  if (!context.history.length) history.append(el("tr", {}, el("td", { colspan: 6 }, "No previous calls.")));
+  const orders = $("orders").tBodies[0];
+  orders.replaceChildren(...context.open_orders.map((o) => el("tr", {},
+    el("td", {}, o.number), el("td", {}, o.item), el("td", {}, o.status), el("td", {}, o.eta || "—"))));
+  if (!context.open_orders.length) orders.append(el("tr", {}, el("td", { colspan: 4 }, "No open orders.")));
+
+  $("notes").value = call.notes || "";
+  $("disposition").value = call.disposition || "";
+  $("saved").textContent = "";
+  $("pop").hidden = false;
+  render();
+}
+
+/** What the caller said: the stored transcript, else the speech heard at each menu. */
+function transcriptOf(call) {
+  const text = call.transcript || (call.speech || []).map((s) => s.text).filter(Boolean).join(" · ");
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function run(action, errorElement) {
+  return async () => {
+    showError(errorElement, null);
+    try {
+      await action();
+    } catch (error) {
+      showError(errorElement, error);
+    }
+  };
+}
+
+for (const button of document.querySelectorAll("[data-set-presence]")) {
+  button.addEventListener("click", run(
+    () => api("/api/presence", { method: "POST", body: { presence: button.dataset.setPresence } }), $("presence-error")));
+}
+$("answer").addEventListener("click", run(() => phone.answer(), $("phone-error")));
+$("reject").addEventListener("click", run(() => phone.reject(), $("phone-error")));
+$("hangup").addEventListener("click", run(() => phone.hangup(), $("phone-error")));
+$("ready").addEventListener("click", run(
+  () => api("/api/presence", { method: "POST", body: { presence: "available" } }), $("phone-error")));
+$("wrapup-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  run(async () => {
+    await api(`/api/calls/${encodeURIComponent(pop.sid)}/wrapup`, {
+      method: "POST", body: { notes: $("notes").value, disposition: $("disposition").value },
+    });
+    $("saved").textContent = "Saved.";
+  }, $("phone-error"))();
+});
+
+live((next) => { snapshot = next; render(); }, $("live"));
+setInterval(tick, 1000);

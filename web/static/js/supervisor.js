@@ -1,0 +1,199 @@
+// The supervisor's live monitor: queues with today's figures, answers per hour, the line, the agents' board.
+import { api, duration, el, live, secondsSince, showError } from "./common.js";
+
+const page = document.getElementById("supervisor-page");
+const SKILLS = page.dataset.skills ? page.dataset.skills.split(",") : [];
+const PRESENCES = page.dataset.presences.split(",");
+const SVG = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+
+let snapshot = null;
+const agentRows = new Map(); // agent id → {row, cells, editor}
+
+const percent = (ratio) => (ratio === null ? "—" : `${Math.round(ratio * 100)}%`);
+const seconds = (value) => (value === null ? "—" : `${Math.round(value)} s`);
+
+/** The figures of one queue, by column (see routing/desk.py for how each is counted). */
+function queueCells(q) {
+  return {
+    queue: q.queue,
+    waiting: q.waiting,
+    offered: q.offered,
+    longest_wait: duration(q.oldest_entered_at ? secondsSince(q.oldest_entered_at) : null),
+    estimated_wait: duration(q.estimated_wait_s),
+    service_level: percent(q.service_level),
+    target: `${q.sl_target_pct}% in ${q.sl_target_s} s`,
+    asa: seconds(q.asa_s),
+    abandon_rate: percent(q.abandon_rate),
+    answered: q.answered,
+    abandoned: q.abandoned,
+    callbacks_pending: q.callbacks_pending,
+    callbacks_failed: q.callbacks_failed,
+    agents: `${q.available} / ${q.staffed}`,
+  };
+}
+
+function renderQueues() {
+  const body = $("queues").tBodies[0];
+  body.replaceChildren(...snapshot.queues.map((q) => {
+    const cells = Object.entries(queueCells(q)).map(([field, value]) =>
+      el(field === "queue" ? "th" : "td", { "data-field": field, scope: field === "queue" ? "row" : null }, value));
+    const below = q.service_level !== null && q.service_level * 100 < q.sl_target_pct;
+    return el("tr", { "data-queue": q.queue, class: below ? "below-target" : null }, ...cells);
+  }));
+  $("day-start").textContent = new Date(snapshot.day_started_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Bars of answers per hour (0–23), drawn as SVG from the snapshot: no chart library, no external service. */
+function renderChart(counts) {
+  const svg = $("chart");
+  const [width, height, left, bottom, top] = [480, 170, 28, 22, 10];
+  const max = Math.max(1, ...counts);
+  const slot = (width - left) / 24;
+  const y = (count) => height - bottom - (count / max) * (height - bottom - top);
+  const shapes = [
+    svgEl("line", { x1: left, x2: width, y1: height - bottom, y2: height - bottom, class: "axis" }),
+    svgEl("text", { x: left - 4, y: top + 4, class: "tick", "text-anchor": "end" }, String(max)),
+    svgEl("text", { x: left - 4, y: height - bottom, class: "tick", "text-anchor": "end" }, "0"),
+  ];
+  counts.forEach((count, hour) => {
+    const label = `${String(hour).padStart(2, "0")}:00–${String(hour + 1).padStart(2, "0")}:00: ${count} answered`;
+    shapes.push(svgEl("rect", {
+      x: left + hour * slot + 2, y: y(count), width: slot - 4, height: height - bottom - y(count),
+      class: "bar", "data-hour": hour, "data-count": count,
+    }, svgEl("title", {}, label)));
+    if (hour % 3 === 0) {
+      shapes.push(svgEl("text", { x: left + hour * slot + slot / 2, y: height - 6, class: "tick", "text-anchor": "middle" },
+        String(hour).padStart(2, "0")));
+    }
+  });
+  svg.replaceChildren(...shapes);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const busiest = counts.indexOf(Math.max(...counts));
+  svg.setAttribute("aria-label", total
+    ? `${total} calls answered today; busiest hour ${String(busiest).padStart(2, "0")}:00 with ${counts[busiest]}`
+    : "No calls answered yet today");
+}
+
+function svgEl(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function renderWaiting() {
+  const body = $("waiting").tBodies[0];
+  body.replaceChildren(...snapshot.waiting.map((item) => el("tr", { "data-item": item.id },
+    el("td", { "data-since": item.entered_at }, duration(secondsSince(item.entered_at))),
+    el("td", {}, item.queue),
+    el("td", {}, [item.caller.name, item.caller.number].filter(Boolean).join(" · ") || "unknown"),
+    el("td", {}, item.language || "—"),
+    el("td", {}, item.state === "offered" ? `ringing ${item.offered_to}` : item.kind === "callback" ? "callback" : "waiting"),
+    el("td", {}, item.position ?? "—"))));
+  $("waiting-empty").hidden = snapshot.waiting.length > 0;
+}
+
+function renderAgents() {
+  const body = $("agents").tBodies[0];
+  const seen = new Set();
+  for (const agent of snapshot.agents) {
+    seen.add(agent.id);
+    if (!agentRows.has(agent.id)) agentRows.set(agent.id, agentRow(agent));
+    const entry = agentRows.get(agent.id);
+    entry.agent = agent;
+    entry.cells.state.textContent = agent.presence + (agent.not_ready_reason ? ` (${agent.not_ready_reason})` : "");
+    entry.cells.state.dataset.presence = agent.presence;
+    entry.cells.call.textContent = agent.current_call_sid ? `${agent.current_queue || ""} ${agent.current_call_sid.slice(0, 10)}…` : "—";
+    entry.cells.languages.textContent = agent.languages.join(", ") || "—";
+    entry.cells.skills.textContent = Object.entries(agent.skills).map(([s, l]) => `${s} ${l}`).join(", ") || "none";
+    body.append(entry.row, entry.editor);
+  }
+  for (const [id, entry] of agentRows) {
+    if (!seen.has(id)) { entry.row.remove(); entry.editor.remove(); agentRows.delete(id); }
+  }
+}
+
+/** A row of the board with its actions (force a state; edit skills), made once per agent and updated in place. */
+function agentRow(agent) {
+  const cells = {
+    name: el("th", { scope: "row" }, agent.name, el("br"), el("small", { class: "muted" }, agent.id)),
+    state: el("td", { "data-field": "presence" }),
+    since: el("td", { "data-field": "in_state" }),
+    call: el("td"),
+    languages: el("td"),
+    skills: el("td", { "data-field": "skills" }),
+  };
+  const select = el("select", { "aria-label": `New state for ${agent.name}` },
+    ...PRESENCES.map((p) => el("option", { value: p }, p)));
+  const force = el("button", { type: "button" }, "Set state");
+  const edit = el("button", { type: "button", "aria-expanded": "false" }, "Edit skills");
+  const editor = skillEditor(agent, edit);
+  force.addEventListener("click", act(() => api(`/api/agents/${encodeURIComponent(agent.id)}/presence`,
+    { method: "POST", body: { presence: select.value, reason: select.value === "break" ? "set by supervisor" : null } })));
+  edit.addEventListener("click", () => {
+    const open = editor.hidden;
+    editor.hidden = !open;
+    edit.setAttribute("aria-expanded", String(open));
+    if (open) {
+      const current = agentRows.get(agent.id).agent.skills;
+      for (const input of editor.querySelectorAll("input")) input.value = current[input.name] || 0;
+      editor.querySelector("input").focus();
+    }
+  });
+  const row = el("tr", { "data-agent": agent.id }, cells.name, cells.state, cells.since, cells.call, cells.languages,
+    cells.skills, el("td", { class: "actions" }, el("div", {}, select, force, edit)));
+  return { row, cells, editor, agent };
+}
+
+function skillEditor(agent, toggle) {
+  const inputs = SKILLS.map((skill) => el("label", {}, `${skill} `,
+    el("input", { type: "number", name: skill, min: 0, max: 5, step: 1, value: 0 })));
+  const form = el("form", { class: "skills-form" }, ...inputs,
+    el("button", { type: "submit", class: "primary" }, "Save skills"), el("small", { class: "muted" }, " 0 = none, 1–5 = level"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const skills = {};
+    for (const input of form.querySelectorAll("input")) if (Number(input.value) > 0) skills[input.name] = Number(input.value);
+    act(async () => {
+      await api(`/api/agents/${encodeURIComponent(agent.id)}/skills`, { method: "POST", body: { skills } });
+      editorRow.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    })();
+  });
+  const editorRow = el("tr", { class: "editor", hidden: true }, el("td", { colspan: 7 }, form));
+  return editorRow;
+}
+
+function act(action) {
+  return async () => {
+    showError($("action-error"), null);
+    try {
+      await action();
+    } catch (error) {
+      showError($("action-error"), error);
+    }
+  };
+}
+
+/** Every second: the ages that grow by themselves (longest wait, time waiting, time in state). */
+function tick() {
+  if (!snapshot) return;
+  for (const q of snapshot.queues) {
+    const cell = $("queues").querySelector(`tr[data-queue="${CSS.escape(q.queue)}"] [data-field="longest_wait"]`);
+    if (cell) cell.textContent = duration(q.oldest_entered_at ? secondsSince(q.oldest_entered_at) : null);
+  }
+  for (const cell of $("waiting").querySelectorAll("[data-since]")) cell.textContent = duration(secondsSince(cell.dataset.since));
+  for (const { agent, cells } of agentRows.values()) cells.since.textContent = duration(secondsSince(agent.presence_since));
+}
+
+live((next) => {
+  snapshot = next;
+  renderQueues();
+  renderChart(snapshot.handled_per_hour);
+  renderWaiting();
+  renderAgents();
+  tick();
+}, $("live"));
+setInterval(tick, 1000);
