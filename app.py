@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,12 @@ import click
 from flask import Flask, current_app, jsonify
 
 import settings
-from ivr import flows as flow_data
-from ivr import views as voice_views
-from callbacks import service as callback_service
 from callbacks import views as callback_views
 from callbacks.queue import make_backend
 from callbacks.recovery import recovery
+from ivr import flows as flow_data
 from ivr import queueing
+from ivr import views as voice_views
 from ivr.dispatcher import Dispatcher
 from ivr.exceptions import IvrError
 from ivr.twilio_client import rest_client

@@ -151,8 +151,8 @@ def accuracy(pool: RecognizerPool, quick: bool) -> dict[str, Any]:
 
 
 def recognizer_setups(quick: bool) -> list[dict[str, Any]]:
-    """The same utterances through sessions whose recognizer gets the audio in each of the four ways."""
-    conditions = dict(list(CONDITIONS.items())[:5]) if quick else CONDITIONS
+    """The menu utterances (both sets) through sessions whose recognizer gets the audio in each of the four ways."""
+    conditions = dict(list(CONDITIONS.items())[:5]) if quick else {**CONDITIONS, **HELD_OUT}
     rows = []
     for name, setup in RECOGNIZER_SETUPS.items():
         pool = RecognizerPool(workers=1)
@@ -291,7 +291,8 @@ def worker_scaling() -> dict[str, Any]:
     """Decode the same 16 streams of audio as fast as possible with one and with two worker threads."""
     model = get_model("ko", {})
     phrases = [p for _, _, ps in KO_MENU for p in ps]
-    audio = [b"".join(said(p) for p in phrases[i % 6 :] + phrases[: i % 6]) for i in range(16)]
+    spoken = [caller_audio(p, "ko", tail_ms=100) for p in phrases]  # words close together: all decoded
+    audio = [b"".join(spoken[i % 6 :] + spoken[: i % 6]) * 4 for i in range(16)]
     seconds = {}
     for workers in (1, 2):
         pool = RecognizerPool(workers=workers)
@@ -358,7 +359,7 @@ def print_tables(report: dict[str, Any]) -> None:
     off = acc["off_menu"]
     print(f"off-menu utterances: {off['utterances']}, outcomes {off['outcomes']}, acted on: {off['acted_on']}")
     print(f"silent line: {acc['silent_line']}")
-    print("\n8 kHz telephone audio into the 16 kHz model (same utterances):")
+    print("\n8 kHz telephone audio into the 16 kHz model (both utterance sets):")
     for row in report["recognizer_setups"]:
         print(
             f"  {row['setup']:48s} accuracy {row['first_turn_accuracy']:6.1%}  acted right {row['acted_right']:6.1%}"

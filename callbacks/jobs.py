@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +30,7 @@ def place_callback(callback_id: int, agent_id: str) -> str | None:
     config = _config()
     db = connect(config["DATABASE_PATH"])
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         row = service.claim(db, callback_id, agent_id, now)
         if row is None:
             log.info("callback %s is not ours to dial (already claimed or no longer offered to %s)", callback_id, agent_id)

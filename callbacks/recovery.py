@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from callbacks import service
@@ -26,7 +26,7 @@ def recovery(config: Mapping[str, Any], client: Any, backend: Backend) -> Callab
     def run() -> None:
         db = connect(config["DATABASE_PATH"])
         try:
-            counts = service.recover(db, datetime.now(timezone.utc), twilio, backend.enqueue_place, policy,
+            counts = service.recover(db, datetime.now(UTC), twilio, backend.enqueue_place, policy,
                                      after_s=config["CALLBACK_RECOVER_AFTER_S"])
         finally:
             db.conn.close()

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -78,7 +78,7 @@ class Dispatcher:
     def tick(self, db: sqlite_utils.Database, now: datetime | None = None) -> list[Offer]:
         """One round: finish wrap-ups, expire lost offers, dispatch, and act on every new offer."""
         with self._lock:
-            now = now or datetime.now(timezone.utc)
+            now = now or datetime.now(UTC)
             service.finish_wrapups(db, now)
             service.expire_offers(db, now, self.ring_timeout_s + EXPIRY_GRACE_S)
             offers = service.dispatch(db, now)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
 from simulator.exceptions import SimulatorError
-from simulator.platform import CustomerPhone, Platform, Script, SimCall, script_from_json
+from simulator.platform import CustomerPhone, Platform, SimCall, script_from_json
 
 log = logging.getLogger(__name__)
 

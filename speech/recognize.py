@@ -46,8 +46,9 @@ LAG_SAMPLES = 5000
 # upsampling to the model's 16 kHz (added at 8 kHz it would leave the upper bands empty).
 DITHER = 1.0
 MODEL_RATE = 2 * SAMPLE_RATE
-# Only the caller's voice is decoded, from PREROLL before audio.SpeechDetector hears it to the end of
-# the utterance: lines that stay quiet cost nothing, and noise before the words can't become words.
+# Only the caller's voice is decoded: from PREROLL before audio.SpeechDetector hears it to TAIL_MS
+# after it stops. A quiet line costs nothing, and the noise around the words can neither become
+# words nor weigh on the verification (a loop of fillers models noise better than the menu does).
 PREROLL_SAMPLES = SAMPLE_RATE * 300 // 1000
 TAIL_MS = 100  # decoded after the voice stops; the quiet after it (which fillers model better) is not
 # Vosk's n-best "confidence" is a path log-likelihood; a softmax over it gives each alternative's share.
@@ -124,8 +125,8 @@ class Recognition:
         self._filler = filler
         self._upsample = Upsampler() if sample_rate == MODEL_RATE else None
         self._voice = SpeechDetector()
-        self._listening = False  # decoding: from just before the voice starts to the end of the utterance
-        self._preroll: deque[np.ndarray] = deque()
+        self._listening = False  # an utterance is being decoded
+        self._preroll: deque[np.ndarray] = deque()  # the latest audio not decoded (up to PREROLL_SAMPLES)
         self._dither = dither
         self._noise = np.random.default_rng(0)  # seeded: the same audio always gets the same dither
         self._on_result = on_result
@@ -285,20 +286,19 @@ class Recognition:
         pcm = ulaw_decode(ulaw)
         self._voice(pcm)
         self._processed_bytes += len(ulaw)
-        if not self._listening:
+        quiet = self._voice.voice_start_ms is None or self.processed_ms - self._voice.voice_end_ms > TAIL_MS
+        if quiet:  # nothing to decode now; keep the last moments in case the voice starts again
             self._preroll.append(pcm)
             while sum(len(p) for p in self._preroll) - len(self._preroll[0]) >= PREROLL_SAMPLES:
                 self._preroll.popleft()
-            if self._voice.voice_start_ms is None:  # no voice yet: nothing to decode
-                self._deliver(Result(False, [("", 1.0)], self.processed_ms))
-                return
-            pcm = np.concatenate(self._preroll)
-            self._preroll.clear()
-            self._listening = True
-            self._upsample = Upsampler() if self._upsample is not None else None
-        elif self.processed_ms - self._voice.voice_end_ms > TAIL_MS:  # quiet since: wait for the end
             self._deliver(Result(False, [("", 1.0)], self.processed_ms, None, *self._voice_span()))
             return
+        if self._preroll:
+            pcm = np.concatenate([*self._preroll, pcm])
+            self._preroll.clear()
+            if not self._listening and self._upsample is not None:
+                self._upsample = Upsampler()  # the audio skipped before is not this audio's past
+        self._listening = True
         if self._upsample is not None:
             pcm = self._upsample(pcm)
         if self._dither:

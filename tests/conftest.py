@@ -9,18 +9,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from app import create_app
-from routing import admin
 from ivr.numbers import callable_number
 from ivr.signature import sign
+from routing import admin, service
 from store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +154,51 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("server"), TEST_SERVER_SETTINGS).start()
-    srv.seed(lambda db: admin.load_center(db, ROOT / "tests" / "data" / "center.yaml", datetime.now(timezone.utc)))
+    srv.seed(lambda db: admin.load_center(db, ROOT / "tests" / "data" / "center.yaml", datetime.now(UTC)))
     yield srv
     srv.stop()
+
+
+def presence(server: Server, agent_id: str) -> str:
+    return server.query("SELECT presence FROM agents WHERE id = ?", [agent_id])[0]["presence"]
+
+
+@pytest.fixture
+def staff(server, tmp_path):
+    """Add agents to the running center (unique ids per test), with simulated softphones; all offline afterwards."""
+    added = []
+
+    def add(name, languages, skills, *, answers=True, talk_s=1.0, answer_after_s=0.2):
+        agent_id = f"{name}-{secrets.token_hex(3)}"
+        path = tmp_path / f"{agent_id}.yaml"
+        path.write_text(
+            yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]})
+        )
+        server.seed(lambda db: admin.load_center(db, path, datetime.now(UTC)))
+        server.seed(lambda db: service.set_presence(db, agent_id, "available", datetime.now(UTC)))
+        phone = {"answers": answers, "talk_s": talk_s, "answer_after_s": answer_after_s}
+        assert requests.post(f"{server.base_url}/sim/clients/{agent_id}", json=phone, timeout=5).status_code == 200
+        added.append(agent_id)
+        return agent_id
+
+    yield add
+    for agent_id in added:
+
+        def offline(db, agent_id=agent_id):
+            row = db["agents"].get(agent_id)
+            if row["presence"] in ("available", "break", "wrapup"):
+                service.set_presence(db, agent_id, "offline", datetime.now(UTC))
+
+        wait_until(lambda agent_id=agent_id: presence(server, agent_id) not in ("busy", "reserved"))
+        server.seed(offline)
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+

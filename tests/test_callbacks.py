@@ -1,15 +1,13 @@
 """Callbacks: the caller keeps their place, hangs up, and is called back exactly once when it is their turn."""
 
-import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from callbacks import service
-from tests.conftest import new_number
+from tests.conftest import new_number, wait_until
 from web.api import call_context
-from tests.test_routing_calls import staff, wait_until  # noqa: F401  (fixture)
 
 
 def customer(server, number, behaviour="answer", **script):
@@ -105,4 +103,4 @@ def test_at_most_the_limit_of_pending_callbacks_per_number(server, staff):
     assert len(pending) == 2
     server.wait_call(first)
     for row in pending:  # leave the shared queue as we found it
-        server.seed(lambda db, row=row: service.cancel(db, row["id"], datetime.now(timezone.utc), reason="test over"))
+        server.seed(lambda db, row=row: service.cancel(db, row["id"], datetime.now(UTC), reason="test over"))

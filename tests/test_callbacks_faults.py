@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 import yaml
@@ -68,7 +68,7 @@ def seed(server: Server, tmp_path, numbers: list[str]) -> None:
                                       "agents": agents}))
     config = {"MAX_PENDING_CALLBACKS_PER_NUMBER": 2, "CALLBACK_MAX_ATTEMPTS": 5, "CALLBACK_RETRY_S": 1.0,
               "OPENING_HOURS": "mon-sun 00:00-24:00", "TIMEZONE": "UTC"}
-    start = datetime.now(timezone.utc) - timedelta(minutes=10)
+    start = datetime.now(UTC) - timedelta(minutes=10)
 
     def fill(db):
         admin.load_center(db, center, start)
@@ -80,7 +80,7 @@ def seed(server: Server, tmp_path, numbers: list[str]) -> None:
             routing.enqueue_call(db, sid, "billing", start + timedelta(seconds=i), language="en")
             callback_service.request(db, sid, number, start + timedelta(seconds=i), policy_from(config))
         for agent in agents:
-            routing.set_presence(db, agent["id"], "available", datetime.now(timezone.utc))
+            routing.set_presence(db, agent["id"], "available", datetime.now(UTC))
 
     server.seed(fill)
 

@@ -1,66 +1,15 @@
 """Routing end to end: whole calls through the simulator reach the right agent, wait, re-route, abandon."""
 
 import json
-import secrets
-import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import pytest
-import requests
-import yaml
-
-from routing import admin, service
 from store import calls as store_calls
-from tests.conftest import new_number
+from tests.conftest import new_number, wait_until
 from web.api import call_context
 
 
 def now():
-    return datetime.now(timezone.utc)
-
-
-@pytest.fixture
-def staff(server, tmp_path):
-    """Add agents to the running center (unique ids per test), with simulated softphones; all offline afterwards."""
-    added = []
-
-    def add(name, languages, skills, *, answers=True, talk_s=1.0, answer_after_s=0.2):
-        agent_id = f"{name}-{secrets.token_hex(3)}"
-        path = tmp_path / f"{agent_id}.yaml"
-        path.write_text(
-            yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]})
-        )
-        server.seed(lambda db: admin.load_center(db, path, now()))
-        server.seed(lambda db: service.set_presence(db, agent_id, "available", now()))
-        phone = {"answers": answers, "talk_s": talk_s, "answer_after_s": answer_after_s}
-        assert requests.post(f"{server.base_url}/sim/clients/{agent_id}", json=phone, timeout=5).status_code == 200
-        added.append(agent_id)
-        return agent_id
-
-    yield add
-    for agent_id in added:
-
-        def offline(db, agent_id=agent_id):
-            row = db["agents"].get(agent_id)
-            if row["presence"] in ("available", "break", "wrapup"):
-                service.set_presence(db, agent_id, "offline", now())
-
-        wait_until(
-            lambda: (
-                server.query("SELECT presence FROM agents WHERE id = ?", [agent_id])[0]["presence"]
-                not in ("busy", "reserved")
-            )
-        )
-        server.seed(offline)
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    return datetime.now(UTC)
 
 
 def russian_caller(server):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -25,7 +25,7 @@ def seed(db: sqlite_utils.Database) -> dict[str, int]:
         for order in data["orders"]:
             row = {k: v for k, v in order.items() if k != "caller"}
             db["orders"].upsert({**row, "caller_id": ids[order["caller"]]}, pk="number")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for past in data["history"]:
             started = (now - timedelta(days=past["days_ago"])).isoformat(timespec="milliseconds")
             row = {k: v for k, v in past.items() if k not in ("caller", "days_ago")}
@@ -34,7 +34,7 @@ def seed(db: sqlite_utils.Database) -> dict[str, int]:
                  "started_at": started, "ended_at": started, "path": "[]", "digits": "[]", "speech": "[]"},
                 pk="sid",
             )
-    center = admin.load_center(db, HERE / "center.yaml", datetime.now(timezone.utc))
+    center = admin.load_center(db, HERE / "center.yaml", datetime.now(UTC))
     return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"]), **center}
 
 
