@@ -32,6 +32,16 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -69,6 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBACK_CALLER_ID", _str, "+15550001000", "Caller ID of callback calls when the original call's number is unknown."),
     Setting("OPENING_HOURS", _str, "mon-fri 08:00-20:00; sat 09:00-13:00", "When callbacks may be placed, in TIMEZONE."),
     Setting("TIMEZONE", _str, "UTC", "Time zone of OPENING_HOURS (IANA name)."),
+    Setting("SPEECH_INPUT", _choice("vosk", "twilio", "dtmf"), "vosk", "How menus listen: vosk (Media Streams + local Vosk where a model exists, else keys), twilio (<Gather input=speech>: audio goes to Twilio), dtmf (keys only)."),
     Setting("STORE_TRANSCRIPTS", _bool, True, "Keep what callers said on the call row; false keeps only the intent."),
     Setting("MAX_REPROMPTS", int, 2, "Re-prompts after no input or no match before the caller goes to a human."),
     Setting("RING_TIMEOUT_S", int, 15, "Seconds an agent's phone rings before the call goes to the next agent."),

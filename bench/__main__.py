@@ -2,10 +2,10 @@
 
 Each module runs in its own process (``python -m bench.<module>``), prints its own report and
 writes its ``bench/results/*.json``. A module that is missing, fails or writes nothing is a row
-of the table saying so: nothing is skipped silently (and a failure makes the exit status 1). The table takes from each results file its
-``headline`` rows (measure, value, baseline measured in the same run, ratio, goal, met) or, in
-their absence, its ``goals``; a results file without a ``machine`` description gets one
-(``bench.machine``). The table and the timings also go to ``bench/results/summary.json``.
+of the table saying so: nothing is skipped silently (and a failure makes the exit status 1).
+The table takes from each results file its ``headline`` rows (``bench.headline.row``: measure,
+value, baseline measured in the same run, ratio, goal, met) or, in their absence, its ``goals``;
+a results file without a ``machine`` description gets one (``bench.machine``). The table and the timings also go to ``bench/results/summary.json``.
 
     .venv/bin/python -m bench [module ...]
 """

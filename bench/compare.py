@@ -34,6 +34,7 @@ from matplotlib.figure import Figure  # the object API draws with Agg, no displa
 import settings
 from bench.daysim import CallbackPolicy, Callers, DayReport, Figures, Scenario, VirtualHold, fifo, simulate
 from bench.erlang import erlang_a, erlang_c
+from bench.headline import row
 from bench.machine import describe
 from bench.scenarios import center, single_queue
 
@@ -288,29 +289,22 @@ def run() -> dict[str, Any]:
 
 
 def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    row14 = next(r for r in report["validation"]["rows"] if r["agents"] == 14)
-    rows.append(
-        {"measure": "sim SL vs Erlang C (10 E, 14 agents)", "value": row14["sim_sl"], "baseline": row14["erlang_c_sl"],
-         "ratio": None, "goal": "±0.02", "met": abs(row14["sim_sl"] - row14["erlang_c_sl"]) <= 0.02}
-    )  # fmt: skip
+    at14 = next(r for r in report["validation"]["rows"] if r["agents"] == 14)
+    gap = abs(at14["sim_sl"] - at14["erlang_c_sl"])
+    rows = [row("sim SL vs Erlang C (10 E, 14 agents)", at14["sim_sl"], at14["erlang_c_sl"], goal="±0.02", met=gap <= 0.02)]
     for load in LOADS:
-        r = report["routing"][f"load {load} proficiency"]
-        rows.append(
-            {"measure": f"skills vs FIFO SL, load {load}", "value": r["skills"]["service_level"],
-             "baseline": r["fifo"]["service_level"], "ratio": round(r["skills"]["service_level"] / r["fifo"]["service_level"], 3),
-             "goal": "—", "met": None}
-        )  # fmt: skip
+        skills, plain = (report["routing"][f"load {load} proficiency"][k]["service_level"] for k in ("skills", "fifo"))
+        rows.append(row(f"skills vs FIFO SL, load {load}", skills, plain, ratio=round(skills / plain, 3)))
     for load in LOADS:
         c = report["callbacks"]["loads"][str(load)]
         rows.append(
-            {"measure": f"abandonment with callbacks, load {load}", "value": c["callbacks"]["abandonment"],
-             "baseline": c["none"]["abandonment"], "ratio": c["abandonment_ratio"], "goal": "≤ 0.5×", "met": c["met"]}
+            row(f"abandonment with callbacks, load {load}", c["callbacks"]["abandonment"], c["none"]["abandonment"],
+                ratio=c["abandonment_ratio"], goal="≤ 0.5×", met=c["met"])
         )  # fmt: skip
     store = report["store_backend"]
     rows.append(
-        {"measure": "store backend day = core day", "value": store["store_s"], "baseline": store["core_s"],
-         "ratio": round(store["store_s"] / store["core_s"], 1), "goal": "identical", "met": store["identical"]}
+        row("store backend day = core day (s)", store["store_s"], store["core_s"],
+            ratio=round(store["store_s"] / store["core_s"], 1), goal="identical", met=store["identical"])
     )  # fmt: skip
     return rows
 
@@ -318,7 +312,8 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
 def markdown(report: dict[str, Any]) -> str:
     """The README table: each variant beside its baseline, on the same callers."""
     lines = [
-        f"| Day ({len(SEEDS)} days pooled, same callers) | Load | SL | ASA s | Abandoned | Lost | Hold s/call | Occupancy | Callback delay s |",
+        f"| Day ({len(SEEDS)} days pooled, same callers) | Load | SL | ASA s | Abandoned | Lost | Hold s/call "
+        "| Occupancy | Callback delay s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
@@ -342,8 +337,8 @@ def print_report(report: dict[str, Any]) -> None:
     v = report["validation"]
     print(f"Day simulator against Erlang (10 erlangs, 20 s target; {v['runs_per_point']} runs of {v['hours_per_run']} h"
           " per point, mean ± standard error)")  # fmt: skip
-    print(f"{'agents':>6} | {'Erlang C SL':>11} {'sim':>13} | {'ASA C':>6} {'sim':>10} | {'Erlang A SL':>11} {'sim':>13} | "
-          f"{'A aband.':>8} {'sim':>13}")  # fmt: skip
+    print(f"{'agents':>6} | {'Erlang C SL':>11} {'sim':>13} | {'ASA C':>6} {'sim':>10} | "
+          f"{'Erlang A SL':>11} {'sim':>13} | {'A aband.':>8} {'sim':>13}")  # fmt: skip
     for r in report["validation"]["rows"]:
         print(
             f"{r['agents']:>6} | {r['erlang_c_sl']:>11.4f} {r['sim_sl']:>6.4f}±{r['sim_sl_se']:.4f} | "

@@ -1,24 +1,24 @@
 """Webhook load: the server under gunicorn against a bare Flask "hello" app under the same settings, same run.
 
-Servers: ``gunicorn -w 2 -k gthread --threads 4`` (one worker per core of the benchmark machine;
-the README's production line has more of both for bigger machines) on a free loopback port,
-first the app (``app:create_app()``, DATABASE_PATH in a temporary folder, TWILIO_AUTH_TOKEN and
-PUBLIC_BASE_URL set), then ``bench.hello_app`` (answers "hello" on every path).
+Servers, side by side on free loopback ports, both ``gunicorn -w 2 -k gthread --threads 4`` (one
+worker per core of the benchmark machine; the README's production line has more of both for
+bigger machines): the app (``app:create_app()``, DATABASE_PATH in a temporary folder,
+TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set) and ``bench.hello_app`` (answers "hello" on every path).
 
 Load: wrk (Debian) in its own process, 1 thread, 8 connections (one per server thread), latency
-percentiles from wrk. Both servers run side by side; each endpoint gets two 5 s runs per server on
-the same requests, the servers taking turns to go first, and the better run of each (by
-throughput) counts: the machine may be shared, and this keeps both sides equally (un)lucky. Twilio signs every request (HMAC-SHA1 of URL + sorted
-parameters) and wrk cannot compute one, so every request is made and signed beforehand, written
-to a file, and replayed by a small Lua script; each request is distinct:
+percentiles from wrk. Twilio signs every request (HMAC-SHA1 of URL + sorted parameters) and wrk
+cannot compute one, so every request is made and signed beforehand, written to a file and
+replayed by a small Lua script. Each request is distinct:
 
 - ``POST /voice/incoming``: a new call each time (Twilio's usual parameters, 1,000 caller numbers);
 - ``POST /voice/step/main_menu?attempt=1`` with ``Digits=4`` (opening hours) on calls created above;
 - ``POST /voice/status``: initiated, ringing, in-progress, completed for each of those calls, so each applies.
 
-The bare app gets the very same requests. Goals (issue 8): throughput ≥ 0.7× bare, p99 ≤ 1.5× bare,
-no errors. Then a profile (cProfile, in-process through Flask's test client, same requests) lists
-where the app spends its time per request.
+The bare app gets the very same requests. Each endpoint gets two 5 s runs per server, the servers
+taking turns to go first, and the better run of each (by throughput) counts: the machine may be
+shared, and this keeps both sides equally (un)lucky. Goals (issue 8): throughput ≥ 0.7× bare,
+p99 ≤ 1.5× bare, no errors. Then a profile (cProfile, in-process through Flask's test client,
+same kinds of requests) shows where the app spends its time per request.
 
     .venv/bin/python -m bench.webhook_load [--duration 5] [--rounds 2] [--connections 8]
 """
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.headline import row
 from bench.machine import describe
 from ivr.signature import sign
 
@@ -229,8 +230,9 @@ def load(workdir: Path, duration_s: int, connections: int, rounds: int, incoming
         for turn in range(rounds):
             both("incoming", turn, [incoming(n) for n in range(turn * incoming_n, (turn + 1) * incoming_n)])
         sids = [sid for sid in created_calls(workdir / "app" / "bench.db") if int(sid[2:], 16) < rounds * incoming_n]
-        for turn in range(rounds):
-            both("menu_step", turn, [menu_step(sid) for sid in sids[turn::rounds]])
+        for turn in range(rounds):  # every round starts on calls that have not had a step yet
+            start = turn * len(sids) // rounds
+            both("menu_step", turn, [menu_step(sid) for sid in sids[start:] + sids[:start]])
         for turn in range(rounds):
             both("status", turn, [status(sid, s) for s in STATUSES for sid in sids[turn::rounds]])
     return runs
@@ -336,41 +338,18 @@ def run(
     for kind, both in runs.items():
         app, bare = best(both["app"]), best(both["bare"])
         endpoints[kind] = {"app": app, "bare": bare, **verdict(app, bare), "all_runs": both}
-    headline = (
-        [
-            {
-                "measure": f"{name} req/s",
-                "value": e["app"]["rps"],
-                "baseline": e["bare"]["rps"],
-                "ratio": e["throughput_ratio"],
-                "goal": "≥ 0.7×",
-                "met": e["throughput_ratio"] >= GOALS["throughput_ratio_min"],
-            }
-            for name, e in endpoints.items()
-        ]
-        + [
-            {
-                "measure": f"{name} p99 ms",
-                "value": e["app"]["p99_ms"],
-                "baseline": e["bare"]["p99_ms"],
-                "ratio": e["p99_ratio"],
-                "goal": "≤ 1.5×",
-                "met": e["p99_ratio"] <= GOALS["p99_ratio_max"],
-            }
-            for name, e in endpoints.items()
-        ]
-        + [
-            {
-                "measure": f"{name} errors",
-                "value": e["app"]["errors"],
-                "baseline": e["bare"]["errors"],
-                "ratio": None,
-                "goal": "0",
-                "met": e["app"]["errors"] == 0,
-            }
-            for name, e in endpoints.items()
-        ]
-    )
+    headline = [
+        row(f"{name} req/s", e["app"]["rps"], e["bare"]["rps"], ratio=e["throughput_ratio"], goal="≥ 0.7×",
+            met=e["throughput_ratio"] >= GOALS["throughput_ratio_min"])
+        for name, e in endpoints.items()
+    ] + [
+        row(f"{name} p99 ms", e["app"]["p99_ms"], e["bare"]["p99_ms"], ratio=e["p99_ratio"], goal="≤ 1.5×",
+            met=e["p99_ratio"] <= GOALS["p99_ratio_max"])
+        for name, e in endpoints.items()
+    ] + [
+        row(f"{name} errors", e["app"]["errors"], e["bare"]["errors"], goal="0", met=e["app"]["errors"] == 0)
+        for name, e in endpoints.items()
+    ]  # fmt: skip
     return {
         "machine": describe(),
         "settings": {

@@ -85,11 +85,10 @@ def flow_for(language: str | None) -> Flow:
 
 def speech_input(language: str) -> str:
     """How this flow's menus listen: Vosk over Media Streams where a model exists, else keys only."""
-    mode = current_app.config.get("SPEECH_INPUT", "vosk")
-    if mode == "twilio":
-        return "twilio"
-    ready = current_app.extensions.get("speech_languages", set())
-    return "stream" if language in ready else "dtmf"
+    mode = current_app.config["SPEECH_INPUT"]
+    if mode in ("twilio", "dtmf"):
+        return mode
+    return "stream" if language in current_app.extensions["speech_languages"] else "dtmf"
 
 
 def make_turn(call: dict[str, Any]) -> Turn:

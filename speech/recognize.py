@@ -126,7 +126,7 @@ class Recognition:
         self._upsample = Upsampler() if sample_rate == MODEL_RATE else None
         self._voice = SpeechDetector()
         self._listening = False  # an utterance is being decoded
-        self._preroll: deque[np.ndarray] = deque()  # the latest audio not decoded (up to PREROLL_SAMPLES)
+        self._preroll: deque[np.ndarray] = deque()  # the audio just before the voice (up to PREROLL_SAMPLES)
         self._dither = dither
         self._noise = np.random.default_rng(0)  # seeded: the same audio always gets the same dither
         self._on_result = on_result
@@ -286,19 +286,20 @@ class Recognition:
         pcm = ulaw_decode(ulaw)
         self._voice(pcm)
         self._processed_bytes += len(ulaw)
-        quiet = self._voice.voice_start_ms is None or self.processed_ms - self._voice.voice_end_ms > TAIL_MS
-        if quiet:  # nothing to decode now; keep the last moments in case the voice starts again
+        if not self._listening:
             self._preroll.append(pcm)
             while sum(len(p) for p in self._preroll) - len(self._preroll[0]) >= PREROLL_SAMPLES:
                 self._preroll.popleft()
+            if self._voice.voice_start_ms is None:  # no voice yet: nothing to decode
+                self._deliver(Result(False, [("", 1.0)], self.processed_ms))
+                return
+            pcm = np.concatenate(self._preroll)
+            self._preroll.clear()
+            self._listening = True
+            self._upsample = Upsampler() if self._upsample is not None else None  # skipped audio is not its past
+        elif self.processed_ms - self._voice.voice_end_ms > TAIL_MS:  # quiet since the voice: wait for the end
             self._deliver(Result(False, [("", 1.0)], self.processed_ms, None, *self._voice_span()))
             return
-        if self._preroll:
-            pcm = np.concatenate([*self._preroll, pcm])
-            self._preroll.clear()
-            if not self._listening and self._upsample is not None:
-                self._upsample = Upsampler()  # the audio skipped before is not this audio's past
-        self._listening = True
         if self._upsample is not None:
             pcm = self._upsample(pcm)
         if self._dither:

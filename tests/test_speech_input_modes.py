@@ -1,0 +1,36 @@
+"""SPEECH_INPUT decides how menus listen; Twilio's SpeechResult goes through the same intent code."""
+
+from tests.conftest import TOKEN, new_sid, signed_post
+
+
+def start(client, number="+15551230001"):
+    sid = new_sid()
+    assert signed_post(client, "/voice/incoming", {"CallSid": sid, "From": number}).status_code == 200
+    return sid
+
+
+def test_a_language_without_a_model_uses_the_keypad_and_says_so(client):
+    response = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230001"})
+    body = response.data.decode()
+    assert "Speech recognition is not available in your language yet" in body
+    assert 'input="dtmf"' in body and "<Connect" not in body
+
+
+def test_korean_menus_listen_over_media_streams(client, db):
+    db["callers"].insert({"number": "+15551230009", "language": "ko"})
+    body = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230009"}).data.decode()
+    assert "<Connect" in body and "<Stream" in body and "/voice/media" in body
+    assert 'name="node" value="main_menu"' in body
+
+
+def test_twilio_speech_results_are_matched_like_vosk_results(tmp_path):
+    from app import create_app
+
+    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio",
+                      "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False})
+    client = app.test_client()
+    sid = start(client)
+    body = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230001"}).data.decode()
+    assert 'input="dtmf speech"' in body
+    response = signed_post(client, "/voice/step/main_menu?attempt=1", {"CallSid": sid, "SpeechResult": "opening hours please", "Confidence": "0.92"})
+    assert "We are open Monday to Friday" in response.data.decode()
