@@ -5,7 +5,8 @@ writes its ``bench/results/*.json``. A module that is missing, fails or writes n
 of the table saying so: nothing is skipped silently (and a failure makes the exit status 1).
 The table takes from each results file its ``headline`` rows (``bench.headline.row``: measure,
 value, baseline measured in the same run, ratio, goal, met) or, in their absence, its ``goals``;
-a results file without a ``machine`` description gets one (``bench.machine``). The table and the timings also go to ``bench/results/summary.json``.
+a results file without a ``machine`` description gets one (``bench.machine``). The table and the
+timings also go to ``bench/results/summary.json``.
 
     .venv/bin/python -m bench [module ...]
 """
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.headline import row
 from bench.machine import describe
 
 BENCH = Path(__file__).resolve().parent
@@ -55,30 +57,26 @@ def run_module(name: str) -> dict[str, Any]:
 
 
 def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The headline rows of one results file, or rows made from its goals."""
+    """The headline rows of one results file, or rows made from its goals ({name: {p99_ms, limit_ms, met}})."""
     if "headline" in results:
         return results["headline"]
     return [
-        {"measure": f"p99 ms, {name}", "value": goal.get("p99_ms"), "baseline": None, "ratio": None,
-         "goal": f"< {goal.get('limit_ms')} ms", "met": goal.get("met")}
+        row(f"p99 ms, {name}", goal.get("p99_ms"), goal=f"< {goal.get('limit_ms')} ms", met=goal.get("met"))
         for name, goal in results.get("goals", {}).items()
-    ]  # fmt: skip
+    ]
 
 
 def collect(run: dict[str, Any], machine: dict[str, Any]) -> list[dict[str, Any]]:
     """Table rows for one module run; adds the machine description to files that lack one."""
     if run["status"] != "ok":
-        return [{"benchmark": run["module"], "measure": run["status"], "value": None, "baseline": None, "ratio": None,
-                 "goal": None, "met": False}]  # fmt: skip
+        return [{"benchmark": run["module"], **row(run["status"], None, met=False)}]
     path = results_file(run["module"])
     results = json.loads(path.read_text(encoding="utf-8"))
     if "machine" not in results:
         results["machine"] = machine
         path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return [{"benchmark": run["module"], **row} for row in rows_of(results)] or [
-        {"benchmark": run["module"], "measure": f"see {path.relative_to(BENCH.parent)}", "value": None,
-         "baseline": None, "ratio": None, "goal": None, "met": None}
-    ]  # fmt: skip
+    rows = rows_of(results) or [row(f"see {path.relative_to(BENCH.parent)}", None)]
+    return [{"benchmark": run["module"], **r} for r in rows]
 
 
 def cell(value: Any) -> str:

@@ -291,7 +291,9 @@ def run() -> dict[str, Any]:
 def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
     at14 = next(r for r in report["validation"]["rows"] if r["agents"] == 14)
     gap = abs(at14["sim_sl"] - at14["erlang_c_sl"])
-    rows = [row("sim SL vs Erlang C (10 E, 14 agents)", at14["sim_sl"], at14["erlang_c_sl"], goal="±0.02", met=gap <= 0.02)]
+    rows = [
+        row("sim SL vs Erlang C (10 E, 14 agents)", at14["sim_sl"], at14["erlang_c_sl"], goal="±0.02", met=gap <= 0.02)
+    ]
     for load in LOADS:
         skills, plain = (report["routing"][f"load {load} proficiency"][k]["service_level"] for k in ("skills", "fifo"))
         rows.append(row(f"skills vs FIFO SL, load {load}", skills, plain, ratio=round(skills / plain, 3)))
@@ -358,10 +360,12 @@ def print_report(report: dict[str, Any]) -> None:
     for load, c in report["callbacks"]["loads"].items():
         n, cb = c["none"], c["callbacks"]
         print(
-            f"  load {load}: abandoned {n['abandonment']:.1%} → {cb['abandonment']:.1%} (×{c['abandonment_ratio']:.2f}, "
+            f"  load {load}: abandoned {n['abandonment']:.1%} → {cb['abandonment']:.1%} "
+            f"(×{c['abandonment_ratio']:.2f}, "
             f"goal ≤ 0.5: {'met' if c['met'] else 'MISSED'}), lost {n['lost']:.1%} → {cb['lost']:.1%}, hold "
             f"{n['mean_hold_s']:.1f} → {cb['mean_hold_s']:.1f} s/call, callbacks {cb['callbacks_accepted']} accepted / "
-            f"{cb['callbacks_completed']} completed / {cb['callbacks_failed']} failed, delay {cb['callback_delay_s']} s, "
+            f"{cb['callbacks_completed']} completed / {cb['callbacks_failed']} failed, "
+            f"delay {cb['callback_delay_s']} s, "
             f"SL {n['service_level']:.3f} → {cb['service_level']:.3f}"
         )
     for title, key, values in (

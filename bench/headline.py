@@ -14,5 +14,5 @@ def row(
     goal: str | None = None,
     met: bool | None = None,
 ) -> dict[str, Any]:
-    """``value`` beside its ``baseline`` measured in the same run, their ``ratio``, the ``goal`` and whether it is met."""
+    """``value`` beside its ``baseline`` measured in the same run, their ``ratio``, the ``goal``, whether it is met."""
     return {"measure": measure, "value": value, "baseline": baseline, "ratio": ratio, "goal": goal, "met": met}

@@ -315,7 +315,8 @@ def profile(requests_per_kind: int, top: int = 15) -> dict[str, Any]:
 def hot_spots(stats: pstats.Stats, requests: int, top: int) -> list[dict[str, Any]]:
     """Our functions (and the libraries they call) by cumulative time per request, profiler overhead included."""
     rows = []
-    for (filename, line, function), (_, calls, _tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (filename, line, function), (_, calls, _tottime, cumtime, _) in entries:
         relative = os.path.relpath(filename, ROOT) if filename.startswith(str(ROOT)) else filename
         if relative.startswith(OUR_CODE) or "sqlite3" in function or "execute" in function:
             rows.append(
@@ -370,11 +371,13 @@ def run(
 def print_report(report: dict[str, Any]) -> None:
     settings = report["settings"]
     print(
-        f"Webhook load: gunicorn -w {WORKERS} -k gthread --threads {THREADS}, wrk {settings['connections']} connections, "
-        f"best of {settings['rounds']} runs of {settings['duration_s']} s per endpoint; app vs bare Flask hello, same run"
+        f"Webhook load: gunicorn -w {WORKERS} -k gthread --threads {THREADS}, wrk {settings['connections']} "
+        f"connections, best of {settings['rounds']} runs of {settings['duration_s']} s per endpoint; "
+        "app vs bare Flask hello, same run"
     )
     print(
-        f"{'endpoint':<10} | {'app req/s':>9} {'bare':>7} {'×':>5} | {'app p50':>7} {'p99 ms':>7} {'bare p99':>8} {'×':>5} | {'errors':>6} | goal"
+        f"{'endpoint':<10} | {'app req/s':>9} {'bare':>7} {'×':>5} | {'app p50':>7} {'p99 ms':>7} {'bare p99':>8} "
+        f"{'×':>5} | {'errors':>6} | goal"
     )
     for name, e in report["endpoints"].items():
         a, b = e["app"], e["bare"]
@@ -390,8 +393,8 @@ def print_report(report: dict[str, Any]) -> None:
     )
     for name, rows in prof["hot_spots"].items():
         print(f"\nhot spots, {name} (cumulative µs per request):")
-        for row in rows:
-            print(f"  {row['cum_us_per_request']:>6}  ×{row['calls_per_request']:<5} {row['function']}")
+        for spot in rows:
+            print(f"  {spot['cum_us_per_request']:>6}  ×{spot['calls_per_request']:<5} {spot['function']}")
 
 
 def main() -> None:

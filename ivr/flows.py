@@ -33,6 +33,7 @@ REQUIRED_MESSAGES = (
     "confirm",
     "survey_thanks",
     "wait_position",
+    "wait_position_only",
     *(f"callback_{name}" for name in ("offer", "confirm", "enter_number", "bad_number", "enter_time", "bad_time", "booked",
                                       "when_turn", "when_at", "limit", "pending", "cancelled", "hello", "voicemail")),
 )

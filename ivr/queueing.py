@@ -74,8 +74,10 @@ def wait(turn: Turn, queue: str, params: Mapping[str, str]) -> VoiceResponse:
     queue_time = int(params["QueueTime"]) if str(params.get("QueueTime", "")).isdigit() else 0
     estimate = service.estimate(turn.db, turn.sid, utcnow())
     if estimate is not None and estimate.position > 0 and queue_time % ANNOUNCE_EVERY_S < HOLD_MUSIC_S:
-        minutes = "?" if estimate.wait_s is None else max(1, round(estimate.wait_s / 60))
-        turn.say(turn.flow.text("wait_position", position=estimate.position, minutes=minutes))
+        if estimate.wait_s is None:  # nobody who could take the call is signed in: no number to promise
+            turn.say(turn.flow.text("wait_position_only", position=estimate.position))
+        else:
+            turn.say(turn.flow.text("wait_position", position=estimate.position, minutes=max(1, round(estimate.wait_s / 60))))
         for hook in turn.wait_hooks:  # e.g. the callback offer when the wait is long
             hook(turn, estimate)
     turn.response.play(turn.urls.static(HOLD_MUSIC))

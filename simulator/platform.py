@@ -516,12 +516,14 @@ class Platform:
             call.note("speak", text=step.text, heard_by="twilio-asr")
             # Twilio's own recogniser stands here: the simulator passes the words on as heard.
             return action, method, {"SpeechResult": step.text, "Confidence": "0.9"}
-        if isinstance(step, Say) and not (rest and rest[0].name == "Connect"):
+        barge_in_window = bool(rest) and rest[0].name == "Connect"  # a short keys-only Gather before a stream
+        if isinstance(step, Say) and not barge_in_window:
             call.script.steps.popleft()
             call.note("speak", text=step.text, heard_by=None)
-        elif isinstance(step, Silence):
+        elif isinstance(step, Silence) and not barge_in_window:
             call.script.steps.popleft()
-        call.note("no-input", timeout=verb.number("timeout", 5))
+        if not barge_in_window:
+            call.note("no-input", timeout=verb.number("timeout", 5))
         self._sleep(call, verb.number("timeout", 5))
         if verb.attr("actionOnEmptyResult") == "true":
             return action, method, {}

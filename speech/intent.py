@@ -28,6 +28,7 @@ ACT_MARGIN = 0.4  # and its lead over the second-best choice
 CONFIRM_THRESHOLD = 0.3  # score needed to ask "did you say …?"
 TOKEN_MATCH = 0.75  # similarity from which a heard token counts as a phrase token (한불≈환불 0.83, nice≈invoice 0.73)
 YES_THRESHOLD = 0.5  # score of "yes" needed to take a confirmation as given
+UNKNOWN_CONFIDENCE = 0.5  # a SpeechResult without a usable Confidence
 PREFIX_SIMILARITY = 0.9  # a heard token that starts with a whole keyword (환불을, refunds)
 # Grammar verification: recognize.Result.fit (a log-likelihood ratio of the menu words against free
 # syllables) scales a grammar result's score through a logistic through two anchor points: a full
@@ -127,6 +128,20 @@ def match(
     if score >= CONFIRM_THRESHOLD:
         return Match("confirm", best.key, best.intent, score, supporting, scores)
     return Match("reject", None, None, score, heard, scores)
+
+
+def match_speech_result(choices: Sequence[Choice], speech_result: str | None, confidence: str | float | None) -> Match:
+    """Decide on Twilio's ``<Gather input="speech">`` result (the SpeechResult and Confidence form fields).
+
+    A missing or malformed Confidence counts as UNKNOWN_CONFIDENCE: such a result is at most confirmed.
+    """
+    try:
+        weight = float(confidence) if confidence not in (None, "") else UNKNOWN_CONFIDENCE
+    except (TypeError, ValueError):
+        weight = UNKNOWN_CONFIDENCE
+    if not math.isfinite(weight) or not 0.0 <= weight <= 1.0:
+        weight = UNKNOWN_CONFIDENCE
+    return match(choices, [(speech_result or "", weight)])
 
 
 def fit_factor(fit: float) -> float:

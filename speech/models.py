@@ -131,9 +131,12 @@ def get_model(lang: str, config: Mapping[str, Any], *, repeatable: bool = True) 
     with _lock:
         if (key, repeatable) not in _models:
             log.info("loading Vosk model for %s from %s", lang, key)
+            folder = _without_dither(key) if repeatable else key
             try:
-                _models[key, repeatable] = vosk.Model(str(_without_dither(key) if repeatable else key))
+                _models[key, repeatable] = vosk.Model(str(folder))
             except Exception as exc:  # vosk raises a bare Exception when Kaldi refuses the folder
+                if folder != key:
+                    shutil.rmtree(folder, ignore_errors=True)
                 _errors[key] = f"cannot load {key}: {exc}"
                 raise SpeechError(_errors[key]) from exc
             _errors.pop(key, None)
@@ -176,7 +179,9 @@ def download(lang: str, dest: str | Path, *, timeout: float = DOWNLOAD_TIMEOUT_S
 
 def _without_dither(folder: Path) -> Path:
     """A folder of symlinks to ``folder`` whose mfcc.conf sets ``--dither=0``; ``folder`` itself if that fails."""
-    target = REPEATABLE_DIR / hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    mfcc = folder / "conf" / "mfcc.conf"
+    original = mfcc.read_bytes() if mfcc.is_file() else b""
+    target = REPEATABLE_DIR / hashlib.sha256(str(folder).encode() + b"\0" + original).hexdigest()[:16]
     if target.is_dir():
         return target
     try:
@@ -190,8 +195,7 @@ def _without_dither(folder: Path) -> Path:
         for entry in (folder / "conf").iterdir():
             if entry.name != "mfcc.conf":
                 (building / "conf" / entry.name).symlink_to(entry)
-        mfcc = folder / "conf" / "mfcc.conf"
-        lines = mfcc.read_text().splitlines() if mfcc.is_file() else []
+        lines = original.decode().splitlines()
         lines = [line for line in lines if not line.strip().startswith("--dither")] + ["--dither=0"]
         (building / "conf" / "mfcc.conf").write_text("\n".join(lines) + "\n")
         os.rename(building, target)

@@ -314,7 +314,7 @@ class MediaStreamSession:
             TurnResult(
                 "speech",
                 alternatives=result.alternatives,
-                transcript=result.text,
+                transcript=" ".join(tokens(result.text)),
                 match=decided,
                 fit=result.fit,
                 media_ms=result.audio_ms,

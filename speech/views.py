@@ -10,6 +10,7 @@ Twilio then requests the <Connect> action URL and the flow goes on.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,17 @@ def init_app(app: Flask) -> None:
     app.extensions["prompt_audio"] = prompt_audio_finder(app)
     app.cli.add_command(speech_command)
     app.cli.add_command(prompts_command)
+    if app.config["RUN_DISPATCHER"]:  # a serving process: load the models now, not on the first caller's turn
+        threading.Thread(target=_preload, args=(dict(app.config), sorted(app.extensions["speech_languages"])),
+                         name="vosk-preload", daemon=True).start()
+
+
+def _preload(config: dict[str, Any], languages: list[str]) -> None:
+    for lang in languages:
+        try:
+            models.get_model(lang, config)
+        except SpeechError:
+            log.exception("could not load the %s model; its callers will use the keypad", lang)
 
 
 def healthz(app: Flask) -> dict[str, Any]:

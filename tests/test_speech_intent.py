@@ -20,6 +20,7 @@ from speech.intent import (
     fit_factor,
     grammar_phrases,
     match,
+    match_speech_result,
     similarity,
     tokens,
 )
@@ -47,6 +48,17 @@ def test_twilio_speech_result_with_extra_words_and_its_confidence_is_acted_on():
     assert result.decision == "confirm"  # two choices mentioned: order and refund
     result = match(EN, [("I'd like my money back please", 0.91)])
     assert (result.decision, result.intent) == ("act", "refund")
+
+
+@pytest.mark.parametrize("confidence", [None, "", "not a number", "1.7", "nan", "-0.2"])
+def test_a_speech_result_without_a_usable_confidence_is_confirmed_at_most(confidence):
+    result = match_speech_result(EN, "refund", confidence)
+    assert (result.decision, result.intent) == ("confirm", "refund")
+
+
+def test_a_speech_result_is_read_from_twilios_form_fields():
+    assert match_speech_result(EN, "Refund.", "0.93").decision == "act"
+    assert match_speech_result(EN, None, "0.93").decision == "reject"
 
 
 def test_a_low_twilio_confidence_asks_for_confirmation():
