@@ -14,7 +14,9 @@ replayed by a small Lua script. Each request is distinct:
 - ``POST /voice/step/main_menu?attempt=1`` with ``Digits=4`` (opening hours) on calls created above;
 - ``POST /voice/status``: initiated, ringing, in-progress, completed for each of those calls, so each applies.
 
-The bare app gets the very same requests. Each endpoint gets two 5 s runs per server, the servers
+Every fixed prompt is rendered beforehand (``flask prompts build``, as in production; if that fails
+the servers render them on first use, during the warm-up, and the report says so). The bare app
+gets the very same requests. Each endpoint gets two 5 s runs per server, the servers
 taking turns to go first, and the better run of each (by throughput) counts: the machine may be
 shared, and this keeps both sides equally (un)lucky. Goals (issue 8): throughput ≥ 0.7× bare,
 p99 ≤ 1.5× bare, no errors. Then a profile (cProfile, in-process through Flask's test client,
@@ -52,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "webhook_load.json"
 TOKEN = "bench-" + "5" * 26
 WORKERS, THREADS = 2, 4
+RENDER_WAIT_S = 10
 GOALS = {"throughput_ratio_min": 0.7, "p99_ratio_max": 1.5, "errors": 0}
 KINDS = ("incoming", "menu_step", "status")
 STATUSES = ("initiated", "ringing", "in-progress", "completed")  # what Twilio sends with every status event asked for
@@ -130,15 +133,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def render_prompts(folder: Path) -> str | None:
+    """Every fixed prompt rendered ahead of time, as the README has production do (``flask prompts build``).
+    Returns why it failed, if it did: then the servers render the prompts on first use, during the warm-up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DATABASE_PATH": str(folder / "prompts.db"), "PROMPT_CACHE_DIR": str(folder)}
+    flask = str(Path(sys.executable).with_name("flask"))
+    done = subprocess.run(
+        [flask, "--app", "app", "prompts", "build"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["no output"])[-1]
+
+
 @contextmanager
-def gunicorn(target: str, workdir: Path) -> Iterator[str]:
+def gunicorn(target: str, workdir: Path, prompts: Path) -> Iterator[str]:
     """Serve ``target`` under gunicorn on a free port; yields the base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_PATH": str(workdir / "bench.db"),
-        "PROMPT_CACHE_DIR": str(workdir / "prompts"),
+        "PROMPT_CACHE_DIR": str(prompts),
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PUBLIC_BASE_URL": base_url,
     }
@@ -208,19 +223,30 @@ def created_calls(db_path: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT sid FROM calls ORDER BY sid")]
 
 
-def load(workdir: Path, duration_s: int, connections: int, rounds: int, incoming_n: int) -> dict[str, Any]:
+def warm_up(urls: Sequence[str], first: int, calls: int = 100) -> None:
+    """Every code path once per call on every server: imports, caches, SQLite pages, prompts queued for rendering."""
+    for n in range(first, first + calls):
+        for request in (incoming(n), menu_step(call_sid(n)), status(call_sid(n), "completed")):
+            for url in urls:
+                post(url, request)
+
+
+def load(
+    workdir: Path, prompts: Path, prebuilt: bool, duration_s: int, connections: int, rounds: int, incoming_n: int
+) -> dict[str, Any]:
     """Both servers up side by side; per endpoint, ``rounds`` runs of each on the same requests, taking turns who goes
     first. Menu steps and statuses go to calls the app created (the bare app gets the same requests)."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {kind: {"app": [], "bare": []} for kind in KINDS}
     (workdir / "app").mkdir()
     (workdir / "bare").mkdir()
     with (
-        gunicorn("app:create_app()", workdir / "app") as app_url,
-        gunicorn("bench.hello_app:create_app()", workdir / "bare") as bare_url,
+        gunicorn("app:create_app()", workdir / "app", prompts) as app_url,
+        gunicorn("bench.hello_app:create_app()", workdir / "bare", prompts) as bare_url,
     ):
-        for warm in (incoming(rounds * incoming_n + n) for n in range(100)):  # imports, caches, SQLite pages
-            post(app_url, warm)
-            post(bare_url, warm)
+        warm_up((app_url, bare_url), rounds * incoming_n)
+        if not prebuilt:  # the workers' embedded job runners render the prompts the warm-up asked for
+            time.sleep(RENDER_WAIT_S)
+            warm_up((app_url, bare_url), rounds * incoming_n + 1000)
 
         def both(kind: str, turn: int, requests: list[Request]) -> None:
             servers = [("bare", bare_url), ("app", app_url)]
@@ -256,7 +282,7 @@ def verdict(app: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
 # Profile
 
 
-def profile(requests_per_kind: int, top: int = 15) -> dict[str, Any]:
+def profile(prompts: Path, requests_per_kind: int, top: int = 15) -> dict[str, Any]:
     """The app in-process (Flask test client, no HTTP server), same kinds of requests: µs per request timed without
     the profiler, then where the time goes under cProfile (on other calls of the same kinds)."""
     from app import create_app
@@ -266,7 +292,7 @@ def profile(requests_per_kind: int, top: int = 15) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = {
             "DATABASE_PATH": f"{tmp}/profile.db",
-            "PROMPT_CACHE_DIR": f"{tmp}/prompts",
+            "PROMPT_CACHE_DIR": str(prompts),
             "TWILIO_AUTH_TOKEN": TOKEN,
             "PUBLIC_BASE_URL": base,
             "RUN_DISPATCHER": False,
@@ -334,7 +360,10 @@ def run(
     duration_s: int = 5, connections: int = 8, rounds: int = 2, incoming_n: int = 40_000, profile_n: int = 500
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        runs = load(Path(tmp), duration_s, connections, rounds, incoming_n)
+        prompts = Path(tmp) / "prompts"
+        build_error = render_prompts(prompts)
+        runs = load(Path(tmp), prompts, build_error is None, duration_s, connections, rounds, incoming_n)
+        hot = profile(prompts, profile_n)
     endpoints = {}
     for kind, both in runs.items():
         app, bare = best(both["app"]), best(both["bare"])
@@ -361,9 +390,12 @@ def run(
             "duration_s": duration_s,
             "rounds": rounds,
             "load": "wrk, 1 thread, replayed pre-signed requests; best of the rounds by throughput",
+            "prompts": "prebuilt"
+            if build_error is None
+            else f"rendered on first use (prompts build failed: {build_error})",
         },
         "endpoints": endpoints,
-        "profile": profile(profile_n),
+        "profile": hot,
         "headline": headline,
     }
 
@@ -373,7 +405,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"Webhook load: gunicorn -w {WORKERS} -k gthread --threads {THREADS}, wrk {settings['connections']} "
         f"connections, best of {settings['rounds']} runs of {settings['duration_s']} s per endpoint; "
-        "app vs bare Flask hello, same run"
+        f"app vs bare Flask hello, same run; prompts {settings['prompts']}"
     )
     print(
         f"{'endpoint':<10} | {'app req/s':>9} {'bare':>7} {'×':>5} | {'app p50':>7} {'p99 ms':>7} {'bare p99':>8} "

@@ -145,13 +145,10 @@ def _listen(turn: Turn, node: Node, attempt: int, prompt_text: str, phrases: lis
             stream.parameter(name=name, value=str(value))
         turn.response.append(connect)
         return
-    kwargs: dict[str, Any] = {"input": "dtmf", "num_digits": 1, "timeout": MENU_TIMEOUT_S, "action": action}
+    speech: dict[str, Any] = {}
     if turn.speech_input == "twilio":
-        kwargs.update(input="dtmf speech", language=turn.flow.voice, hints=", ".join(phrases), speech_timeout="auto")
-    gather = Gather(**kwargs)
-    turn.say(prompt_text, gather)
-    turn.response.append(gather)
-    turn.response.redirect(action)  # Gather falls through here when the caller does nothing
+        speech = {"input": "dtmf speech", "language": turn.flow.voice, "hints": ", ".join(phrases), "speech_timeout": "auto"}
+    _gather(turn, action, prompt_text, num_digits=1, timeout=MENU_TIMEOUT_S, **speech)
 
 
 def _render_menu(turn: Turn, node: Node, attempt: int) -> None:
@@ -159,12 +156,16 @@ def _render_menu(turn: Turn, node: Node, attempt: int) -> None:
     _listen(turn, node, attempt, turn.flow.text(node.prompt), phrases)
 
 
-def _render_lookup(turn: Turn, node: Node, attempt: int) -> None:
-    action = turn.urls.step(node.id, attempt=attempt)
-    gather = Gather(input="dtmf", finish_on_key="#", timeout=LOOKUP_TIMEOUT_S, action=action)
-    turn.say(turn.flow.text(node.prompt), gather)
+def _gather(turn: Turn, action: str, text: str, **options: Any) -> None:
+    """Speak ``text`` inside a <Gather>; the <Redirect> after it is where Twilio falls through when nothing comes."""
+    gather = Gather(action=action, **{"input": "dtmf", **options})
+    turn.say(text, gather)
     turn.response.append(gather)
     turn.response.redirect(action)
+
+
+def _render_lookup(turn: Turn, node: Node, attempt: int) -> None:
+    _gather(turn, turn.urls.step(node.id, attempt=attempt), turn.flow.text(node.prompt), finish_on_key="#", timeout=LOOKUP_TIMEOUT_S)
 
 
 def _render_queue(turn: Turn, node: Node, attempt: int) -> None:
@@ -174,11 +175,7 @@ def _render_queue(turn: Turn, node: Node, attempt: int) -> None:
 
 
 def _render_survey(turn: Turn, node: Node, attempt: int) -> None:
-    action = turn.urls.step(node.id, attempt=attempt)
-    gather = Gather(input="dtmf", num_digits=1, timeout=MENU_TIMEOUT_S, action=action)
-    turn.say(turn.flow.text(node.prompt), gather)
-    turn.response.append(gather)
-    turn.response.redirect(action)
+    _gather(turn, turn.urls.step(node.id, attempt=attempt), turn.flow.text(node.prompt), num_digits=1, timeout=MENU_TIMEOUT_S)
 
 
 def _render_hangup(turn: Turn, node: Node, attempt: int) -> None:

@@ -38,6 +38,9 @@ from store.routing import iso
 
 log = logging.getLogger(__name__)
 
+# What the pages show of an agent: presence, time in state, current work.
+AGENT_FIELDS = ("id", "name", "presence", "presence_since", "not_ready_reason", "wrapup_until", "current_call_sid", "current_queue")
+
 DISPOSITIONS = ("resolved", "follow-up", "escalated", "callback-promised", "no-resolution", "wrong-number")
 MAX_NOTES_CHARS = 4000
 PRESENCES = tuple(p.value for p in sorted(MANUAL))
@@ -117,21 +120,7 @@ def supervisor_snapshot(db: sqlite_utils.Database, now: datetime, timezone: str)
         for row in sorted(items, key=lambda row: row["entered_at"])
     ]
     agents = [
-        {
-            k: row[k]
-            for k in (
-                "id",
-                "name",
-                "presence",
-                "presence_since",
-                "not_ready_reason",
-                "wrapup_until",
-                "current_call_sid",
-                "current_queue",
-                "languages",
-                "skills",
-            )
-        }
+        {k: row[k] for k in (*AGENT_FIELDS, "languages", "skills")}
         for row in store_routing.agents(db)
     ]
     return {
@@ -148,17 +137,7 @@ def agent_snapshot(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any]:
     row = store_routing.agent(db, agent_id)
     if row is None:
         raise RoutingError(f"no agent {agent_id}")
-    keep = (
-        "id",
-        "name",
-        "presence",
-        "presence_since",
-        "not_ready_reason",
-        "wrapup_until",
-        "current_call_sid",
-        "current_queue",
-    )
-    return {"agent": {k: row[k] for k in keep}, "offer": store.offer_for(db, agent_id)}
+    return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id)}
 
 
 def set_skills(db: sqlite_utils.Database, agent_id: str, skills: Mapping[str, Any], now: datetime) -> dict[str, int]:
