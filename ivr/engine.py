@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
 
 from ivr.exceptions import IvrError
 from ivr.flows import AGENT_KEY, Flow, Node, Option
-from speech.intent import Choice, Match, confirm_answer, match
+from speech.intent import Choice, Match, confirm_answer, match, match_speech_result
 from store import calls
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,12 @@ def _menu_input(turn: Turn, node: Node, inp: Input, attempt: int) -> None:
         calls.record_step(turn.db, turn.sid, node.id, enter=False, event={"attempt": attempt, "result": "no-input"})
         _retry(turn, node, attempt, "no_input")
         return
-    found = inp.decided or match(_choices(turn, node), list(inp.alternatives))
+    if inp.decided is not None:
+        found = inp.decided
+    elif inp.source == "gather-speech":
+        found = match_speech_result(_choices(turn, node), *inp.alternatives[0])
+    else:
+        found = match(_choices(turn, node), list(inp.alternatives))
     speech = _speech_record(turn, inp, found)
     transcript = {"transcript": inp.alternatives[0][0]} if turn.store_transcripts else {}
     calls.record_step(turn.db, turn.sid, node.id, enter=False, speech=speech, event={"attempt": attempt}, **transcript)
@@ -249,6 +254,9 @@ def _confirmation(turn: Turn, node: Node, inp: Input, attempt: int, key: str) ->
     """The caller answers "did you say …?": 1/yes acts on ``key``, anything else re-prompts the menu."""
     if inp.digits:
         answer: bool | None = inp.digits[:1] == "1" if inp.digits[:1] in ("1", "2") else None
+    elif inp.decided is not None:  # the stream matched yes/no: a yes must be clear, a no is taken as it comes
+        strong_yes = inp.decided.intent == "yes" and inp.decided.decision == "act"
+        answer = True if strong_yes else False if inp.decided.intent == "no" and inp.decided.decision != "reject" else None
     else:
         answer = confirm_answer(list(inp.alternatives), turn.flow.language) if inp.alternatives else None
     calls.record_step(

@@ -81,14 +81,14 @@ def media(ws: Any) -> None:
                 session.receive(message)
         # The peer may have sent everything (and "stop") faster than real time: let decoding catch up.
         result = session.wait(DECODE_GRACE_S) or session.close("the stream ended before a decision")
-        _store(db, session, result)
+        _store(db, session, result, config["STORE_TRANSCRIPTS"])
     finally:
         if not session.done:
             session.close("socket handler finished")
         db.conn.close()
 
 
-def _store(db: Any, session: MediaStreamSession, result: TurnResult | None) -> None:
+def _store(db: Any, session: MediaStreamSession, result: TurnResult | None, store_transcripts: bool) -> None:
     """Keep the turn's result on the call for the <Connect> action request to pick up."""
     if session.start is None or result is None:
         log.warning("media stream closed without a start message: %s", result.error if result else "no result")
@@ -98,6 +98,8 @@ def _store(db: Any, session: MediaStreamSession, result: TurnResult | None) -> N
     key = calls.turn_key(params.get("node", ""), attempt, params.get("confirming") or None)
     heard = result.as_dict()
     heard["alternatives"] = [{"text": text, "confidence": conf} for text, conf in result.alternatives]
+    if not store_transcripts:  # STORE_TRANSCRIPTS=false: keep the decision, not the words
+        heard.update(alternatives=[], transcript="")
     if result.kind == "error":
         log.info("media stream of %s ended with an error: %s", session.start.call_sid, result.error)
     calls.save_stream_result(db, session.start.call_sid, key, heard)

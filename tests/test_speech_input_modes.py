@@ -34,3 +34,20 @@ def test_twilio_speech_results_are_matched_like_vosk_results(tmp_path):
     assert 'input="dtmf speech"' in body
     response = signed_post(client, "/voice/step/main_menu?attempt=1", {"CallSid": sid, "SpeechResult": "opening hours please", "Confidence": "0.92"})
     assert "We are open Monday to Friday" in response.data.decode()
+
+
+def test_store_transcripts_false_keeps_the_intent_but_not_the_words(tmp_path):
+    from app import create_app
+    from store.db import connect
+
+    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio",
+                      "STORE_TRANSCRIPTS": False, "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False})
+    client = app.test_client()
+    sid = start(client)
+    signed_post(client, "/voice/step/main_menu?attempt=1", {"CallSid": sid, "SpeechResult": "opening hours please", "Confidence": "0.92"})
+    db = connect(app.config["DATABASE_PATH"])
+    row = db["calls"].get(sid)
+    assert row["intent"] == "opening_hours"
+    assert row["transcript"] is None and "opening hours please" not in row["speech"]
+    events = [e["data"] for e in db.query("SELECT data FROM call_events WHERE call_sid = ?", [sid])]
+    assert not any("opening hours please" in e for e in events)
