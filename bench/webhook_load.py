@@ -56,7 +56,12 @@ TOKEN = "bench-" + "5" * 26
 WORKERS, THREADS = 2, 4
 RENDER_WAIT_S = 10
 GOALS = {"throughput_ratio_min": 0.7, "p99_ratio_max": 1.5, "errors": 0}
-KINDS = ("incoming", "menu_step", "status")
+ENDPOINTS = {
+    "incoming": "POST /voice/incoming",
+    "menu_step": "POST /voice/step/main_menu?attempt=1",
+    "status": "POST /voice/status",
+}
+KINDS = tuple(ENDPOINTS)
 STATUSES = ("initiated", "ringing", "in-progress", "completed")  # what Twilio sends with every status event asked for
 OUR_CODE = ("ivr/", "store/", "routing/", "callbacks/", "web/", "app.py", "settings.py")
 LUA = r"""
@@ -142,7 +147,7 @@ def render_prompts(folder: Path) -> str | None:
     done = subprocess.run(
         [flask, "--app", "app", "prompts", "build"], cwd=ROOT, env=env, capture_output=True, text=True
     )
-    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
 
 
 @contextmanager
@@ -400,6 +405,22 @@ def run(
     }
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README table: the app beside the bare app, same gunicorn settings, same run."""
+    lines = [
+        "| Endpoint (gunicorn -w 2 gthread ×4, wrk 8 conn.) | req/s app | bare | × | p50 ms app | p99 ms app | "
+        "p99 bare | × | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, e in report["endpoints"].items():
+        a, b = e["app"], e["bare"]
+        lines.append(
+            f"| `{ENDPOINTS[name]}` | {a['rps']:.0f} | {b['rps']:.0f} | {e['throughput_ratio']:.2f} | "
+            f"{a['p50_ms']:.1f} | {a['p99_ms']:.0f} | {b['p99_ms']:.1f} | {e['p99_ratio']:.1f} | {a['errors']} |"
+        )
+    return "\n".join(lines)
+
+
 def print_report(report: dict[str, Any]) -> None:
     settings = report["settings"]
     print(
@@ -436,7 +457,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     report = run(args.duration, args.connections, args.rounds)
+    report["markdown"] = markdown(report)
     print_report(report)
+    print("\n" + report["markdown"])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {RESULTS}")

@@ -104,7 +104,7 @@ def number() -> Response:
         if key == "2":
             return _ask(turn, turn.flow.messages["callback_enter_number"], _url("callbacks.number", step="enter"), finish_on_key="#", timeout=NUMBER_TIMEOUT_S)
         if key == "3" and _caller_number(turn):
-            return _ask(turn, turn.flow.messages["callback_enter_time"], _url("callbacks.time", number=_caller_number(turn)), num_digits=4)
+            return _ask(turn, turn.flow.messages["callback_enter_time"], _url("callbacks.time_of_day", number=_caller_number(turn)), num_digits=4)
         return _keep_waiting(turn)
     callable_number = numbers.callable_number(digits, current_app.config["DEFAULT_REGION"]) if digits else None
     if callable_number:

@@ -1,6 +1,7 @@
 """Callbacks: the caller keeps their place, hangs up, and is called back exactly once when it is their turn."""
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -104,3 +105,23 @@ def test_at_most_the_limit_of_pending_callbacks_per_number(server, staff):
     server.wait_call(first)
     for row in pending:  # leave the shared queue as we found it
         server.seed(lambda db, row=row: service.cancel(db, row["id"], datetime.now(UTC), reason="test over"))
+
+
+def test_a_scheduled_callback_waits_for_its_time(server, staff):
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=4)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    at = datetime.now(UTC) + timedelta(minutes=30)
+    asker = new_number()
+    booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "3"}, {"keys": at.strftime("%H%M")}])
+    heard = " | ".join(booked["heard"])
+    if at.date() != datetime.now(UTC).date():  # past midnight: "later today" is impossible
+        assert "that time is not later today" in heard
+        return
+    assert f"at {at.strftime('%H:%M')}. You keep your place in line." in heard
+    callback = callback_of(server, booked["call_sid"])
+    assert callback["status"] == "pending" and callback["scheduled_for"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
+    server.wait_call(first)
+    time.sleep(3)  # the agent is free again, yet the callback is not placed before its time
+    assert callback_of(server, booked["call_sid"])["attempts"] == 0
+    server.seed(lambda db: service.cancel(db, callback["id"], datetime.now(UTC), reason="test over"))
