@@ -60,8 +60,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment's settings (overridden by ``test_config``)."""
     app = Flask(__name__, instance_relative_config=True, static_folder="web/static", template_folder="web/templates")
     app.config.from_mapping(settings.load())
-    app.config["RUN_DISPATCHER"] = True
-    app.config["RUN_CALLBACK_WORKER"] = True
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -98,7 +96,7 @@ def _agent_ids(app: Flask) -> list[str]:
 
 def _init_callbacks_and_routing(app: Flask) -> None:
     """The callback queue, the routing ticker and the hooks that tie calls, routing and callbacks together."""
-    backend = make_backend(app.config["REDIS_URL"], start_worker=app.config["RUN_CALLBACK_WORKER"])
+    backend = make_backend(app.config["REDIS_URL"])
     app.extensions["callbacks"] = backend
     client = rest_client(app.config)
     app.extensions["dispatcher"] = Dispatcher(
@@ -112,8 +110,17 @@ def _init_callbacks_and_routing(app: Flask) -> None:
     app.extensions["wait_hooks"] = [callback_views.offer_hook]
     app.extensions["incoming_hooks"] = [callback_views.pending_hook]
     app.register_blueprint(callback_views.bp)
-    if app.config["RUN_DISPATCHER"]:
-        app.extensions["dispatcher"].start()
+
+
+def start_background(app: Flask) -> None:
+    """The threads of a serving process (never of a CLI command or a test client): the routing ticker with
+    callback recovery, the embedded rq worker (no REDIS_URL), and loading the speech models."""
+    if app.extensions.get("background_started"):
+        return
+    app.extensions["background_started"] = True
+    app.extensions["callbacks"].start_worker()
+    app.extensions["dispatcher"].start()
+    speech_views.preload(app)
 
 
 def healthz():
@@ -156,6 +163,7 @@ def main() -> None:
         links.append(("caller phone (local mode)", "/phone"))
     for what, path in links:
         click.echo(f"{what:>26}: {base}{path}")
+    start_background(app)
     app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True)
 
 

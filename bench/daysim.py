@@ -24,10 +24,13 @@ wait announcement (on entry, then every ``announce_every_s``), from routing's ow
 whether to offer a callback, and how to retry a callback whose customer does not answer.
 The caller accepts an offer with probability ``accept_p``; routing then replaces the call by a
 callback item with the call's original ``entered_at`` (``hold_as_callback``), so the caller
-keeps their place. When an agent gets the callback, they dial for ``ring_s``; the customer
-answers with probability ``answer_p``, otherwise routing withdraws the item until the policy's
-retry time, or cancels it when the policy gives up. ``VirtualHold`` is the policy of the
-server's ``CALLBACK_OFFER_AFTER_S`` setting; the callbacks package can plug its own in.
+keeps their place. When an agent gets the callback (reserved, as the server does: customer
+first), the customer's phone rings; they answer with probability ``answer_p`` after
+``answer_after_s``, otherwise the attempt fails after ``no_answer_s`` (CALLBACK_RING_S) and
+routing withdraws the item until the policy's retry time, or cancels it when the policy gives
+up. ``VirtualHold`` is the server's policy: the offer rule of ``callbacks.views.offer_hook``
+with CALLBACK_OFFER_AFTER_S, and the retries of ``callbacks.service.Policy`` (backoff within
+OPENING_HOURS, CALLBACK_MAX_ATTEMPTS) built from the default settings.
 
 Figures. Service level = calls answered live within the queue's target / (answered live +
 abandoned); ASA = mean wait of calls answered live. Callbacks are counted apart, as contact
@@ -50,11 +53,14 @@ import math
 import random
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 from typing import Any, Protocol
 
+import settings
+from callbacks.jobs import policy_from
+from callbacks.service import Policy as CallbackRules
 from routing import service
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.model import Agent, Presence, Queue, WaitingItem
@@ -64,7 +70,8 @@ from store import routing as store_routing
 from store.db import connect, transaction
 from store.migrations import migrate
 
-DAY_START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday, midnight: simulated time is milliseconds after it
+DAY_START = datetime(2025, 1, 6, 8, tzinfo=UTC)  # Monday 08:00, when the default OPENING_HOURS open; the clock
+SERVER = settings.load({})  # the server's default settings: callback offer threshold, attempts, retries, ring time
 MAX_LEVEL = 5
 STANDARD_NORMAL = NormalDist()
 
@@ -121,7 +128,8 @@ class Callers:
 
     accept_p: float = 0.5  # each offer is accepted with this probability
     answer_p: float = 0.85  # each callback attempt reaches the customer with this probability
-    ring_s: float = 15.0  # an agent dials this long before talking or giving up the attempt
+    answer_after_s: float = 10.0  # the customer picks up after ringing this long (the agent is reserved meanwhile)
+    no_answer_s: float = SERVER["CALLBACK_RING_S"]  # an unanswered attempt rings this long
     announce_every_s: float = 60.0  # the wait announcement (and the callback offer) repeats
 
 
@@ -150,23 +158,24 @@ class CallbackPolicy(Protocol):
     def offer(self, estimate: Estimate) -> bool:
         """Offer a callback to the caller whose estimate this is, now."""
 
-    def retry_after_s(self, attempts: int) -> float | None:
-        """Seconds before the next attempt after ``attempts`` unanswered ones; None: give up."""
+    def retry_at(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try again after ``attempts`` unanswered attempts; None: give up."""
 
 
 @dataclass(frozen=True)
 class VirtualHold:
-    """Offer a callback that keeps the caller's place once the estimated wait exceeds ``offer_above_s``."""
+    """The server's callback rules: offer once the estimated wait exceeds ``offer_above_s`` (or nobody who could
+    answer is staffed), as ``callbacks.views.offer_hook`` does; retry as ``callbacks.service.Policy`` does
+    (exponential backoff from CALLBACK_RETRY_S within OPENING_HOURS, failed after CALLBACK_MAX_ATTEMPTS)."""
 
-    offer_above_s: float = 60.0
-    max_attempts: int = 3
-    retry_s: float = 300.0
+    offer_above_s: float = SERVER["CALLBACK_OFFER_AFTER_S"]
+    rules: CallbackRules = field(default_factory=lambda: policy_from(SERVER))
 
     def offer(self, estimate: Estimate) -> bool:
         return estimate.wait_s is None or estimate.wait_s > self.offer_above_s
 
-    def retry_after_s(self, attempts: int) -> float | None:
-        return self.retry_s if attempts < self.max_attempts else None
+    def retry_at(self, attempts: int, now: datetime) -> datetime | None:
+        return None if attempts >= self.rules.max_attempts else self.rules.retry_at(attempts, now)
 
 
 # Routing backends
@@ -630,7 +639,7 @@ class Day:
             call = self.by_item[item_id]
             self.staff[agent_id].call = call
             if call.state == "callback":
-                self.schedule(self.now_ms + ms(self.scenario.callers.ring_s), self.callback_dialled, call, agent_id)
+                self.dial(call, agent_id)
             else:
                 self.answer(call, agent_id)
 
@@ -652,21 +661,28 @@ class Day:
         self.working_ms += ms(talk_s)
         self.schedule(self.now_ms + ms(talk_s), self.talk_ends, call, agent_id)
 
-    def callback_dialled(self, call: Call, agent_id: str) -> None:
-        self.working_ms += ms(self.scenario.callers.ring_s)
+    def dial(self, call: Call, agent_id: str) -> None:
+        """The reserved agent's callback rings the customer, who answers (or not) when the ring is over."""
         call.attempts += 1
         call.rng = call.rng or random.Random(call.seed)
-        if call.rng.random() < self.scenario.callers.answer_p:
+        reached = call.rng.random() < self.scenario.callers.answer_p
+        ring_s = self.scenario.callers.answer_after_s if reached else self.scenario.callers.no_answer_s
+        self.working_ms += ms(ring_s)
+        self.schedule(self.now_ms + ms(ring_s), self.callback_rang, call, agent_id, reached)
+
+    def callback_rang(self, call: Call, agent_id: str, reached: bool) -> None:
+        if reached:
             self.answer(call, agent_id)
             return
-        retry_s = self.policy.retry_after_s(call.attempts)
-        if retry_s is None:
+        retry = self.policy.retry_at(call.attempts, self.now)
+        if retry is None:
             self.routing.give_up(call.item_id, self.now)
             self.figures[call.demand.queue].callbacks_failed += 1
             self.forget(call)
         else:
-            self.routing.retry_later(call.item_id, at(self.now_ms + ms(retry_s)), self.now)
-            self.schedule(self.now_ms + ms(retry_s), self.wake)
+            retry_ms = ms((retry - DAY_START).total_seconds())  # whole milliseconds, as the store keeps them
+            self.routing.retry_later(call.item_id, at(retry_ms), self.now)
+            self.schedule(retry_ms, self.wake)
         self.free([agent_id])
 
     def talk_ends(self, call: Call, agent_id: str) -> None:

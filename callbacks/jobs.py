@@ -22,7 +22,7 @@ def _config() -> dict[str, Any]:
     """The server's settings, resolved like the web process resolves them (same instance folder)."""
     from app import create_app
 
-    return dict(create_app({"RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False}).config)
+    return dict(create_app().config)
 
 
 def place_callback(callback_id: int, agent_id: str) -> str | None:

@@ -40,6 +40,14 @@ class Backend:
     embedded: bool
     worker_thread: threading.Thread | None = field(default=None)
 
+    def start_worker(self) -> None:
+        """Embedded mode: run the jobs in a thread of this process (with Redis, `make worker` runs them)."""
+        if not self.embedded or self.worker_thread is not None:
+            return
+        worker = ThreadWorker([self.queue], connection=self.connection)
+        self.worker_thread = threading.Thread(target=worker.work, kwargs={"logging_level": "WARNING"}, name="rq-embedded", daemon=True)
+        self.worker_thread.start()
+
     def ping(self) -> bool:
         try:
             return bool(self.connection.ping())
@@ -60,15 +68,10 @@ class Backend:
         return job_id
 
 
-def make_backend(redis_url: str, *, start_worker: bool = True) -> Backend:
-    """Real Redis when ``redis_url`` is set; otherwise fakeredis with an in-process worker thread."""
+def make_backend(redis_url: str) -> Backend:
+    """Real Redis when ``redis_url`` is set; otherwise fakeredis, whose jobs ``start_worker`` runs in-process."""
     if redis_url:
         connection = Redis.from_url(redis_url)
         return Backend(connection, Queue(QUEUE_NAME, connection=connection), embedded=False)
     connection = fakeredis.FakeRedis()
-    backend = Backend(connection, Queue(QUEUE_NAME, connection=connection), embedded=True)
-    if start_worker:
-        worker = ThreadWorker([backend.queue], connection=connection)
-        backend.worker_thread = threading.Thread(target=worker.work, kwargs={"logging_level": "WARNING"}, name="rq-embedded", daemon=True)
-        backend.worker_thread.start()
-    return backend
+    return Backend(connection, Queue(QUEUE_NAME, connection=connection), embedded=True)

@@ -72,7 +72,7 @@ def offer_hook(turn: Turn, estimate: Any) -> None:
 
 
 def _caller_number(turn: Turn) -> str | None:
-    caller = turn.db["callers"].get(turn.call["caller_id"]) if turn.call["caller_id"] else None
+    caller = calls.get_caller(turn.db, turn.call["caller_id"])
     number = caller["number"] if caller else None
     return number if number and numbers.callable_number(number, current_app.config["DEFAULT_REGION"]) else None
 
@@ -215,7 +215,7 @@ def status() -> Response:
 
 def pending_hook(turn: Turn) -> bool:
     """Incoming hook: tell a caller with a pending callback and let them keep or cancel it."""
-    caller = turn.db["callers"].get(turn.call["caller_id"]) if turn.call["caller_id"] else None
+    caller = calls.get_caller(turn.db, turn.call["caller_id"])
     open_callbacks = service.pending_for(turn.db, caller["number"] if caller else None)
     if not open_callbacks:
         return False

@@ -140,16 +140,24 @@ def prompt_audio_finder(app: Flask) -> Any:
     """engine's audio lookup: the rendered file's URL, or None (then <Say>) with the rendering queued."""
     folder = app.config["PROMPT_CACHE_DIR"]
     backend = app.extensions["callbacks"]
+    known: dict[tuple[str, str], str] = {}  # rendered prompts' URLs: files never change (content-hashed names)
+    queued: set[tuple[str, str]] = set()  # asked for once per process, not on every webhook
 
     def find(text: str, language: str) -> str | None:
+        key = (text, language)
+        if key in known:
+            return known[key]
         name = tts.cached(text, language, folder)
         if name:
-            return app.config["BASE_URL"] + url_for("prompts.prompt", name=name)
-        job_id = "prompt-" + tts.prompt_filename(text, language).split(".")[0]
-        try:
-            backend.queue.enqueue(render_prompt, text, language, folder, job_id=job_id, result_ttl=60)
-        except Exception:  # rendering later is best effort; the caller hears <Say> now
-            log.exception("could not queue the rendering of a prompt")
+            known[key] = app.config["BASE_URL"] + url_for("prompts.prompt", name=name)
+            return known[key]
+        if key not in queued:
+            queued.add(key)
+            job_id = "prompt-" + tts.prompt_filename(text, language).split(".")[0]
+            try:
+                backend.queue.enqueue(render_prompt, text, language, folder, job_id=job_id, result_ttl=60)
+            except Exception:  # rendering later is best effort; the caller hears <Say> now
+                log.exception("could not queue the rendering of a prompt")
         return None
 
     return find
@@ -213,12 +221,15 @@ def init_app(app: Flask) -> None:
     app.extensions["prompt_audio"] = prompt_audio_finder(app)
     app.cli.add_command(speech_command)
     app.cli.add_command(prompts_command)
-    if app.config["RUN_DISPATCHER"]:  # a serving process: load the models now, not on the first caller's turn
-        threading.Thread(target=_preload, args=(dict(app.config), sorted(app.extensions["speech_languages"])),
-                         name="vosk-preload", daemon=True).start()
 
 
-def _preload(config: dict[str, Any], languages: list[str]) -> None:
+def preload(app: Flask) -> None:
+    """A serving process loads its models now, not on the first caller's turn."""
+    threading.Thread(target=_load_models, args=(dict(app.config), sorted(app.extensions["speech_languages"])),
+                     name="vosk-preload", daemon=True).start()
+
+
+def _load_models(config: dict[str, Any], languages: list[str]) -> None:
     for lang in languages:
         try:
             models.get_model(lang, config)

@@ -17,14 +17,37 @@ TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canc
 JSON_COLUMNS = ("path", "digits", "speech")
 
 
+def _one(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """One row as a dict, or None (straight on the connection: webhooks run this several times each)."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def get_caller(db: sqlite_utils.Database, caller_id: int | None) -> dict[str, Any] | None:
+    return _one(db, "SELECT * FROM callers WHERE id = ?", [caller_id]) if caller_id else None
+
+
+def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
+    """Plain INSERT (the hot webhook path: no schema introspection); returns the rowid."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
+
+
+def _update_call(db: sqlite_utils.Database, sid: str, changes: dict[str, Any]) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    db.conn.execute(f"UPDATE calls SET {assignments} WHERE sid = ?", [*changes.values(), sid])
+
+
 def caller_for_number(db: sqlite_utils.Database, number: str | None) -> dict[str, Any]:
     """The caller row for an E.164 number, created on first contact; withheld → a new anonymous caller."""
     if number:
-        rows = list(db.query("SELECT * FROM callers WHERE number = ?", [number]))
-        if rows:
-            return rows[0]
-    caller_id = db["callers"].insert({"number": number, "created_at": now()}).last_pk
-    return db["callers"].get(caller_id)
+        row = _one(db, "SELECT * FROM callers WHERE number = ?", [number])
+        if row:
+            return row
+    caller_id = _insert(db, "callers", {"number": number, "created_at": now()})
+    return get_caller(db, caller_id)
 
 
 def upsert_caller(db: sqlite_utils.Database, number: str, **fields: Any) -> dict[str, Any]:
@@ -37,10 +60,9 @@ def upsert_caller(db: sqlite_utils.Database, number: str, **fields: Any) -> dict
 
 
 def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any]:
-    try:
-        row = db["calls"].get(sid)
-    except sqlite_utils.db.NotFoundError:
-        raise StoreError(f"no call {sid}") from None
+    row = _one(db, "SELECT * FROM calls WHERE sid = ?", [sid])
+    if row is None:
+        raise StoreError(f"no call {sid}")
     for column in JSON_COLUMNS:
         row[column] = json.loads(row[column] or "[]")
     return row
@@ -60,13 +82,13 @@ def start_call(db: sqlite_utils.Database, sid: str, **fields: Any) -> tuple[dict
         if existing:
             return existing, False
         fields.setdefault("started_at", now())
-        db["calls"].insert({"sid": sid, **fields})
+        _insert(db, "calls", {"sid": sid, "path": "[]", "digits": "[]", "speech": "[]", **fields})
         add_event(db, sid, "started", {k: v for k, v in fields.items() if k != "started_at"})
     return get_call(db, sid), True
 
 
 def add_event(db: sqlite_utils.Database, sid: str, kind: str, data: dict[str, Any] | None = None) -> None:
-    db["call_events"].insert({"call_sid": sid, "at": now(), "kind": kind, "data": json.dumps(data or {}, ensure_ascii=False)})
+    _insert(db, "call_events", {"call_sid": sid, "at": now(), "kind": kind, "data": json.dumps(data or {}, ensure_ascii=False)})
 
 
 def events(db: sqlite_utils.Database, sid: str) -> list[dict[str, Any]]:
@@ -96,7 +118,7 @@ def record_step(
         if speech:
             changes["speech"] = json.dumps(call["speech"] + [{"node": node, **speech}], ensure_ascii=False)
         changes["node"] = node
-        db["calls"].update(sid, changes)
+        _update_call(db, sid, changes)
         detail = {"digits": digits} if digits else {}
         if speech:
             detail["speech"] = speech
@@ -109,7 +131,7 @@ def update_call(db: sqlite_utils.Database, sid: str, kind: str, data: dict[str, 
     with transaction(db):
         get_call(db, sid)
         if fields:
-            db["calls"].update(sid, fields)
+            _update_call(db, sid, fields)
         add_event(db, sid, kind, data if data is not None else fields)
 
 
@@ -120,7 +142,7 @@ def apply_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: i
             return False
         call = find_call(db, sid)
         at = now()
-        db["call_statuses"].insert({"call_sid": sid, "status": status, "at": at, "duration_s": duration_s})
+        _insert(db, "call_statuses", {"call_sid": sid, "status": status, "at": at, "duration_s": duration_s})
         if call is None:
             log.info("status %s for call %s, which has no row (yet), kept", status, sid)
             return True
@@ -135,7 +157,7 @@ def apply_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: i
                 changes["wait_s"] = seconds_between(call["queued_at"], at)
             if not call["outcome"]:
                 changes["outcome"] = _outcome_when_ended(call, status)
-        db["calls"].update(sid, changes)
+        _update_call(db, sid, changes)
         add_event(db, sid, "status", {"status": status, "duration_s": duration_s})
     return True
 

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import threading
+
 import click
 import sqlite_utils
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
 from store import demo
 from store.db import connect
 from store.migrations import migrate
 
+_local = threading.local()
+
 
 def get_db() -> sqlite_utils.Database:
-    """The request's database connection, opened on first use."""
-    if "db" not in g:
-        g.db = connect(current_app.config["DATABASE_PATH"])
-    return g.db
+    """This thread's connection to the app's database, opened once and reused by the thread's requests.
+
+    Web servers keep their threads (gunicorn gthread, werkzeug's per-request threads are new but cheap to
+    connect); reusing the connection saves the connect and PRAGMAs on every webhook. Transactions never
+    outlive a request: ``transaction`` commits or rolls back before returning.
+    """
+    path = current_app.config["DATABASE_PATH"]
+    connections: dict[str, sqlite_utils.Database] = _local.__dict__.setdefault("connections", {})
+    if path not in connections:
+        connections[path] = connect(path)
+    return connections[path]
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.conn.close()
+    """After a request: nothing left open (a transaction a view forgot is rolled back)."""
+    db = _local.__dict__.get("connections", {}).get(current_app.config["DATABASE_PATH"])
+    if db is not None and db.conn.in_transaction:
+        db.conn.execute("ROLLBACK")
 
 
 @click.command("init-db")

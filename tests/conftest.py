@@ -43,7 +43,6 @@ def new_number() -> str:
 @pytest.fixture
 def app(tmp_path: Path):
     app = create_app({"TESTING": True, "DATABASE_PATH": str(tmp_path / "test.db"), "TWILIO_AUTH_TOKEN": TOKEN,
-                      "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False,
                       "PROMPT_CACHE_DIR": str(tmp_path / "prompts")})
     yield app
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from bench.daysim import BACKENDS, DAY_START, Callers, Demand, Scenario, Shift, TalkTime, VirtualHold, fifo, simulate
 from bench.erlang import erlang_a, erlang_c
 from bench.scenarios import center, single_queue
+from routing.estimates import Estimate
 from routing.model import Queue
 
 
@@ -160,3 +162,16 @@ def test_both_routing_backends_live_the_same_day():
 
     assert core["abandoned"] > 0 and core["callbacks_completed"] > 0 and core["callbacks_failed"] > 0
     assert store == core
+
+
+def test_virtual_hold_offers_above_the_threshold_and_retries_as_the_servers_callback_policy():
+    hold = VirtualHold(offer_above_s=60)
+    monday_10 = DAY_START.replace(hour=10)
+
+    assert hold.offer(Estimate("CA1", 5, 61.0, 4, 0, 180.0))
+    assert not hold.offer(Estimate("CA1", 2, 60.0, 4, 0, 180.0))
+    assert hold.offer(Estimate("CA1", 1, None, 0, 0, 180.0))  # nobody staffed who could answer
+    first, second = hold.retry_at(1, monday_10), hold.retry_at(2, monday_10)
+    assert (second - monday_10) == 2 * (first - monday_10) > timedelta(0)  # backoff doubles
+    assert hold.retry_at(1, DAY_START.replace(hour=19, minute=59, second=59)) == DAY_START + timedelta(days=1)
+    assert hold.retry_at(hold.rules.max_attempts, monday_10) is None

@@ -26,8 +26,7 @@ def test_korean_menus_listen_over_media_streams(client, db):
 def test_twilio_speech_results_are_matched_like_vosk_results(tmp_path):
     from app import create_app
 
-    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio",
-                      "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False})
+    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio"})
     client = app.test_client()
     sid = start(client)
     body = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230001"}).data.decode()
@@ -41,7 +40,7 @@ def test_store_transcripts_false_keeps_the_intent_but_not_the_words(tmp_path):
     from store.db import connect
 
     app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio",
-                      "STORE_TRANSCRIPTS": False, "RUN_DISPATCHER": False, "RUN_CALLBACK_WORKER": False})
+                      "STORE_TRANSCRIPTS": False})
     client = app.test_client()
     sid = start(client)
     signed_post(client, "/voice/step/main_menu?attempt=1", {"CallSid": sid, "SpeechResult": "opening hours please", "Confidence": "0.92"})

@@ -31,8 +31,7 @@ OTHER_ROLE = {"agent": ("sam", "supervisor"), "supervisor": ("olga", "agent")}
 def guarded_routes() -> list[tuple[str, str, frozenset[str]]]:
     """(method, path, roles allowed) of every JSON API route and the event stream, read from the app itself."""
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"TESTING": True, "DATABASE_PATH": f"{folder}/routes.db", "RUN_DISPATCHER": False,
-                          "RUN_CALLBACK_WORKER": False})
+        app = create_app({"TESTING": True, "DATABASE_PATH": f"{folder}/routes.db"})
         found = []
         for rule in app.url_map.iter_rules():
             if rule.rule.startswith("/api/") or rule.rule == "/events":

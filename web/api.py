@@ -40,7 +40,7 @@ def utcnow() -> datetime:
 def call_context(db: Any, sid: str) -> dict[str, Any]:
     """Everything the agent sees before saying hello: caller, this call's IVR journey, wait, routing reason, history."""
     call = calls.get_call(db, sid)
-    caller = db["callers"].get(call["caller_id"]) if call["caller_id"] else {}
+    caller = calls.get_caller(db, call["caller_id"]) or {}
     started = parse_time(call["queued_at"] or call["started_at"])
     waited = call["wait_s"] if call["wait_s"] is not None else (datetime.now(UTC) - started).total_seconds() if started else None
     keep = ("sid", "direction", "language", "path", "digits", "speech", "intent", "confidence", "transcript", "queue",

@@ -154,6 +154,9 @@ function showPop({ context, offer }) {
   setField("reason", (offer && offer.reason) || call.routing_reason);
   setField("caller_notes", caller.notes);
   $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
+  $("pop-callback").textContent = context.callback_for
+    ? `Callback for the call at ${new Date(context.callback_for.started_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
+    : "Callback";
 
   const history = $("history").tBodies[0];
   history.replaceChildren(...context.history.map((h) => el("tr", {},
