@@ -2,8 +2,10 @@
 
 Servers, side by side on free loopback ports, both ``gunicorn -w 2 -k gthread --threads 4`` (one
 worker per core of the benchmark machine; the README's production line has more of both for
-bigger machines): the app (``app:create_app()``, DATABASE_PATH in a temporary folder,
-TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set) and ``bench.hello_app`` (answers "hello" on every path).
+bigger machines): the app (``app:create_app()`` with the project's ``gunicorn.conf.py``, whose
+hook starts each worker's background threads; DATABASE_PATH in a temporary folder,
+TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set) and ``bench.hello_app`` (answers "hello" on every
+path; an empty settings file).
 
 Load: wrk (Debian) in its own process, 1 thread, 8 connections (one per server thread), latency
 percentiles from wrk. Twilio signs every request (HMAC-SHA1 of URL + sorted parameters) and wrk
@@ -55,6 +57,7 @@ RESULTS = ROOT / "bench" / "results" / "webhook_load.json"
 TOKEN = "bench-" + "5" * 26
 WORKERS, THREADS = 2, 4
 RENDER_WAIT_S = 10
+APP_CONFIG = ROOT / "gunicorn.conf.py"  # the server's own gunicorn settings (its hooks start background threads)
 GOALS = {"throughput_ratio_min": 0.7, "p99_ratio_max": 1.5, "errors": 0}
 ENDPOINTS = {
     "incoming": "POST /voice/incoming",
@@ -151,8 +154,8 @@ def render_prompts(folder: Path) -> str | None:
 
 
 @contextmanager
-def gunicorn(target: str, workdir: Path, prompts: Path) -> Iterator[str]:
-    """Serve ``target`` under gunicorn on a free port; yields the base URL."""
+def gunicorn(target: str, workdir: Path, prompts: Path, config: Path) -> Iterator[str]:
+    """Serve ``target`` under gunicorn on a free port with the settings file ``config``; yields the base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -163,22 +166,25 @@ def gunicorn(target: str, workdir: Path, prompts: Path) -> Iterator[str]:
         "PUBLIC_BASE_URL": base_url,
     }
     command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread"]
-    command += ["--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]
-    with open(workdir / f"gunicorn-{port}.log", "ab") as log:
+    command += ["--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "-c", str(config)]
+    command.append(target)
+    log_path = workdir / f"gunicorn-{port}.log"
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(base_url, proc)
+            wait_until_up(base_url, proc, log_path)
             yield base_url
         finally:
             proc.terminate()
             proc.wait(30)
 
 
-def wait_until_up(base_url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+def wait_until_up(base_url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
                 if response.status == 200:
@@ -244,9 +250,11 @@ def load(
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {kind: {"app": [], "bare": []} for kind in KINDS}
     (workdir / "app").mkdir()
     (workdir / "bare").mkdir()
+    bare_config = workdir / "bare" / "gunicorn.conf.py"  # no hooks (the server's would start its threads)
+    bare_config.write_text("")
     with (
-        gunicorn("app:create_app()", workdir / "app", prompts) as app_url,
-        gunicorn("bench.hello_app:create_app()", workdir / "bare", prompts) as bare_url,
+        gunicorn("app:create_app()", workdir / "app", prompts, APP_CONFIG) as app_url,
+        gunicorn("bench.hello_app:create_app()", workdir / "bare", prompts, bare_config) as bare_url,
     ):
         warm_up((app_url, bare_url), rounds * incoming_n)
         if not prebuilt:  # the workers' embedded job runners render the prompts the warm-up asked for
