@@ -71,7 +71,7 @@ def request(
             "entered_at": item["entered_at"], "scheduled_for": not_before.isoformat(timespec="seconds"),
             "status": "pending", "attempts": 0, "from_number": call["to_number"], "language": call["language"],
         })
-        routing.hold_as_callback(db, call_sid, callback_id, now, not_before=not_before if not_before > now else None)
+        routing.hold_as_callback(db, call_sid, callback_id, now, not_before=max(not_before, now))  # escalation counts from here
         calls.update_call(db, call_sid, "callback-requested", {"callback_id": callback_id, "number": number}, callback_id=callback_id)
     return store.get(db, callback_id)
 

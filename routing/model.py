@@ -134,6 +134,13 @@ class WaitingItem:
     def waited_s(self, now: datetime) -> float:
         return (now - self.entered_at).total_seconds()
 
+    def escalation_s(self, now: datetime) -> float:
+        """How long escalation has been running: a caller on hold since entering the line; a callback (who is not
+        on hold, and keeps an old place in line) only since it became ready, so it is not handed at once to the
+        least skilled agents."""
+        start = self.not_before if self.kind == "callback" and self.not_before else self.entered_at
+        return (now - start).total_seconds()
+
     def ready(self, now: datetime) -> bool:
         return self.not_before is None or self.not_before <= now
 

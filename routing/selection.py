@@ -103,7 +103,7 @@ class Ladders:
         return item.language or self.queue(item.queue).language
 
     def active(self, item: WaitingItem, now: datetime) -> tuple[Requirement, ...]:
-        return active_requirements(self.ladder(item.queue, item.language), item.waited_s(now))
+        return active_requirements(self.ladder(item.queue, item.language), item.escalation_s(now))
 
     def order(self, item: WaitingItem) -> ItemOrder:
         return item_order(item, self.queue(item.queue))
@@ -254,7 +254,8 @@ class WaitingItems:
             for order in bucket.order:
                 if best and order >= best:
                     break
-                if now_ts - order[1] >= after_s and self.items[order[2]].ready(now):
+                item = self.items[order[2]]
+                if item.escalation_s(now) >= after_s and item.ready(now):
                     best = order
                     break
         return self.items[best[2]] if best else None

@@ -336,3 +336,17 @@ def test_an_item_that_entered_after_the_decision_clock_is_still_routed_by_its_ba
     decision = pick(CENTER, call("CA1", waited_s=-0.5))
 
     assert decision.agent_id == "alisa"
+
+
+def test_a_callback_escalates_from_when_it_became_ready_not_from_its_old_place_in_line():
+    """A callback keeps a place in line from minutes ago, but its customer is not on hold: it is not handed to a
+    less skilled agent (billing 3 < 4) at once, only after the escalation step counted from its readiness."""
+    junior = agent("junior", "ru", billing=3)
+    old_call = call("CA1", waited_s=600)
+    old_callback = call("callback:1", waited_s=600, kind="callback", not_before=NOW)
+    assert pick([junior], old_call).agent_id == "junior"  # a caller on hold 10 minutes: escalated
+    assert pick([junior], old_callback).agent_id is None
+    assert pick([junior], old_callback, NOW + timedelta(seconds=31)).agent_id == "junior"
+    router = Router(QUEUES, [junior], [old_callback])
+    assert router.select_item("junior", NOW) is None  # the same answer when the agent frees up
+    assert router.select_item("junior", NOW + timedelta(seconds=31)).id == "callback:1"
