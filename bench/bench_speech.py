@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.headline import row
 from speech.audio import FRAME_BYTES, FRAME_MS, SpeechDetector, Upsampler, frames, ulaw_decode
 from speech.intent import Choice
 from speech.lexicon import KO_MENU
@@ -426,6 +427,20 @@ def print_tables(report: dict[str, Any]) -> None:
     print(f"load average at start {m['load_average_at_start']} (other processes share the cores: lags include them)")
 
 
+def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of this benchmark in `make bench`'s combined table."""
+    acc, cap, scaling = report["accuracy"], report["capacity"], report["worker_scaling"]
+    return [
+        row(f"first-turn intent accuracy ({acc['utterances']} utterances)", round(acc["first_turn_accuracy"], 3),
+            goal="≥ 0.90", met=acc["first_turn_accuracy"] >= 0.9),
+        row("wrong routings that skipped confirmation", acc["wrong_acts"], goal="0", met=acc["wrong_acts"] == 0),
+        row(f"streams one core keeps up with (lag p95 < {LAG_GOAL_MS:.0f} ms)", cap["streams_per_core"],
+            baseline=1, ratio=float(cap["streams_per_core"])),
+        row("decoding speed, two workers vs one", round(scaling["two_workers_s"], 2), baseline=round(scaling["one_worker_s"], 2),
+            ratio=round(scaling["one_worker_s"] / scaling["two_workers_s"], 2)),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer conditions and shorter live runs")
@@ -442,6 +457,7 @@ def main() -> None:
     report["capacity"] = capacity(args.quick)
     report["worker_scaling"] = worker_scaling()
     report["seconds"] = time.monotonic() - began
+    report["headline"] = headline(report)
     print_tables(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False))
