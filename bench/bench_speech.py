@@ -384,8 +384,8 @@ def print_tables(report: dict[str, Any]) -> None:
     for title, part in (("(a) First-turn intent accuracy", acc), ("    held-out voices", acc["held_out"])):
         print(f"\n{title}: {part['utterances']} utterances over {part['intents']} intents")
         print(f"{'condition':26s}" + "".join(f"{k:>14s}" for k in keys))
-        for row in part["by_condition"]:
-            print(f"{row['condition']:26s}" + "".join(f"{row.get(k, 0):>14d}" for k in keys))
+        for condition in part["by_condition"]:
+            print(f"{condition['condition']:26s}" + "".join(f"{condition.get(k, 0):>14d}" for k in keys))
         print(
             f"accuracy {part['first_turn_accuracy']:.1%} (goal {ACCURACY_GOAL:.0%}), acted on without asking "
             f"{part['acted_right']:.1%}, wrong routings that skipped confirmation: {part['wrong_acts']}"
