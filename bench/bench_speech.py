@@ -394,10 +394,10 @@ def print_tables(report: dict[str, Any]) -> None:
     print(f"off-menu utterances: {off['utterances']}, outcomes {off['outcomes']}, acted on: {off['acted_on']}")
     print(f"silent line: {acc['silent_line']}")
     print("\n8 kHz telephone audio into the 16 kHz model (both utterance sets):")
-    for row in report["recognizer_setups"]:
+    for setup in report["recognizer_setups"]:
         print(
-            f"  {row['setup']:48s} accuracy {row['first_turn_accuracy']:6.1%}  acted right {row['acted_right']:6.1%}"
-            f"  wrong acts {row['wrong_acts']}  cpu {row['cpu_seconds']:5.1f} s"
+            f"  {setup['setup']:48s} accuracy {setup['first_turn_accuracy']:6.1%}  acted right {setup['acted_right']:6.1%}"
+            f"  wrong acts {setup['wrong_acts']}  cpu {setup['cpu_seconds']:5.1f} s"
         )
     cap = report["capacity"]
     print(f"\n(b) Live streams decoded by one core (one worker), real-time pace, {cap['seconds_per_level']:.0f} s each")
