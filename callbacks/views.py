@@ -15,7 +15,7 @@ from callbacks.jobs import policy_from
 from ivr import engine, numbers, queueing
 from ivr import twilio_form as form
 from ivr.engine import Turn
-from ivr.views import FlaskUrls, base_url, known_call, make_turn, twiml, verify_twilio_signature
+from ivr.views import known_call, make_turn, twiml, verify_twilio_signature
 from routing.service import callback_item_id
 from store import callbacks as store
 from store import calls
@@ -36,10 +36,6 @@ def utcnow() -> datetime:
 def spoken(number: str) -> str:
     """A phone number read digit by digit."""
     return " ".join(ch for ch in number if ch.isdigit())
-
-
-def _url(endpoint: str, **query: Any) -> str:
-    return FlaskUrls(base_url()).voice(endpoint, **query)
 
 
 def _ask(turn: Turn, text: str, action: str, **gather: Any) -> Response:
@@ -85,9 +81,15 @@ def offer() -> Response:
         return _keep_waiting(turn)
     number = _caller_number(turn)
     if number is None:
-        return _ask(turn, turn.flow.messages["callback_enter_number"], _url("callbacks.number", step="enter"), finish_on_key="#", timeout=NUMBER_TIMEOUT_S)
+        return _ask_number(turn)
     text = turn.flow.text("callback_confirm", number=spoken(number))
-    return _ask(turn, text, _url("callbacks.number", step="choose"), num_digits=1)
+    return _ask(turn, text, turn.urls.voice("callbacks.number", step="choose"), num_digits=1)
+
+
+def _ask_number(turn: Turn, attempt: int = 1) -> Response:
+    """Ask for the number to call back, keyed in and ended with #."""
+    action = turn.urls.voice("callbacks.number", step="enter", attempt=attempt if attempt > 1 else None)
+    return _ask(turn, turn.flow.messages["callback_enter_number"], action, finish_on_key="#", timeout=NUMBER_TIMEOUT_S)
 
 
 @bp.post("/number")
@@ -98,13 +100,14 @@ def number() -> Response:
     step = form.choice(request.args, "step", {"choose", "enter"})
     attempt = form.whole(request.args, "attempt", 1, low=1, high=10)
     if step == "choose":
-        key = digits[:1]
-        if key == "1" and _caller_number(turn):
-            return _book(turn, _caller_number(turn) or "", None)
+        key, caller_number = digits[:1], _caller_number(turn)
+        if key == "1" and caller_number:
+            return _book(turn, caller_number, None)
         if key == "2":
-            return _ask(turn, turn.flow.messages["callback_enter_number"], _url("callbacks.number", step="enter"), finish_on_key="#", timeout=NUMBER_TIMEOUT_S)
-        if key == "3" and _caller_number(turn):
-            return _ask(turn, turn.flow.messages["callback_enter_time"], _url("callbacks.time_of_day", number=_caller_number(turn)), num_digits=4)
+            return _ask_number(turn)
+        if key == "3" and caller_number:
+            action = turn.urls.voice("callbacks.time_of_day", number=caller_number)
+            return _ask(turn, turn.flow.messages["callback_enter_time"], action, num_digits=4)
         return _keep_waiting(turn)
     callable_number = numbers.callable_number(digits, current_app.config["DEFAULT_REGION"]) if digits else None
     if callable_number:
@@ -112,8 +115,7 @@ def number() -> Response:
     if attempt > current_app.config["MAX_REPROMPTS"]:
         return _keep_waiting(turn, turn.flow.messages["callback_bad_number"])
     turn.say(turn.flow.messages["callback_bad_number"])
-    return _ask(turn, turn.flow.messages["callback_enter_number"], _url("callbacks.number", step="enter", attempt=attempt + 1),
-                finish_on_key="#", timeout=NUMBER_TIMEOUT_S)
+    return _ask_number(turn, attempt + 1)
 
 
 @bp.post("/time")

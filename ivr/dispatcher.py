@@ -41,7 +41,6 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def start(self) -> Dispatcher:
         self._thread = threading.Thread(target=self._run, name="routing-ticker", daemon=True)
@@ -77,14 +76,13 @@ class Dispatcher:
 
     def tick(self, db: sqlite_utils.Database, now: datetime | None = None) -> list[Offer]:
         """One round: finish wrap-ups, expire lost offers, dispatch, and act on every new offer."""
-        with self._lock:
-            now = now or datetime.now(UTC)
-            service.finish_wrapups(db, now)
-            service.expire_offers(db, now, self.ring_timeout_s + EXPIRY_GRACE_S)
-            offers = service.dispatch(db, now)
-            for offer in offers:
-                self._hand_over(db, offer, now)
-            return offers
+        now = now or datetime.now(UTC)
+        service.finish_wrapups(db, now)
+        service.expire_offers(db, now, self.ring_timeout_s + EXPIRY_GRACE_S)
+        offers = service.dispatch(db, now)
+        for offer in offers:
+            self._hand_over(db, offer, now)
+        return offers
 
     def _hand_over(self, db: sqlite_utils.Database, offer: Offer, now: datetime) -> None:
         handler = self.handlers.get(offer.kind)

@@ -196,9 +196,10 @@ RENDERERS: dict[str, Callable[[Turn, Node, int], None]] = {
 # --- handling input --------------------------------------------------------------------------
 
 
-def _choices(turn: Turn, node: Node) -> list[Choice]:
-    agent = Choice(key=AGENT_KEY, intent=AGENT_INTENT, phrases=list(turn.flow.agent_phrases))
-    return [Choice(key=o.key, intent=o.intent, phrases=list(o.phrases)) for o in node.options] + [agent]
+def menu_choices(flow: Flow, node: Node) -> list[Choice]:
+    """What a caller may say at a menu: its options that have phrases, and always the agent."""
+    spoken = [Choice(key=o.key, intent=o.intent, phrases=list(o.phrases)) for o in node.options if o.phrases]
+    return [*spoken, Choice(key=AGENT_KEY, intent=AGENT_INTENT, phrases=list(flow.agent_phrases))]
 
 
 def _speech_record(turn: Turn, inp: Input, found: Match | None) -> dict[str, Any] | None:
@@ -232,9 +233,9 @@ def _menu_input(turn: Turn, node: Node, inp: Input, attempt: int) -> None:
     if inp.decided is not None:
         found = inp.decided
     elif inp.source == "gather-speech":
-        found = match_speech_result(_choices(turn, node), *inp.alternatives[0])
+        found = match_speech_result(menu_choices(turn.flow, node), *inp.alternatives[0])
     else:
-        found = match(_choices(turn, node), list(inp.alternatives))
+        found = match(menu_choices(turn.flow, node), list(inp.alternatives))
     speech = _speech_record(turn, inp, found)
     transcript = {"transcript": inp.alternatives[0][0]} if turn.store_transcripts else {}
     calls.record_step(turn.db, turn.sid, node.id, enter=False, speech=speech, event={"attempt": attempt}, **transcript)

@@ -44,12 +44,6 @@ def is_offered_to(db: Any, item_id: str, agent_id: str) -> bool:
     return row is not None and row["state"] == "offered" and row["offered_to"] == agent_id
 
 
-def callback_of(item_id: str) -> int | None:
-    """The callback id of a routing item that is a callback, else None."""
-    prefix = service.callback_item_id(0)[:-1]
-    return int(item_id[len(prefix):]) if item_id.startswith(prefix) and item_id[len(prefix):].isdigit() else None
-
-
 def context_of(call: dict[str, Any]) -> dict[str, Any]:
     """What the agent should know before saying hello, taken from the call row."""
     return {"path": call["path"], "intent": call["intent"], "confidence": call["confidence"],
@@ -122,7 +116,7 @@ def agent_leg(db: Any, item_id: str, agent_id: str, status: str, customer_sid: s
 def connect_result(turn: Turn, item_id: str, agent_id: str, dial_status: str) -> VoiceResponse:
     """The Dial's action: after the agent hung up → survey; no answer → back in line at the same place."""
     db, now = turn.db, utcnow()
-    callback_id = callback_of(item_id)
+    callback_id = service.callback_id_of(item_id)
     if dial_status == "completed":
         if is_offered_to(db, item_id, agent_id):  # the "answered" callback was lost: it did answer
             service.accept(db, item_id, agent_id, now, call_sid=turn.sid)

@@ -98,7 +98,7 @@ def make_turn(call: dict[str, Any]) -> Turn:
         call=call,
         flow=flow,
         urls=FlaskUrls(base_url()),
-        enqueue=current_app.extensions.get("enqueue", queueing.enqueue),
+        enqueue=queueing.enqueue,
         max_reprompts=current_app.config["MAX_REPROMPTS"],
         speech_input=speech_input(flow.language),
         store_transcripts=current_app.config["STORE_TRANSCRIPTS"],

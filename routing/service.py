@@ -81,8 +81,17 @@ def _seconds(since: str, now: datetime, digits: int = 3) -> float:
     return max(0.0, round((now - parse_time(since)).total_seconds(), digits))
 
 
+CALLBACK_ITEM_PREFIX = "callback:"
+
+
 def callback_item_id(callback_id: int) -> str:
-    return f"callback:{callback_id}"
+    return f"{CALLBACK_ITEM_PREFIX}{callback_id}"
+
+
+def callback_id_of(item_id: str) -> int | None:
+    """The callback id of a queue item that is a callback (``callback_item_id`` read back), else None."""
+    rest = item_id.removeprefix(CALLBACK_ITEM_PREFIX)
+    return int(rest) if rest != item_id and rest.isdigit() else None
 
 
 # Entering the queue

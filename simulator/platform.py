@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import requests
 
@@ -384,8 +384,6 @@ class Platform:
         params = self.params(call, extra)
         if method.upper() == "GET":
             sep = "&" if "?" in url else "?"
-            from urllib.parse import urlencode
-
             full = url + sep + urlencode(params)
             headers = {"X-Twilio-Signature": sign(self.auth_token, full, {})}
             response = self.http.get(full, headers=headers, timeout=REQUEST_TIMEOUT_S)

@@ -21,12 +21,11 @@ from flask import Blueprint, Flask, Response, current_app, send_from_directory, 
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from ivr.engine import AGENT_INTENT
-from ivr.flows import AGENT_KEY
+from ivr.engine import menu_choices
 from ivr.views import flow_for, verify_twilio_signature
 from speech import models, tts
 from speech.exceptions import SpeechError
-from speech.intent import Choice, yes_no_choices
+from speech.intent import yes_no_choices
 from speech.stream import Listen, MediaStreamSession, StreamStart, TurnResult
 from store import calls
 from store.db import connect
@@ -57,8 +56,7 @@ def _listen_for(config: dict[str, Any], db: Any) -> Any:
         if params.get("confirming"):
             choices = yes_no_choices(flow.language)
         else:
-            choices = [Choice(o.key, o.intent, list(o.phrases)) for o in node.options if o.phrases]
-            choices.append(Choice(AGENT_KEY, AGENT_INTENT, list(flow.agent_phrases)))
+            choices = menu_choices(flow, node)
         return Listen(model=models.get_model(flow.language, config), lang=flow.language, choices=choices)
 
     return listen

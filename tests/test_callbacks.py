@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from callbacks import service
-from tests.conftest import new_number, wait_until
+from tests.conftest import new_number, presence, wait_until
 from web.api import call_context
 
 
@@ -21,15 +21,21 @@ def outbound_calls_to(server, number):
     return [c for c in calls if c["to"] == number and c["direction"] == "outbound-api"]
 
 
+def busy_agent(server, staff, talk_s):
+    """The only billing agent, busy on a first call for ``talk_s`` s, so the next billing caller waits."""
+    agent = staff("cb", ["en"], {"billing": 5}, talk_s=talk_s)
+    first = server.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: presence(server, agent) == "busy")
+    return agent, first
+
+
 def callback_of(server, call_sid):
     rows = server.query("SELECT * FROM callbacks WHERE call_sid = ?", [call_sid])
     return rows[0] if rows else None
 
 
 def test_callback_keeps_the_place_and_reaches_the_agent(server, staff):
-    agent = staff("cb", ["en"], {"billing": 5}, talk_s=4)
-    first = server.start_call(new_number(), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    agent, first = busy_agent(server, staff, talk_s=4)
 
     asker = new_number()
     customer(server, asker, steps=[{"keys": "5"}])
@@ -61,9 +67,7 @@ def test_callback_keeps_the_place_and_reaches_the_agent(server, staff):
 
 @pytest.mark.parametrize("behaviour", ["busy", "no-answer", "voicemail"])
 def test_unreached_customers_are_retried_then_marked_failed(server, staff, behaviour):
-    agent = staff("cb", ["en"], {"billing": 5}, talk_s=6)
-    first = server.start_call(new_number(), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    agent, first = busy_agent(server, staff, talk_s=6)
     asker = new_number()
     customer(server, asker, behaviour=behaviour)
     booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
@@ -72,14 +76,12 @@ def test_unreached_customers_are_retried_then_marked_failed(server, staff, behav
     assert callback["attempts"] == 3 and callback["last_result"] == behaviour
     assert len(outbound_calls_to(server, asker)) == 3
     assert len(server.query("SELECT * FROM queue_items WHERE callback_id = ?", [callback["id"]])) == 0
-    assert server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] != "break"  # not the agent's fault
+    assert presence(server, agent) != "break"  # not the agent's fault
     server.wait_call(first)
 
 
 def test_a_caller_with_a_pending_callback_is_told_and_can_cancel_it(server, staff):
-    agent = staff("cb", ["en"], {"billing": 5}, talk_s=5)
-    first = server.start_call(new_number(), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    _, first = busy_agent(server, staff, talk_s=5)
     asker = new_number()
     booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
     again = server.call(asker, [{"keys": "2"}, {"keys": "4"}, {"keys": "9"}])
@@ -91,9 +93,7 @@ def test_a_caller_with_a_pending_callback_is_told_and_can_cancel_it(server, staf
 
 def test_at_most_the_limit_of_pending_callbacks_per_number(server, staff):
     """MAX_PENDING_CALLBACKS_PER_NUMBER is 2: the third time the caller is not offered another one."""
-    agent = staff("cb", ["en"], {"billing": 5}, talk_s=10)
-    first = server.start_call(new_number(), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    _, first = busy_agent(server, staff, talk_s=10)
     asker = new_number()
     server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}])
     second = server.call(asker, [{"silence": True}, {"keys": "2"}, {"keys": "1"}, {"keys": "1"}])  # stays on the line past the reminder
@@ -108,9 +108,7 @@ def test_at_most_the_limit_of_pending_callbacks_per_number(server, staff):
 
 
 def test_a_scheduled_callback_waits_for_its_time(server, staff):
-    agent = staff("cb", ["en"], {"billing": 5}, talk_s=4)
-    first = server.start_call(new_number(), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [agent])[0]["presence"] == "busy")
+    _, first = busy_agent(server, staff, talk_s=4)
     at = datetime.now(UTC) + timedelta(minutes=30)
     asker = new_number()
     booked = server.call(asker, [{"keys": "2"}, {"keys": "1"}, {"keys": "3"}, {"keys": at.strftime("%H%M")}])

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from store import calls as store_calls
-from tests.conftest import new_number, wait_until
+from tests.conftest import new_number, presence, wait_until
 from web.api import call_context
 
 
@@ -36,7 +36,7 @@ def test_russian_billing_caller_reaches_the_russian_billing_expert(server, staff
 def test_with_the_expert_busy_the_caller_waits_hears_the_estimate_and_gets_the_expert(server, staff):
     expert = staff("alisa", ["ru"], {"billing": 5}, talk_s=4)
     first = server.start_call(russian_caller(server), [{"keys": "2"}])
-    wait_until(lambda: server.query("SELECT presence FROM agents WHERE id = ?", [expert])[0]["presence"] == "busy")
+    wait_until(lambda: presence(server, expert) == "busy")
     second = server.call(russian_caller(server), [{"keys": "2"}], hold_s=30)
     assert second["agent"] == expert
     assert any(h.startswith("Ваш номер в очереди 1.") for h in second["heard"])
