@@ -60,3 +60,10 @@ def test_withheld_numbers_are_unknown_callers(client, db):
         assert response.status_code == 200
         caller = db["callers"].get(db["calls"].get(sid)["caller_id"])
         assert caller["number"] is None
+
+
+def test_a_malformed_callback_step_is_a_clear_400(client):
+    """Every package's error type reaches the one error handler: a bad callback query is a 400 with a message."""
+    response = signed_post(client, "/voice/callback/status?callback=1", {"CallSid": new_sid(), "CallStatus": "completed"})
+    assert response.status_code == 400
+    assert "agent is required" in response.json["error"]

@@ -13,15 +13,17 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from callbacks.exceptions import CallbackError
 from ivr.exceptions import IvrError
 from routing.exceptions import RoutingError
 from simulator.exceptions import SimulatorError
+from speech.exceptions import SpeechError
 from store.exceptions import StoreError
 
 log = logging.getLogger(__name__)
 
 # Package errors that carry their own status code (each package has one error type).
-KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError, RoutingError)
+KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError, RoutingError, CallbackError, SpeechError)
 PAGE_BLUEPRINTS = frozenset({"pages", "auth"})
 
 APOLOGY = "Sorry, something went wrong on our side. Please call again later."
