@@ -29,11 +29,16 @@ def base_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"] or request.host_url
 
 
+def websocket_url(url: str) -> str:
+    """The ws:// (wss://) form of an http:// (https://) URL."""
+    return url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+
+
 def verify_twilio_signature() -> None:
     """Refuse (403) any request not signed by Twilio with our auth token; runs before every voice view."""
     base = base_url()
     if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":  # Twilio signs the wss:// URL
-        base = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        base = websocket_url(base)
     url = public_url(base, request.full_path)
     params = request.form if request.method == "POST" else {}
     check(current_app.config["TWILIO_AUTH_TOKEN"], url, params, request.headers.get("X-Twilio-Signature"))
@@ -61,7 +66,7 @@ class FlaskUrls:
         return path + ("?" + urlencode(query) if query else "")
 
     def media_stream(self) -> str:
-        ws_base = self.base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        ws_base = websocket_url(self.base)
         return ws_base + urlsplit(url_for("media.media")).path  # websocket rules build full ws:// URLs
 
     def queue_wait(self, queue: str) -> str:
