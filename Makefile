@@ -39,7 +39,7 @@ bench: deps-test ## run the benchmarks, print a table, write bench/results/*.jso
 	$(PY) -m bench
 
 worker: deps ## an rq worker for the callback queue on REDIS_URL
-	$(PY) -m callbacks.worker
+	$(PY) -m services.worker
 
 lint: deps-test
 	$(VENV)/bin/ruff check .

@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SPEECH_LANGUAGES = ("en", "ru", "fa", "ko")
+from core.constants import LANGUAGES
+from core.errors import ConfigError
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A setting in the environment has a value of the wrong form."""
 
 
@@ -63,12 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_API_SECRET", _str, "", "Secret of TWILIO_API_KEY."),
     Setting("TWILIO_TWIML_APP_SID", _str, "", "TwiML App SID (AP…) the agents' browser softphones use."),
     Setting("TWILIO_API_BASE_URL", _str, "", "Base URL of the Twilio REST API. Empty: api.twilio.com, or the built-in simulator in local mode."),
-    Setting("PUBLIC_BASE_URL", _str, "", "The URL Twilio reaches this server at (https://cc.example.com); used to check signatures. Empty: the request's own host (local use only)."),
+    Setting("PUBLIC_BASE_URL", _str, "", "The URL Twilio reaches this server at (https://cc.example.com); signatures are checked and every callback URL is built on it. Required with Twilio; empty in local mode: http://127.0.0.1:PORT."),
     Setting("DATABASE_PATH", _str, "", "SQLite database file. Empty: instance/contact_center.db."),
     Setting("REDIS_URL", _str, "", "Redis for rq jobs and live events. Empty: an embedded in-process stand-in."),
     *(
         Setting(f"VOSK_MODEL_{lang.upper()}", _str, "", f"Folder of the Vosk model for '{lang}'. Empty: found automatically if a model package is installed.")
-        for lang in SPEECH_LANGUAGES
+        for lang in LANGUAGES
     ),
     Setting("CALLBACK_OFFER_AFTER_S", int, 60, "Offer a callback to callers whose estimated wait exceeds this many seconds."),
     Setting("MAX_PENDING_CALLBACKS_PER_NUMBER", int, 2, "Pending callbacks one phone number may hold at once."),
@@ -76,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBACK_RETRY_S", float, 120.0, "First retry delay for a callback the customer did not answer; doubles each attempt."),
     Setting("CALLBACK_RING_S", int, 30, "Seconds a callback call rings the customer before it counts as not answered."),
     Setting("CALLBACK_RECOVER_AFTER_S", float, 120.0, "A callback dialling this long without news is checked against Twilio's call log."),
-    Setting("CALLBACK_CALLER_ID", _str, "+15550001000", "Caller ID of callback calls when the original call's number is unknown."),
+    Setting("CALLBACK_CALLER_ID", _str, "+15550001000", "Caller ID of callback calls when the original call's number is unknown: one of your Twilio numbers (the fictional default is refused with Twilio)."),
     Setting("OPENING_HOURS", _str, "mon-fri 08:00-20:00; sat 09:00-13:00", "When callbacks may be placed, in TIMEZONE."),
     Setting("TIMEZONE", _str, "UTC", "Time zone of OPENING_HOURS (IANA name)."),
     Setting("SPEECH_INPUT", _choice("vosk", "twilio", "dtmf"), "vosk", "How menus listen: vosk (Media Streams + local Vosk where a model exists, else keys), twilio (<Gather input=speech>: audio goes to Twilio), dtmf (keys only)."),

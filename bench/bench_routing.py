@@ -38,10 +38,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.clock import iso
 from routing import service
 from routing.model import Agent, EscalationStep, Presence, Queue, WaitingItem
 from routing.selection import Router, select_agent_by_scan, select_item_by_scan
-from store import calls as store_calls
 from store import routing as store
 from store.db import connect, transaction
 from store.migrations import migrate
@@ -169,26 +169,24 @@ def bench_store(agents_n: int, waiting_n: int, rounds: int) -> dict[str, Any]:
         migrate(db)
         with transaction(db):
             for skill in SKILLS:
-                store.upsert_skill(db, skill, skill, store.iso(NOW))
+                store.upsert_skill(db, skill, skill, iso(NOW))
             for queue in queues:
                 store.upsert_queue(
                     db,
                     {"name": queue.name, "skills": dict(queue.skills), "priority": queue.priority, "wrapup_s": 30,
                      "escalation": [step.to_dict() for step in queue.escalation]},
-                    store.iso(NOW),
+                    iso(NOW),
                 )  # fmt: skip
             for agent in agents:
                 store.upsert_agent(db, {"id": agent.id, "name": agent.name, "languages": sorted(agent.languages),
-                                        "presence": agent.presence.value, "presence_since": store.iso(NOW),
-                                        "last_idle_at": store.iso(agent.last_idle_at)}, agent.skills, store.iso(NOW))  # fmt: skip
+                                        "presence": agent.presence.value, "presence_since": iso(NOW),
+                                        "last_idle_at": iso(agent.last_idle_at)}, agent.skills, iso(NOW))  # fmt: skip
             for item in items:
-                store_calls.start_call(db, item.id)
                 service.enqueue_call(db, item.id, item.queue, item.entered_at, language=item.language)
         available = len(store.agents(db, presence=["available"]))
         times, offered = [], 0
         for n in range(rounds):
             item = waiting_item(rng, f"new{n}", queues[: -len(SKILLS)])
-            store_calls.start_call(db, item.id)
             service.enqueue_call(db, item.id, item.queue, NOW, language=item.language)
             start = time.perf_counter_ns()
             offers = service.dispatch(db, NOW)

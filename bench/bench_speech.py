@@ -38,13 +38,15 @@ from typing import Any
 import numpy as np
 
 from bench.headline import row
-from speech.audio import FRAME_BYTES, FRAME_MS, SpeechDetector, Upsampler, frames, ulaw_decode
-from speech.intent import Choice
+from core.model import Choice
+from simulator.voices import caller_audio, line_noise
+from speech.audio import SpeechDetector, Upsampler
 from speech.lexicon import KO_MENU
 from speech.models import get_model
 from speech.recognize import RecognizerPool
-from speech.stream import Listen, MediaStreamSession, TurnResult, inbound_messages
-from speech.synth import caller_audio, line_noise
+from speech.stream import Listen, MediaStreamSession, TurnResult
+from wire.media_streams import inbound_messages
+from wire.mulaw import FRAME_BYTES, FRAME_MS, frames, ulaw_decode
 
 RESULTS = Path(__file__).parent / "results" / "speech.json"
 MENU = [Choice(key, intent, list(phrases)) for key, intent, phrases in KO_MENU]
@@ -202,7 +204,7 @@ class Caller:
         self.voice_end_frame = (len(lead) + (detector.voice_end_ms or 0) * 8) // FRAME_BYTES
         self.messages = list(
             inbound_messages(
-                lead + clean + tail, call_sid=f"CA{self.index:032d}", stream_sid=f"MZ{self.index:032d}", stop=False
+                lead + clean + tail, call_sid=f"CA{self.index:032d}", stream_sid=f"MZ{self.index:032d}", stopped=False
             )
         )
         self.position = 0

@@ -59,13 +59,11 @@ from statistics import NormalDist
 from typing import Any, Protocol
 
 import settings
-from callbacks.jobs import policy_from
-from callbacks.service import Policy as CallbackRules
+from core.policy import CallbackPolicy as CallbackRules
 from routing import service
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.model import Agent, Presence, Queue, WaitingItem
 from routing.selection import Router
-from store import calls as store_calls
 from store import routing as store_routing
 from store.db import connect, transaction
 from store.migrations import migrate
@@ -169,7 +167,7 @@ class VirtualHold:
     (exponential backoff from CALLBACK_RETRY_S within OPENING_HOURS, failed after CALLBACK_MAX_ATTEMPTS)."""
 
     offer_above_s: float = SERVER["CALLBACK_OFFER_AFTER_S"]
-    rules: CallbackRules = field(default_factory=lambda: policy_from(SERVER))
+    rules: CallbackRules = field(default_factory=lambda: CallbackRules.from_settings(SERVER))
 
     def offer(self, estimate: Estimate) -> bool:
         return estimate.wait_s is None or estimate.wait_s > self.offer_above_s
@@ -326,7 +324,6 @@ class StoreRouting:
         service.set_presence(self.db, agent_id, Presence.OFFLINE, now)
 
     def enqueue(self, call_id: str, queue: str, language: str | None, now: datetime) -> None:
-        store_calls.start_call(self.db, call_id, direction="inbound", status="in-progress")
         service.enqueue_call(self.db, call_id, queue, now, language=language)
 
     def dispatch(self, now: datetime) -> list[tuple[str, str]]:

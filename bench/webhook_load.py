@@ -50,7 +50,7 @@ from urllib.parse import urlencode
 
 from bench.headline import row
 from bench.machine import describe
-from ivr.signature import sign
+from wire.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "webhook_load.json"

@@ -1,7 +1,7 @@
 """Errors of the callbacks package."""
 
+from core.errors import ServiceError
 
-class CallbackError(Exception):
+
+class CallbackError(ServiceError):
     """A callback cannot be requested, placed or changed as asked."""
-
-    status_code = 400

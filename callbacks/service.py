@@ -20,21 +20,22 @@ Twilio's call log whether that call was placed before dialling again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from callbacks.exceptions import CallbackError
-from callbacks.hours import OpeningHours
+from core.clock import parse_time
+from core.policy import CallbackPolicy
 from routing import service as routing
 from routing.service import callback_item_id
 from store import callbacks as store
 from store import calls
 from store import routing as routing_store
-from store.db import parse_time, transaction
+from store.db import transaction
+from telephony.port import Telephony
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +43,22 @@ NOT_REACHED = frozenset({"busy", "no-answer", "voicemail", "failed", "canceled",
 DIALING_GRACE_S = 120  # a callback "dialing" this long with no call placed is checked against the call log
 
 
-@dataclass(frozen=True)
-class Policy:
-    max_pending_per_number: int
-    max_attempts: int
-    retry_base_s: float
-    hours: OpeningHours
-
-    def retry_at(self, attempts: int, now: datetime) -> datetime:
-        """Exponential backoff from ``retry_base_s``, moved into opening hours."""
-        return self.hours.next_open(now + timedelta(seconds=self.retry_base_s * 2 ** max(0, attempts - 1)))
+Policy = CallbackPolicy
 
 
 def request(
-    db: sqlite_utils.Database, call_sid: str, number: str, now: datetime, policy: Policy, *, at: datetime | None = None
+    db: sqlite_utils.Database, call: Mapping[str, Any], number: str, now: datetime, policy: Policy, *,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Book a callback for a waiting call: committed (and its place kept) before anything is said to the caller."""
+    """Book a callback for the waiting ``call`` (its row): committed (and its place kept) before anything is said to
+    the caller. The call records the callback (``callback_id``) in the same transaction, through the lifecycle."""
+    call_sid = call["sid"]
     with transaction(db):
         if len(store.open_for_number(db, number)) >= policy.max_pending_per_number:
             raise CallbackError(f"{number} already has {policy.max_pending_per_number} callbacks pending")
         item = routing_store.item(db, call_sid)
         if item is None:
             raise CallbackError(f"call {call_sid} is not waiting in a queue")
-        call = calls.get_call(db, call_sid)
         not_before = policy.hours.next_open(max(at or now, now))
         callback_id = store.insert(db, {
             "call_sid": call_sid, "caller_id": call["caller_id"], "number": number, "queue": item["queue"],
@@ -72,7 +66,6 @@ def request(
             "status": "pending", "attempts": 0, "from_number": call["to_number"], "language": call["language"],
         })
         routing.hold_as_callback(db, call_sid, callback_id, now, not_before=max(not_before, now))  # escalation counts from here
-        calls.update_call(db, call_sid, "callback-requested", {"callback_id": callback_id, "number": number}, callback_id=callback_id)
     return store.get(db, callback_id)
 
 
@@ -136,7 +129,8 @@ def customer_waits(db: sqlite_utils.Database, callback_id: int, call_sid: str, n
     with transaction(db):
         row = store.get(db, callback_id)
         routing.cancel(db, callback_item_id(callback_id), now, reason="customer on the line")
-        routing.enqueue_call(db, call_sid, row["queue"], parse_time(row["entered_at"]), language=row["language"])
+        routing.enqueue_call(db, call_sid, row["queue"], parse_time(row["entered_at"]), language=row["language"],
+                             caller_id=row["caller_id"])
         store.update(db, callback_id, status="completed", last_result="agent did not answer; customer waited on the line")
 
 
@@ -146,20 +140,10 @@ def pending_for(db: sqlite_utils.Database, number: str | None) -> list[dict[str,
 
 # --- recovery ----------------------------------------------------------------------------------
 
-CallLog = Callable[[str, datetime], Iterable[str]]  # (number, since) → sids of calls placed to it since
-CallStatus = Callable[[str], str]  # call sid → its status at Twilio (queued, ringing, in-progress, completed, busy…)
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-@dataclass(frozen=True)
-class Twilio:
-    """What recovery may ask Twilio: the call log and a call's status."""
-
-    call_log: CallLog
-    call_status: CallStatus
-
-
-def recover(db: sqlite_utils.Database, now: datetime, twilio: Twilio, enqueue_job: Callable[[int, str], None],
+def recover(db: sqlite_utils.Database, now: datetime, telephony: Telephony, enqueue_job: Callable[[int, str], None],
             policy: Policy, *, after_s: float = DIALING_GRACE_S) -> dict[str, int]:
     """After a crash, a restart or a lost job: every open callback is back in line, or its job queued again, or its
     placed call looked up at Twilio; none is lost and none is dialled twice. Safe to run at any time."""
@@ -178,9 +162,9 @@ def recover(db: sqlite_utils.Database, now: datetime, twilio: Twilio, enqueue_jo
             enqueue_job(row["id"], item["offered_to"])  # the job was lost with the queue; the claim keeps it single
             counts["jobs"] += 1
         elif row["status"] != "pending" and not row["placed_call_sid"] and quiet:
-            placed_sids = list(twilio.call_log(row["number"], since or now))
-            if placed_sids:  # the call went out before the crash: adopt it, never dial twice
-                placed(db, row["id"], placed_sids[0])
+            placed_calls = telephony.calls_to(row["number"], since or now)
+            if placed_calls:  # the call went out before the crash: adopt it, never dial twice
+                placed(db, row["id"], placed_calls[0].sid)
                 counts["adopted"] += 1
                 continue
             with transaction(db):
@@ -189,7 +173,7 @@ def recover(db: sqlite_utils.Database, now: datetime, twilio: Twilio, enqueue_jo
                     routing.withdraw(db, item_id, now, reason="dialing interrupted")
             counts["reset"] += 1
         elif row["status"] != "pending" and row["placed_call_sid"] and quiet:
-            status = twilio.call_status(row["placed_call_sid"])
+            status = telephony.fetch(row["placed_call_sid"]).status
             if status in FINISHED:  # its status callback was lost (the server was down): settle it now
                 _settle(db, row, status, now, policy)
                 counts["settled"] += 1
@@ -205,7 +189,7 @@ def _settle(db: sqlite_utils.Database, row: dict[str, Any], status: str, now: da
     if status != "completed":
         not_reached(db, row["id"], status, now, policy)
         return
-    call = calls.find_call(db, row["placed_call_sid"])
+    call = calls.get_call(db, row["placed_call_sid"])
     reached = call is not None and call["connected_at"]
     with transaction(db):
         item = routing_store.item(db, callback_item_id(row["id"]))

@@ -1,12 +1,7 @@
 """Errors of the ivr package."""
 
+from core.errors import ServiceError
 
-class IvrError(Exception):
-    """A webhook or flow problem; ``status_code`` tells the HTTP answer (400 bad input, 403 bad signature)."""
 
-    status_code = 400
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        if status_code is not None:
-            self.status_code = status_code
+class IvrError(ServiceError):
+    """A webhook or flow problem: bad input (400) or a broken flow."""

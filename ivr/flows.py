@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from core.constants import AGENT_KEY
 from ivr.exceptions import IvrError
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ REQUIRED_MESSAGES = (
     "survey_thanks",
     "wait_position",
     "wait_position_only",
+    "queue_unavailable",
     *(f"callback_{name}" for name in ("offer", "confirm", "enter_number", "bad_number", "enter_time", "bad_time", "booked",
-                                      "when_turn", "when_at", "limit", "pending", "cancelled", "hello", "voicemail")),
+                                      "when_turn", "when_at", "limit", "pending", "cancelled", "hello", "voicemail",
+                                      "press_one")),
 )
-AGENT_KEY = "0"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ Presence changes afterwards: ``routing.service.set_presence``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -28,24 +29,17 @@ import sqlite_utils
 import yaml
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.clock import iso
+from core.constants import QUEUE_DEFAULTS, ROLES
 from routing import service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, EscalationStep, Presence, check_level
 from store import routing as store
 from store.db import transaction
-from store.routing import iso
 
 log = logging.getLogger(__name__)
 
-ROLES = ("agent", "supervisor")
-QUEUE_DEFAULTS = {
-    "description": "",
-    "language": None,
-    "priority": 0,
-    "sl_target_s": 20,
-    "sl_target_pct": 80,
-    "wrapup_s": 30,
-}
+IDENTITY = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # usable as a Twilio <Client> identity and in a URL
 
 
 def load_center(db: sqlite_utils.Database, path: str | Path, now: datetime) -> dict[str, int]:
@@ -101,6 +95,8 @@ def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skil
     if unknown or not spec.get("id"):
         raise RoutingError(f"agent {spec.get('id')}: needs an id; unknown keys {sorted(unknown)}")
     agent_id = str(spec["id"])
+    if not IDENTITY.match(agent_id):
+        raise RoutingError(f"agent {agent_id!r}: an id is 1–64 letters, digits or _ (it is the agent's Twilio <Client> identity)")
     role = spec.get("role", "agent")
     if role not in ROLES:
         raise RoutingError(f"agent {agent_id}: role is one of {ROLES}")

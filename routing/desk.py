@@ -27,22 +27,19 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from core.clock import iso, parse_time
 from routing import service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, check_level
-from store import calls as store_calls
 from store import desk as store
 from store import routing as store_routing
-from store.db import parse_time, transaction
-from store.routing import iso
+from store.db import transaction
 
 log = logging.getLogger(__name__)
 
 # What the pages show of an agent: presence, time in state, current work.
 AGENT_FIELDS = ("id", "name", "presence", "presence_since", "not_ready_reason", "wrapup_until", "current_call_sid", "current_queue")
 
-DISPOSITIONS = ("resolved", "follow-up", "escalated", "callback-promised", "no-resolution", "wrong-number")
-MAX_NOTES_CHARS = 4000
 PRESENCES = tuple(p.value for p in sorted(MANUAL))
 
 
@@ -156,15 +153,3 @@ def set_skills(db: sqlite_utils.Database, agent_id: str, skills: Mapping[str, An
         store_routing.add_event(db, iso(now), "skills", agent_id=agent_id, reason=described)
     log.info("skills of %s set to %s", agent_id, levels)
     return levels
-
-
-def save_wrapup(db: sqlite_utils.Database, sid: str, *, notes: str | None, disposition: str | None) -> None:
-    """Keep the agent's notes and disposition on the call row (and the call's event log)."""
-    if disposition is not None and disposition not in DISPOSITIONS:
-        raise RoutingError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
-    if notes is not None and len(notes) > MAX_NOTES_CHARS:
-        raise RoutingError(f"notes are limited to {MAX_NOTES_CHARS} characters")
-    fields = {k: v for k, v in (("notes", notes), ("disposition", disposition)) if v is not None}
-    if not fields:
-        raise RoutingError("give notes or a disposition")
-    store_calls.update_call(db, sid, "wrapup", fields, **fields)

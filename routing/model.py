@@ -24,12 +24,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.constants import QUEUE_DEFAULTS, language_name
 from routing.exceptions import RoutingError
 
 PRIORITY_STEP_S = 60.0
 MIN_LEVEL, MAX_LEVEL = 1, 5
 ITEM_KINDS = ("call", "callback")
-LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fa": "Persian", "ko": "Korean"}
 
 
 class Presence(StrEnum):
@@ -43,10 +43,6 @@ class Presence(StrEnum):
 
 STAFFED = frozenset({Presence.AVAILABLE, Presence.RESERVED, Presence.BUSY, Presence.WRAPUP})
 MANUAL = frozenset({Presence.OFFLINE, Presence.AVAILABLE, Presence.BREAK})  # what a person may set
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
 
 
 def check_level(skill: str, level: Any) -> int:
@@ -108,11 +104,11 @@ class EscalationStep:
 class Queue:
     name: str
     skills: Mapping[str, int] = field(default_factory=dict)  # skill → minimum level
-    language: str | None = None  # required language unless the item brings its own
-    priority: int = 0
-    sl_target_s: int = 20
-    sl_target_pct: int = 80
-    wrapup_s: int = 30
+    language: str | None = QUEUE_DEFAULTS["language"]  # required language unless the item brings its own
+    priority: int = QUEUE_DEFAULTS["priority"]
+    sl_target_s: int = QUEUE_DEFAULTS["sl_target_s"]
+    sl_target_pct: int = QUEUE_DEFAULTS["sl_target_pct"]
+    wrapup_s: int = QUEUE_DEFAULTS["wrapup_s"]
     escalation: tuple[EscalationStep, ...] = ()
 
 

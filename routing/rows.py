@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.clock import parse_time
 from routing.model import Agent, EscalationStep, Presence, Queue, WaitingItem
-from store.db import parse_time
 
 
 def queue_from_row(row: dict[str, Any]) -> Queue:

@@ -9,6 +9,9 @@ and a partial unique index on ``queue_items.offered_to`` refuses a second open o
 agent. Every change is appended to ``routing_events``; ``dispatch`` decides on this process's
 live indexes (``routing.live``), brought up to date from that log inside its transaction.
 
+Routing never writes calls: each operation returns what happened, and the call lifecycle (``core``)
+records it on the call in the same transaction.
+
 Lifecycle of an item: ``enqueue_*`` → waiting → ``dispatch`` → offered (agent reserved) →
 ``accept`` (agent busy, item leaves the queue) or ``ring_no_answer`` (agent on break, item
 waiting again at its original place) or ``withdraw`` (agent available again). ``abandon`` /
@@ -22,23 +25,22 @@ simulator run this code in simulated time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
+from core.clock import iso, parse_time, seconds_since
 from routing import live as routing_live
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, STAFFED, Presence, Queue, WaitingItem
 from routing.rows import agent_from_row, item_from_row, queue_from_row
 from routing.selection import Decision, Ladders
-from store import calls as store_calls
 from store import routing as store
-from store.db import parse_time, transaction
-from store.routing import iso
+from store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,6 @@ def _offered_item(db: sqlite_utils.Database, item_id: str, agent_id: str) -> dic
     return row
 
 
-def _seconds(since: str, now: datetime, digits: int = 3) -> float:
-    """Seconds from the stored time ``since`` to ``now``, never negative (processes read the clock before the lock)."""
-    return max(0.0, round((now - parse_time(since)).total_seconds(), digits))
-
-
 CALLBACK_ITEM_PREFIX = "callback:"
 
 
@@ -105,6 +102,7 @@ def enqueue_call(
     *,
     language: str | None = None,
     priority: int = 0,
+    caller_id: int | None = None,
     context: dict[str, Any] | None = None,
 ) -> WaitingItem:
     """Put the call in ``queue`` (its caller's last agent becomes the sticky agent). Idempotent per call."""
@@ -113,7 +111,6 @@ def enqueue_call(
         if existing:
             return item_from_row(existing)
         _ladders(db).queue(queue)
-        call = store_calls.get_call(db, call_sid)
         row = {
             "id": call_sid,
             "kind": "call",
@@ -122,17 +119,12 @@ def enqueue_call(
             "language": language,
             "priority": priority,
             "entered_at": iso(now),
-            "caller_id": call["caller_id"],
-            "last_agent_id": store.last_agent_for_caller(db, call["caller_id"], call_sid)
-            if call["caller_id"]
-            else None,
+            "caller_id": caller_id,
+            "last_agent_id": store.last_agent_for_caller(db, caller_id, call_sid) if caller_id else None,
             "context": context or {},
         }
         store.insert_item(db, row)
         store.add_event(db, iso(now), "enqueued", item_id=call_sid, queue=queue)
-        store_calls.update_call(
-            db, call_sid, "queued", {"queue": queue}, queue=queue, queued_at=call["queued_at"] or iso(now)
-        )
         return item_from_row(store.item(db, call_sid))
 
 
@@ -188,7 +180,6 @@ def hold_as_callback(
         store.add_event(
             db, iso(now), "to-callback", item_id=call_sid, queue=row["queue"], reason=callback_item_id(callback_id)
         )
-        store_calls.update_call(db, call_sid, "callback", {"callback_id": callback_id}, outcome="callback")
         return enqueue_callback(
             db,
             callback_id,
@@ -211,8 +202,9 @@ class _StaleIndexes(Exception):
     """The process's routing indexes proposed an agent or item that is no longer free (a missed event)."""
 
 
-def dispatch(db: sqlite_utils.Database, now: datetime) -> list[Offer]:
-    """Offer waiting items to the best available agents; each pair is reserved in this one transaction."""
+def dispatch(db: sqlite_utils.Database, now: datetime, record: Callable[[list[Offer]], None] | None = None) -> list[Offer]:
+    """Offer waiting items to the best available agents; each pair is reserved in this one transaction, in which
+    ``record`` (the call lifecycle) also notes the offers on their calls."""
     live = routing_live.for_database(db)
     for attempt in (1, 2):
         try:
@@ -220,6 +212,8 @@ def dispatch(db: sqlite_utils.Database, now: datetime) -> list[Offer]:
                 if not store.anyone_waiting_and_available(db):
                     return []
                 offers = [_reserve(db, decision, now) for decision in live.current(db).dispatch(now)]
+                if record is not None and offers:
+                    record(offers)
         except _StaleIndexes:
             live.drop()
             log.warning("routing indexes were stale (attempt %s); rebuilt from the database", attempt)
@@ -247,8 +241,6 @@ def _reserve(db: sqlite_utils.Database, decision: Decision, now: datetime) -> Of
         queue=row["queue"],
         reason=decision.reason,
     )
-    if row["call_sid"]:
-        store_calls.add_event(db, row["call_sid"], "offered", {"agent": decision.agent_id, "reason": decision.reason})
     return Offer(
         row["id"],
         row["kind"],
@@ -263,15 +255,15 @@ def _reserve(db: sqlite_utils.Database, decision: Decision, now: datetime) -> Of
 
 def accept(
     db: sqlite_utils.Database, item_id: str, agent_id: str, now: datetime, *, call_sid: str | None = None
-) -> None:
-    """The agent answered: agent busy, the item leaves the queue, the call is connected (``call_sid``: a callback's call)."""
+) -> float:
+    """The agent answered: agent busy on the call (``call_sid``: a callback's call), the item leaves the queue.
+    Returns the wait in seconds."""
     with transaction(db):
         row = _offered_item(db, item_id, agent_id)
-        call_sid = call_sid or row["call_sid"]
-        wait_s = _seconds(row["entered_at"], now)
+        wait_s = seconds_since(row["entered_at"], now)
         store.delete_item(db, item_id)
         store.update_agent(
-            db, agent_id, presence=Presence.BUSY.value, presence_since=iso(now), current_call_sid=call_sid
+            db, agent_id, presence=Presence.BUSY.value, presence_since=iso(now), current_call_sid=call_sid or row["call_sid"]
         )
         store.add_event(
             db,
@@ -283,17 +275,7 @@ def accept(
             seconds=wait_s,
             reason=row["reason"],
         )
-        if call_sid and store_calls.find_call(db, call_sid):
-            store_calls.update_call(
-                db,
-                call_sid,
-                "connected",
-                {"agent": agent_id, "wait_s": wait_s},
-                agent_id=agent_id,
-                connected_at=iso(now),
-                wait_s=wait_s,
-                routing_reason=row["reason"],
-            )
+    return wait_s
 
 
 def ring_no_answer(db: sqlite_utils.Database, item_id: str, agent_id: str, now: datetime) -> None:
@@ -303,8 +285,6 @@ def ring_no_answer(db: sqlite_utils.Database, item_id: str, agent_id: str, now: 
         store.update_item(db, item_id, state="waiting", offered_to=None, offered_at=None)
         _set_agent(db, agent_id, Presence.BREAK, now, not_ready_reason="ring-no-answer")
         store.add_event(db, iso(now), "no-answer", item_id=item_id, agent_id=agent_id, queue=row["queue"])
-        if row["call_sid"]:
-            store_calls.add_event(db, row["call_sid"], "ring-no-answer", {"agent": agent_id})
 
 
 def withdraw(
@@ -339,20 +319,14 @@ def _release_offer(db: sqlite_utils.Database, row: dict[str, Any], now: datetime
 
 
 def abandon(db: sqlite_utils.Database, call_sid: str, now: datetime) -> bool:
-    """The caller hung up while waiting: the call leaves the queue at once and counts as abandoned."""
+    """The caller hung up while waiting (or while an agent rang): the call leaves the queue, counted as abandoned."""
     with transaction(db):
         row = store.item(db, call_sid)
         if row is None:
             return False
         _release_offer(db, row, now)
-        wait_s = _seconds(row["entered_at"], now)
         store.delete_item(db, call_sid)
-        store.add_event(db, iso(now), "abandoned", item_id=call_sid, queue=row["queue"], seconds=wait_s)
-        call = store_calls.get_call(db, call_sid)
-        changes = {"outcome": "abandoned", "ended_at": iso(now), "wait_s": wait_s}
-        store_calls.update_call(
-            db, call_sid, "abandoned", {"wait_s": wait_s}, **{k: v for k, v in changes.items() if not call[k]}
-        )
+        store.add_event(db, iso(now), "abandoned", item_id=call_sid, queue=row["queue"], seconds=seconds_since(row["entered_at"], now))
     return True
 
 
@@ -368,7 +342,7 @@ def cancel(db: sqlite_utils.Database, item_id: str, now: datetime, *, reason: st
     return True
 
 
-def expire_offers(db: sqlite_utils.Database, now: datetime, ring_timeout_s: float) -> list[str]:
+def expire_offers(db: sqlite_utils.Database, now: datetime, ring_timeout_s: float) -> list[dict[str, Any]]:
     """Ring-no-answer for call offers older than ``ring_timeout_s`` (a safety net for lost Dial callbacks).
 
     Callback offers are not expired here: their customer may still be ringing; callbacks' own recovery
@@ -377,7 +351,7 @@ def expire_offers(db: sqlite_utils.Database, now: datetime, ring_timeout_s: floa
         stale = store.offers_older_than(db, iso(now - timedelta(seconds=ring_timeout_s)), "call")
         for row in stale:
             ring_no_answer(db, row["id"], row["offered_to"], now)
-    return [row["id"] for row in stale]
+    return stale
 
 
 # Agents
@@ -413,13 +387,11 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         row = _agent_row(db, agent_id)
         if row["presence"] != Presence.BUSY.value:
             return False
-        talk_s = _seconds(row["presence_since"], now)
+        talk_s = seconds_since(row["presence_since"], now)
         queue = _ladders(db).queue(row["current_queue"])
         store.add_event(
             db, iso(now), "ended", item_id=row["current_item"], agent_id=agent_id, queue=queue.name, seconds=talk_s
         )
-        if row["current_call_sid"] and store_calls.find_call(db, row["current_call_sid"]):
-            store_calls.update_call(db, row["current_call_sid"], "agent-left", {"agent": agent_id}, talk_s=talk_s)
         if queue.wrapup_s > 0:
             store.update_agent(
                 db,
@@ -522,7 +494,7 @@ def waiting_board(db: sqlite_utils.Database, now: datetime) -> list[dict[str, An
                 "caller_id": row["caller_id"],
                 "state": row["state"],
                 "offered_to": row["offered_to"],
-                "waited_s": _seconds(row["entered_at"], now, 1),
+                "waited_s": seconds_since(row["entered_at"], now, 1),
                 "reason": row["reason"],
                 "position": est.position if est else None,
                 "estimated_wait_s": est.wait_s if est else None,
@@ -551,7 +523,7 @@ def queue_board(db: sqlite_utils.Database, now: datetime, *, since: datetime | N
                 "waiting": sum(row["state"] == "waiting" for row in mine),
                 "offered": sum(row["state"] == "offered" for row in mine),
                 "callbacks": sum(row["kind"] == "callback" for row in mine),
-                "longest_wait_s": max((_seconds(r["entered_at"], now, 1) for r in mine), default=0.0),
+                "longest_wait_s": max((seconds_since(r["entered_at"], now, 1) for r in mine), default=0.0),
                 "staffed": len(eligible),
                 "available": sum(a.presence == Presence.AVAILABLE for a in eligible),
                 **counts,
@@ -573,14 +545,14 @@ def agents_board(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any
                 "id": row["id"],
                 "name": row["name"],
                 "presence": row["presence"],
-                "in_state_s": _seconds(row["presence_since"], now, 1) if row["presence_since"] else None,
+                "in_state_s": seconds_since(row["presence_since"], now, 1) if row["presence_since"] else None,
                 "not_ready_reason": row["not_ready_reason"],
                 "languages": row["languages"],
                 "skills": row["skills"],
                 "current_item": row["current_item"],
                 "current_call_sid": row["current_call_sid"],
                 "current_queue": row["current_queue"],
-                "wrapup_left_s": max(0.0, round((wrapup_until - now).total_seconds(), 1)) if wrapup_until else None,
+                "wrapup_left_s": max(0.0, round((wrapup_until - now).totalseconds_since(), 1)) if wrapup_until else None,
             }
         )
     return board

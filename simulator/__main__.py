@@ -2,7 +2,8 @@
 
 Against a server in local mode the call runs on the server's built-in simulator (so agents'
 softphones and callbacks work); against any other server pass ``--auth-token`` and the call runs
-here, signed with that token.
+here, signed with that token. Afterwards the summary adds what the server recorded (the intent, the
+callback): like any Twilio request, that question is signed with the auth token.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import requests
 
 from simulator.exceptions import SimulatorError
 from simulator.platform import Platform, script_from_json
+from simulator.transcript import describe
+from wire.signature import sign
 
 POLL_S = 0.2
 
@@ -62,30 +65,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def describe(event: dict[str, Any]) -> str | None:
-    """One transcript line for an event, or None for bookkeeping events."""
-    kind = event["kind"]
-    lines = {
-        "say": lambda e: f"heard    {e['text']}",
-        "play": lambda e: f"heard    {e['text']}",
-        "press": lambda e: f"pressed  {e['digits']}",
-        "speak": lambda e: f"said     \"{e['text']}\"" + ("" if e.get("heard_by") else "  (nobody listening: keys only)"),
-        "no-input": lambda e: "silence  (no input)",
-        "enqueue": lambda e: f"queue    waiting in {e['queue']}",
-        "dequeued": lambda e: f"queue    left {e['queue']} for an agent",
-        "ringing": lambda e: f"ringing  {e.get('client') or e.get('number')}",
-        "no-answer": lambda e: f"ringing  {e.get('client')} did not answer",
-        "bridged": lambda e: f"talking  with {e.get('client') or e.get('number')}",
-        "agent-hangup": lambda e: f"ended    agent hung up after {e['seconds']} s",
-        "caller-hangup": lambda e: f"hung up  (caller, in {e.get('where', 'call')})",
-        "hangup": lambda e: "ended    server hung up",
-        "stream": lambda e: "listening (media stream)",
-        "error": lambda e: f"ERROR    {e['text']}",
-        "http-error": lambda e: f"ERROR    {e['url']} -> {e['status']}: {e['text']}",
-    }
-    return lines[kind](event) if kind in lines else None
-
-
 def _token(args: argparse.Namespace) -> str:
     if args.auth_token:
         return args.auth_token
@@ -106,6 +85,17 @@ def _print_new(events: list[dict[str, Any]], last: list[str]) -> None:
         print(f"{event['t']:7.2f}s  {line}", flush=True)
 
 
+def server_record(base_url: str, token: str, sid: str) -> dict[str, Any]:
+    """What the server recorded about the call (GET /voice/calls/<sid>/record, signed like Twilio signs)."""
+    url = f"{base_url.rstrip('/')}/voice/calls/{sid}/record"
+    response = requests.get(url, headers={"X-Twilio-Signature": sign(token, url, {})}, timeout=10)
+    return response.json() if response.status_code == 200 else {}
+
+
+def with_record(summary: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    return {**summary, "intent": record.get("intent"), "callback": record.get("callback_id"), "server": record}
+
+
 def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
     """Let the local-mode server's simulator run the call; follow it by polling."""
     base = args.base_url.rstrip("/")
@@ -121,7 +111,8 @@ def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, A
             _print_new(state["events"], last)
         seen += len(state["events"])
         if state["ended"]:
-            return requests.get(f"{base}/sim/calls/{sid}", timeout=10).json()
+            summary = requests.get(f"{base}/sim/calls/{sid}", timeout=10).json()
+            return with_record(summary, server_record(base, _token(args), sid))
         if time.monotonic() > deadline:
             requests.post(f"{base}/sim/calls/{sid}/hangup", timeout=10)
             raise SimulatorError(f"call {sid} still running after {args.timeout} s; hung up")
@@ -130,11 +121,12 @@ def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, A
 
 def run_here(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
     """Run the call in this process, signing with the server's auth token."""
-    platform = Platform(args.base_url, _token(args))
+    token = _token(args)
+    platform = Platform(args.base_url, token)
     call = platform.place_call(args.from_, args.to, script_from_json(body), timeout=args.timeout)
     if not args.json:
         _print_new(call.log, [])
-    return call.summary()
+    return with_record(call.summary(), server_record(args.base_url, token, call.sid))
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -161,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        summary.pop("events", None)
+        for bookkeeping in ("events", "lines", "next"):
+            summary.pop(bookkeeping, None)
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         print(f"call {summary['call_sid']}: {summary['status']}, outcome {summary['outcome']}"

@@ -1,9 +1,10 @@
-"""The simulator over HTTP, mounted at /sim in local mode only.
+"""The simulated Twilio over HTTP: its own Flask app, reaching the server only over HTTP and WebSocket.
 
-Two faces: the part of Twilio's REST API the server uses (Calls create / update / fetch under
-``/sim/twilio/2010-04-01/…``, with HTTP basic auth like Twilio), so the real ``twilio`` client can be
-pointed at it; and a control API (``/sim/calls``, ``/sim/clients/…``, ``/sim/customers/…``) that the
-``python -m simulator`` CLI, the /phone page and the agents' simulated softphones use.
+Two faces: the part of Twilio's REST API the server uses (Calls create / update / fetch / list under
+``…/twilio/2010-04-01/…``, HTTP basic auth and Twilio's error bodies), so the real ``twilio`` client can
+be pointed at it; and a control API (``/calls``, ``/clients/…``, ``/customers/…``, ``/queues/…``) for the
+``python -m simulator`` CLI, tests, the caller phone page and the agents' simulated softphones.
+``python -m simulator serve`` runs it on its own port; a local-mode server mounts it at /sim.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from simulator.exceptions import SimulatorError
-from simulator.platform import CustomerPhone, Platform, SimCall, script_from_json
+from simulator.platform import CustomerPhone, Platform, SimCall, script_from_json, step_from_json
+from simulator.transcript import lines
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("sim", __name__, url_prefix="/sim")
-
-CUSTOMER_BEHAVIOURS = frozenset({"answer", "busy", "no-answer", "voicemail"})
+CUSTOMER_BEHAVIOURS = frozenset({"answer", "busy", "no-answer", "voicemail", "fax", "unknown"})
+QUEUE_FAILURES = frozenset({"", "queue-full", "system-error"})
+SOFTPHONE_SETTINGS = {"answers": bool, "answer_after_s": float, "talk_s": float, "manual": bool}
 
 
 def platform() -> Platform:
@@ -30,195 +33,216 @@ def platform() -> Platform:
 
 def _json() -> dict[str, Any]:
     body = request.get_json(silent=True)
-    if body is None and request.form:
-        return request.form.to_dict()
     if not isinstance(body, dict):
         raise SimulatorError("expected a JSON object")
     return body
 
 
-@bp.get("/")
-def index() -> Response:
-    p = platform()
-    return jsonify(platform="simulated Twilio Voice", base_url=p.base_url, calls=len(p.calls),
-                   clients=sorted(p.clients), queues={k: len(v) for k, v in p.queues.items()})
+def _blueprint(prefix: str) -> Blueprint:
+    bp = Blueprint("sim", __name__, url_prefix=prefix or None)
 
+    @bp.get("/")
+    def index() -> Response:
+        p = platform()
+        return jsonify(platform="simulated Twilio Voice", base_url=p.base_url, calls=len(p.calls),
+                       clients=sorted(p.clients), queues={k: len(v) for k, v in p.queues.items()})
 
-@bp.get("/calls")
-def list_calls() -> Response:
-    """Every call the simulator has seen (inbound and outbound), for tests and the /phone page."""
-    with platform().lock:
-        found = list(platform().calls.values())
-    return jsonify(calls=[{"sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction, "status": c.status} for c in found])
+    @bp.get("/calls")
+    def list_calls() -> Response:
+        """Every call the simulator has seen (inbound and outbound), for tests and the phone page."""
+        with platform().lock:
+            found = list(platform().calls.values())
+        return jsonify(calls=[{"sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction, "status": c.status}
+                              for c in found])
 
+    @bp.post("/calls")
+    def place_call() -> tuple[Response, int]:
+        body = _json()
+        from_ = str(body.get("from", "")).strip()
+        if not from_:
+            raise SimulatorError("'from' is required (the caller's number, or 'anonymous')")
+        call = platform().place_call(from_, str(body.get("to") or "+15550001000"), script_from_json(body), wait=False)
+        return jsonify(call_sid=call.sid), 201
 
-@bp.post("/calls")
-def place_call() -> tuple[Response, int]:
-    body = _json()
-    from_ = str(body.get("from", "")).strip()
-    if not from_:
-        raise SimulatorError("'from' is required (the caller's number, or 'anonymous')")
-    call = platform().place_call(from_, str(body.get("to") or "+15550001000"), script_from_json(body), wait=False)
-    return jsonify(call_sid=call.sid), 201
-
-
-@bp.get("/calls/<sid>")
-def call_state(sid: str) -> Response:
-    since = request.args.get("since", "0")
-    call = platform().get(sid)
-    summary = call.summary()
-    summary["events"] = summary["events"][int(since) if since.isdigit() else 0:]
-    summary["ended"] = call.done.is_set()
-    summary.update(_server_view(sid))
-    return jsonify(summary)
-
-
-def _server_view(sid: str) -> dict[str, Any]:
-    """What the server recorded about the call (intent, queue, agent, callback), for the summary."""
-    from store import calls
-    from store.web import get_db
-
-    if "DATABASE_PATH" not in current_app.config:  # a standalone simulator knows only the calls
-        return {}
-    row = calls.find_call(get_db(), sid)
-    if row is None:
-        return {}
-    return {k: row[k] for k in ("intent", "queue", "agent_id", "outcome", "callback_id", "path") if row.get(k)}
-
-
-@bp.post("/calls/<sid>/hangup")
-def hang_up(sid: str) -> Response:
-    platform().update_call(sid, status="completed")
-    return jsonify(ok=True)
-
-
-@bp.post("/clients/<identity>")
-def set_client(identity: str) -> Response:
-    body = _json()
-    allowed = {"answers": bool, "answer_after_s": float, "talk_s": float, "manual": bool}
-    unknown = set(body) - set(allowed)
-    if unknown:
-        raise SimulatorError(f"unknown softphone settings {sorted(unknown)}; known: {sorted(allowed)}")
-    try:
-        behaviour = {k: allowed[k](v) for k, v in body.items()}
-    except (TypeError, ValueError) as exc:
-        raise SimulatorError(f"bad softphone setting: {exc}") from None
-    phone = platform().client(identity, **behaviour)
-    return jsonify(identity=phone.identity, ringing_call=phone.ringing_call, rings=phone.rings)
-
-
-@bp.get("/clients/<identity>")
-def get_client(identity: str) -> Response:
-    phone = platform().clients.get(identity)
-    if phone is None:
-        abort(404, f"no softphone {identity!r} registered")
-    return jsonify(identity=identity, ringing_call=phone.ringing_call, rings=phone.rings, manual=phone.manual)
-
-
-@bp.post("/clients/<identity>/<action>")
-def client_action(identity: str, action: str) -> Response:
-    phone = platform().clients.get(identity)
-    if phone is None:
-        abort(404, f"no softphone {identity!r} registered")
-    actions = {"answer": phone.answer, "reject": phone.reject, "hangup": phone.hang_up}
-    if action not in actions:
-        abort(404, f"softphones can {', '.join(actions)}")
-    actions[action]()
-    return jsonify(ok=True)
-
-
-@bp.post("/customers/<path:number>")
-def set_customer(number: str) -> Response:
-    body = _json()
-    behaviour = str(body.get("behaviour", "answer"))
-    if behaviour not in CUSTOMER_BEHAVIOURS:
-        raise SimulatorError(f"behaviour must be one of {sorted(CUSTOMER_BEHAVIOURS)}")
-    platform().customers[number] = CustomerPhone(behaviour=behaviour, script=script_from_json(body))
-    return jsonify(number=number, behaviour=behaviour)
-
-
-# --- Twilio REST API (the subset the server uses) ---------------------------------------------
-
-
-def _rest_auth(account_sid: str) -> None:
-    """Twilio's REST API takes HTTP basic auth: account SID (or API key) and auth token."""
-    auth = request.authorization
-    config = current_app.config
-    if account_sid != config["TWILIO_ACCOUNT_SID"] or auth is None or auth.password != config["TWILIO_AUTH_TOKEN"]:
-        abort(401, "the simulated REST API needs the account SID and auth token")
-
-
-def _resource(call: SimCall) -> dict[str, Any]:
-    p = platform()
-    return {"sid": call.sid, "account_sid": p.account_sid, "to": call.to, "from": call.from_, "status": call.status,
-            "direction": call.direction, "parent_call_sid": call.parent_sid, "answered_by": call.answered_by,
-            "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{p.account_sid}/Calls/{call.sid}.json"}
-
-
-@bp.post("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
-def rest_create(account_sid: str) -> tuple[Response, int]:
-    _rest_auth(account_sid)
-    form = request.form
-    if not form.get("To") or not form.get("From"):
-        raise SimulatorError("To and From are required")
-    events = tuple(form.getlist("StatusCallbackEvent")) or ("completed",)
-    call = platform().create_call(
-        form["To"], form["From"], url=form.get("Url"), twiml=form.get("Twiml"), method=form.get("Method", "POST"),
-        status_callback=form.get("StatusCallback"), status_events=events,
-        machine_detection=bool(form.get("MachineDetection")), timeout_s=float(form.get("Timeout", 30)),
-    )
-    return jsonify(_resource(call)), 201
-
-
-@bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
-def rest_list(account_sid: str) -> Response:
-    """The call log, filtered like Twilio's by To and StartTime> (used to reconcile after a crash)."""
-    _rest_auth(account_sid)
-    to = request.args.get("To")
-    after = request.args.get("StartTime>")
-    since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else 0.0
-    with platform().lock:
-        found = [c for c in platform().calls.values() if (not to or c.to == to) and c.created_at >= since]
-    uri = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
-    return jsonify(calls=[_resource(c) for c in found], page=0, page_size=len(found) or 50, start=0, end=max(0, len(found) - 1),
-                   uri=uri, first_page_uri=uri, next_page_uri=None, previous_page_uri=None)
-
-
-@bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Calls/<sid>.json", methods=["GET", "POST"])
-def rest_call(account_sid: str, sid: str) -> Response:
-    _rest_auth(account_sid)
-    if request.method == "POST":
-        form = request.form
-        call = platform().update_call(sid, url=form.get("Url"), method=form.get("Method", "POST"),
-                                      twiml=form.get("Twiml"), status=form.get("Status"))
-    else:
+    @bp.get("/calls/<sid>")
+    def call_state(sid: str) -> Response:
+        """The call as the caller lived it, from event ``since`` on: events and transcript lines."""
+        since = request.args.get("since", "0")
+        start = int(since) if since.isdecimal() else 0
         call = platform().get(sid)
-    return jsonify(_resource(call))
+        summary = call.summary()
+        events = summary["events"][start:]
+        summary.update(events=events, lines=lines(events), next=start + len(events), ended=call.done.is_set())
+        return jsonify(summary)
+
+    @bp.post("/calls/<sid>/steps")
+    def add_step(sid: str) -> Response:
+        """What the person at the phone does next: keys or words (an interactive call waits for them)."""
+        platform().get(sid).script.steps.append(step_from_json(_json()))
+        return jsonify(ok=True)
+
+    @bp.post("/calls/<sid>/hangup")
+    def hang_up(sid: str) -> Response:
+        """The caller hangs up (nothing to do when the call is over already)."""
+        call = platform().get(sid)
+        if not call.done.is_set():
+            platform().update_call(sid, status="completed")
+        return jsonify(ok=True)
+
+    @bp.post("/calls/<sid>/replay")
+    def replay(sid: str) -> Response:
+        """Send the call's last webhook request again, signed as it was (Twilio retrying a request)."""
+        status, text = platform().replay_last(sid)
+        return jsonify(status=status, body=text)
+
+    @bp.post("/clients/<identity>")
+    def set_client(identity: str) -> Response:
+        body = _json()
+        unknown = set(body) - set(SOFTPHONE_SETTINGS)
+        if unknown:
+            raise SimulatorError(f"unknown softphone settings {sorted(unknown)}; known: {sorted(SOFTPHONE_SETTINGS)}")
+        try:
+            behaviour = {k: SOFTPHONE_SETTINGS[k](v) for k, v in body.items()}
+        except (TypeError, ValueError) as exc:
+            raise SimulatorError(f"bad softphone setting: {exc}") from None
+        phone = platform().client(identity, **behaviour)
+        return jsonify(identity=phone.identity, ringing_call=phone.ringing_call, rings=phone.rings)
+
+    @bp.get("/clients/<identity>")
+    def get_client(identity: str) -> Response:
+        phone = platform().clients.get(identity)
+        if phone is None:
+            abort(404, f"no softphone {identity!r} registered")
+        return jsonify(identity=identity, ringing_call=phone.ringing_call, rings=phone.rings, manual=phone.manual)
+
+    @bp.post("/clients/<identity>/<action>")
+    def client_action(identity: str, action: str) -> Response:
+        phone = platform().client(identity)
+        actions = {"answer": phone.answer, "reject": phone.reject, "hangup": phone.hang_up}
+        if action not in actions:
+            abort(404, f"softphones can {', '.join(actions)}")
+        if action in ("answer", "reject") and phone.ringing_call is None:
+            abort(409, "nothing is ringing")
+        actions[action]()
+        return jsonify(ok=True)
+
+    @bp.post("/customers/<path:number>")
+    def set_customer(number: str) -> Response:
+        body = _json()
+        behaviour = str(body.get("behaviour", "answer"))
+        if behaviour not in CUSTOMER_BEHAVIOURS:
+            raise SimulatorError(f"behaviour must be one of {sorted(CUSTOMER_BEHAVIOURS)}")
+        platform().customers[number] = CustomerPhone(behaviour=behaviour, script=script_from_json(body))
+        return jsonify(number=number, behaviour=behaviour)
+
+    @bp.post("/queues/<name>")
+    def set_queue(name: str) -> Response:
+        """A queue's limits: ``max_size`` (Twilio's default 100; 0: full), ``fails`` ("system-error": Twilio fails)."""
+        body = _json()
+        failure = str(body.get("fails", ""))
+        if failure not in QUEUE_FAILURES:
+            raise SimulatorError(f"fails is one of {sorted(QUEUE_FAILURES)}")
+        try:
+            size = int(body.get("max_size", 100))
+        except (TypeError, ValueError):
+            raise SimulatorError("max_size is a whole number") from None
+        platform().queue_limits[name] = (size, failure or None)
+        return jsonify(queue=name, max_size=size, fails=failure or None)
+
+    # --- Twilio REST API (the subset the server uses) ----------------------------------------
+
+    def _rest_auth(account_sid: str) -> None:
+        """Twilio's REST API takes HTTP basic auth: account SID (or API key) and auth token."""
+        auth = request.authorization
+        p = platform()
+        if account_sid != p.account_sid or auth is None or auth.password != p.auth_token:
+            raise TwilioError(401, 20003, "Authenticate")
+
+    def _resource(call: SimCall) -> dict[str, Any]:
+        p = platform()
+        return {"sid": call.sid, "account_sid": p.account_sid, "to": call.to, "from": call.from_, "status": call.status,
+                "direction": call.direction, "parent_call_sid": call.parent_sid, "answered_by": call.answered_by,
+                "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{p.account_sid}/Calls/{call.sid}.json"}
+
+    def _rest_call(sid: str) -> SimCall:
+        with platform().lock:
+            call = platform().calls.get(sid)
+        if call is None:
+            raise TwilioError(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+        return call
+
+    @bp.post("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
+    def rest_create(account_sid: str) -> tuple[Response, int]:
+        _rest_auth(account_sid)
+        form = request.form
+        if not form.get("To") or not form.get("From"):
+            raise TwilioError(400, 21201, "To and From are required")
+        detection = form.get("MachineDetection") or None
+        if detection not in (None, "Enable", "DetectMessageEnd"):
+            raise TwilioError(400, 21626, f"MachineDetection must be Enable or DetectMessageEnd, got {detection!r}")
+        call = platform().create_call(
+            form["To"], form["From"], url=form.get("Url"), twiml=form.get("Twiml"), method=form.get("Method", "POST"),
+            status_callback=form.get("StatusCallback"), status_events=tuple(form.getlist("StatusCallbackEvent")) or ("completed",),
+            machine_detection=detection, timeout_s=float(form.get("Timeout", 30)),
+        )
+        return jsonify(_resource(call)), 201
+
+    @bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
+    def rest_list(account_sid: str) -> Response:
+        """The call log, filtered like Twilio's by To and StartTime> (used to reconcile after a crash)."""
+        _rest_auth(account_sid)
+        to = request.args.get("To")
+        after = request.args.get("StartTime>")
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else 0.0
+        with platform().lock:
+            found = [c for c in platform().calls.values() if (not to or c.to == to) and c.created_at >= since]
+        found.sort(key=lambda c: -c.created_at)
+        uri = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+        return jsonify(calls=[_resource(c) for c in found], page=0, page_size=len(found) or 50, start=0,
+                       end=max(0, len(found) - 1), uri=uri, first_page_uri=uri, next_page_uri=None, previous_page_uri=None)
+
+    @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Calls/<sid>.json", methods=["GET", "POST"])
+    def rest_call(account_sid: str, sid: str) -> Response:
+        _rest_auth(account_sid)
+        call = _rest_call(sid)
+        if request.method == "POST":
+            if call.ended is not None:
+                raise TwilioError(400, 21220, "Call is not in-progress. Cannot redirect.")
+            form = request.form
+            call = platform().update_call(sid, url=form.get("Url"), method=form.get("Method", "POST"),
+                                          twiml=form.get("Twiml"), status=form.get("Status"))
+        return jsonify(_resource(call))
+
+    return bp
 
 
-DEMO_PHONE = {"answer_after_s": 3.0, "talk_s": 20.0}  # agents without the agent page open still answer
+class TwilioError(Exception):
+    """A REST API error, answered with Twilio's error body (code, message, more_info, status)."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
-def init_app(app: Any, base_url: str, agent_ids: list[str]) -> Platform:
-    """Mount the simulator on a local-mode app; its calls come back to ``base_url``; each agent gets a softphone."""
-    sim = Platform(base_url, app.config["TWILIO_AUTH_TOKEN"], app.config["TWILIO_ACCOUNT_SID"])
-    for agent_id in agent_ids:
-        sim.client(agent_id, **DEMO_PHONE)
-    app.extensions["simulator"] = sim
-    app.register_blueprint(bp)
-    return sim
-
-
-def standalone_app(server_url: str, auth_token: str, account_sid: str) -> Flask:
-    """The simulator as its own process (``python -m simulator serve``): Twilio's REST face and the control API,
-    calling back to the server at ``server_url`` (which then runs with TWILIO_API_BASE_URL pointed here)."""
+def standalone_app(server_url: str, auth_token: str, account_sid: str, *, prefix: str = "/sim",
+                   default_phone: dict[str, float] | None = None) -> Flask:
+    """The simulated Twilio calling back the server at ``server_url`` (which then runs with TWILIO_API_BASE_URL
+    pointed at <this>/twilio). ``default_phone``: how a softphone nobody registered behaves (None: it never rings)."""
     app = Flask("simulator")
-    app.config.update(TWILIO_ACCOUNT_SID=account_sid, TWILIO_AUTH_TOKEN=auth_token)
-    app.extensions["simulator"] = Platform(server_url, auth_token, account_sid)
-    app.register_blueprint(bp)
+    app.extensions["simulator"] = Platform(server_url, auth_token, account_sid, default_phone=default_phone)
+    app.register_blueprint(_blueprint(prefix))
+
+    @app.errorhandler(TwilioError)
+    def rest_refused(error: TwilioError) -> tuple[Response, int]:
+        return jsonify(code=error.code, message=str(error), more_info=f"https://www.twilio.com/docs/errors/{error.code}",
+                       status=error.status), error.status
 
     @app.errorhandler(SimulatorError)
     def refused(error: SimulatorError) -> tuple[Response, int]:
         return jsonify(error=str(error)), error.status_code
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=error.description), error.code or 500
 
     return app

@@ -8,20 +8,20 @@ timestamp), ``dtmf``, ``mark`` (echoed back when the server's audio before it ha
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from ivr.signature import sign
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
-from speech.audio import FRAME_BYTES, frames
-from speech.synth import caller_audio
+from simulator.voices import caller_audio
+from wire import media_streams as messages
+from wire.mulaw import FRAME_BYTES, frames
+from wire.signature import sign
 
 if TYPE_CHECKING:
     from simulator.platform import Platform, SimCall
@@ -56,10 +56,6 @@ def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str |
     return [], None
 
 
-def _send(ws: ClientConnection, message: dict[str, Any]) -> None:
-    ws.send(json.dumps(message))
-
-
 def _answer_server(ws: ClientConnection, stream_sid: str) -> bool:
     """Handle what the server sent so far (marks are echoed); False once the server closed."""
     while True:
@@ -71,7 +67,7 @@ def _answer_server(ws: ClientConnection, stream_sid: str) -> bool:
             return False
         message = json.loads(raw)
         if message.get("event") == "mark":
-            _send(ws, {"event": "mark", "streamSid": stream_sid, "mark": message.get("mark", {})})
+            ws.send(messages.mark(stream_sid, str(message.get("mark", {}).get("name", ""))))
 
 
 def _server_closed(ws: ClientConnection, stream_sid: str, seconds: float) -> bool:
@@ -103,14 +99,12 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
     sequence = 1
     started = time.monotonic()
     with ws:
-        _send(ws, {"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        ws.send(messages.connected())
         sequence += 1
-        _send(ws, {"event": "start", "sequenceNumber": str(sequence), "streamSid": stream_sid, "start": {
-            "accountSid": platform.account_sid, "streamSid": stream_sid, "callSid": call.sid, "tracks": ["inbound"],
-            "customParameters": parameters, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})
+        ws.send(messages.start(stream_sid, call.sid, platform.account_sid, parameters, sequence))
         if key is not None:
             sequence += 1
-            _send(ws, {"event": "dtmf", "streamSid": stream_sid, "sequenceNumber": str(sequence), "dtmf": {"track": "inbound_track", "digit": key}})
+            ws.send(messages.dtmf(stream_sid, key, sequence))
         silence_frames = int(MAX_LISTEN_S / 0.02)
         frames = audio + [SILENCE] * silence_frames
         for chunk, payload in enumerate(frames, start=1):
@@ -118,9 +112,7 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
                 break
             sequence += 1
             try:
-                _send(ws, {"event": "media", "sequenceNumber": str(sequence), "streamSid": stream_sid, "media": {
-                    "track": "inbound", "chunk": str(chunk), "timestamp": str(chunk * 20),
-                    "payload": base64.b64encode(payload).decode()}})
+                ws.send(messages.media(stream_sid, chunk, payload, sequence))
             except ConnectionClosed:
                 break
             if platform.time_scale:
@@ -130,6 +122,5 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
         else:  # everything sent: like Twilio, keep the stream open until the server closes it
             if not _server_closed(ws, stream_sid, SERVER_CLOSE_WAIT_S):
                 sequence += 1
-                _send(ws, {"event": "stop", "sequenceNumber": str(sequence), "streamSid": stream_sid,
-                           "stop": {"accountSid": platform.account_sid, "callSid": call.sid}})
+                ws.send(messages.stop(stream_sid, call.sid, platform.account_sid, sequence))
     call.note("stream-closed", seconds=round(time.monotonic() - started, 3))

@@ -3,9 +3,16 @@
 Faithful to Twilio's documented behaviour where the project relies on it: every request is signed
 (X-Twilio-Signature), Gather collects keys by ``numDigits`` / ``finishOnKey`` and falls through to
 the next verb when nothing comes, Enqueue loops on ``waitUrl`` until the call is redirected (REST
-update), leaves (<Leave>) or hangs up, Dial rings a <Client> or <Number> and reports
-``DialCallStatus`` to its action, Connect/Stream speaks the Media Streams protocol over a WebSocket,
-and status callbacks report how calls end. Time can be compressed (``time_scale``) so tests run fast.
+update: the action is told ``redirected`` at once), leaves (<Leave>) or hangs up, and reports
+``queue-full``, ``error`` (the waitUrl failed) and ``system-error`` to its action; Dial rings a
+<Client> or <Number>, reports ``DialCallStatus`` to its action (also when the caller hung up while it
+rang) and the leg's ``ringing``/``answered``/``completed`` to its status callback; answering machine
+detection answers ``human``, ``machine_start`` (``machine_end_beep`` with DetectMessageEnd), ``fax``
+or ``unknown``; Connect/Stream speaks the Media Streams protocol over a WebSocket; status callbacks
+report how calls end. Time can be compressed (``time_scale``) so tests run fast.
+
+It reaches the server only over HTTP and WebSocket and uses nothing of the server's code: only the
+shared wire formats (``wire``).
 
 People on the simulated phones are scripted: a caller's ``Script`` says what they press and say and
 how long they hold; agents' softphones (``ClientPhone``) and customers' phones (``CustomerPhone``)
@@ -26,9 +33,9 @@ from urllib.parse import unquote, urlencode
 
 import requests
 
-from ivr.signature import sign
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb, parse
+from wire.signature import sign
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,11 @@ WORDS_PER_SECOND = 2.5
 MAX_REDIRECTS = 200
 REQUEST_TIMEOUT_S = 30
 INTERACTIVE_READ_S = 10.0  # wall seconds an interactive caller gets, on top of an input's timeout, to read the prompt
+TWILIO_QUEUE_SIZE = 100  # Twilio's default MaxQueueSize
+# What the Dial action hears when the caller hung up while the dialled party rang. Twilio documents that the
+# action is requested when the Dial ends; we could not confirm whether DialCallStatus then says no-answer or
+# canceled, so the default is the one that looks most like the agent's fault, and tests try both.
+DIAL_STATUS_WHEN_CALLER_LEAVES = "no-answer"
 
 
 def new_sid(prefix: str = "CA") -> str:
@@ -74,6 +86,7 @@ class Script:
     hold_s: float | None = None
     talk_s: float | None = None  # wall seconds they talk once bridged before hanging up (None: the agent ends it)
     interactive: bool = False  # a person at the /phone page: each input point waits for what they send (steps.append)
+    ring_patience_s: float | None = None  # wall seconds they let an agent's phone ring before hanging up
 
     def __post_init__(self) -> None:
         self.steps = deque(self.steps)  # type: ignore[assignment]
@@ -145,6 +158,7 @@ class SimCall:
     parent_sid: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
     sequence: int = 0
+    last_request: tuple[str, dict[str, str], str] | None = None  # (url, params, method) of the last webhook
 
     def note(self, kind: str, **data: Any) -> None:
         entry = {"t": round(time.monotonic() - self.started, 3), "kind": kind, **data}
@@ -195,6 +209,22 @@ class Redirected(Exception):
     """A REST update gave the call new TwiML: stop this document, fetch that one."""
 
 
+class CallerLeftDial(Exception):
+    """The caller hung up during a <Dial> (while it rang, or while bridged)."""
+
+    def __init__(self, status: str, duration: int = 0) -> None:
+        super().__init__(status)
+        self.status, self.duration = status, duration
+
+
+def answered_by(behaviour: str, detection: str) -> str:
+    """Answering machine detection's AnsweredBy for a customer's phone (Enable decides at once; DetectMessageEnd
+    waits for a machine's greeting to end)."""
+    if behaviour == "voicemail":
+        return "machine_end_beep" if detection == "DetectMessageEnd" else "machine_start"
+    return {"fax": "fax", "unknown": "unknown"}.get(behaviour, "human")
+
+
 # --- the platform ------------------------------------------------------------------------------
 
 
@@ -210,6 +240,8 @@ class Platform:
         time_scale: float = 0.0,
         queue_poll_s: float = 0.5,
         caller_number: str = "+15550100000",
+        default_phone: dict[str, Any] | None = None,
+        dial_status_when_caller_leaves: str = DIAL_STATUS_WHEN_CALLER_LEAVES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_token = auth_token
@@ -221,6 +253,9 @@ class Platform:
         self.queues: dict[str, list[str]] = {}
         self.clients: dict[str, ClientPhone] = {}
         self.customers: dict[str, CustomerPhone] = {}
+        self.queue_limits: dict[str, tuple[int, str | None]] = {}  # queue → (max size, "system-error" or None)
+        self.default_phone = default_phone  # how an identity nobody registered answers (None: it is not registered)
+        self.dial_status_when_caller_leaves = dial_status_when_caller_leaves
         self.lock = threading.RLock()
         self.http = requests.Session()
         self.listeners: list[Callable[[SimCall, dict[str, Any]], None]] = []
@@ -242,7 +277,7 @@ class Platform:
 
     def create_call(self, to: str, from_: str, *, url: str | None = None, twiml: str | None = None, method: str = "POST",
                     status_callback: str | None = None, status_events: tuple[str, ...] = ("completed",),
-                    machine_detection: bool = False, timeout_s: float = 30) -> SimCall:
+                    machine_detection: str | None = None, timeout_s: float = 30) -> SimCall:
         """An outbound call (REST ``calls.create``): rings the customer's phone, then runs Url/Twiml."""
         if not url and not twiml:
             raise SimulatorError("calls.create needs Url or Twiml")
@@ -267,6 +302,15 @@ class Platform:
         call.wake.set()
         return call
 
+    def replay_last(self, sid: str) -> tuple[int, str]:
+        """Send the call's last webhook request again, exactly as signed before (a retried request)."""
+        call = self.get(sid)
+        if call.last_request is None:
+            raise SimulatorError(f"call {sid} made no request yet")
+        url, params, method = call.last_request
+        response = self._send(url, params, method)
+        return response.status_code, response.text
+
     def get(self, sid: str) -> SimCall:
         with self.lock:
             if sid not in self.calls:
@@ -276,7 +320,7 @@ class Platform:
     def client(self, identity: str, **behaviour: Any) -> ClientPhone:
         """Register (or change) the softphone of a <Client> identity."""
         with self.lock:
-            phone = self.clients.get(identity) or ClientPhone(identity)
+            phone = self.clients.get(identity) or ClientPhone(identity, **(self.default_phone or {}))
             for name, value in behaviour.items():
                 setattr(phone, name, value)
             self.clients[identity] = phone
@@ -312,7 +356,7 @@ class Platform:
         self._run_document(call, self.url("/voice/incoming"), "POST")
 
     def _run_outbound(self, call: SimCall, phone: CustomerPhone, url: str | None, twiml: str | None, method: str,
-                      machine_detection: bool, timeout_s: float) -> None:
+                      machine_detection: str | None, timeout_s: float) -> None:
         self._status(call, "initiated", send="initiated")
         self._status(call, "ringing", send="ringing")
         if phone.behaviour in ("busy", "no-answer"):
@@ -323,7 +367,7 @@ class Platform:
             return
         call.answered = time.monotonic()
         if machine_detection:
-            call.answered_by = "machine_start" if phone.behaviour == "voicemail" else "human"
+            call.answered_by = answered_by(phone.behaviour, machine_detection)
         self._status(call, "in-progress", send="answered")
         if twiml:
             self._execute(call, parse(twiml), self.url(url or "/"))
@@ -382,18 +426,19 @@ class Platform:
     def request(self, call: SimCall, url: str, extra: dict[str, str] | None = None, method: str = "POST") -> requests.Response:
         """A signed webhook request, exactly as Twilio signs it (URL + sorted POST params)."""
         params = self.params(call, extra)
-        if method.upper() == "GET":
-            sep = "&" if "?" in url else "?"
-            full = url + sep + urlencode(params)
-            headers = {"X-Twilio-Signature": sign(self.auth_token, full, {})}
-            response = self.http.get(full, headers=headers, timeout=REQUEST_TIMEOUT_S)
-        else:
-            headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
-            response = self.http.post(url, data=params, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        call.last_request = (url, params, method)
+        response = self._send(url, params, method)
         if response.status_code >= 400:
             call.note("http-error", url=url, status=response.status_code, text=response.text[:300])
             raise SimulatorError(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
         return response
+
+    def _send(self, url: str, params: dict[str, str], method: str) -> requests.Response:
+        if method.upper() == "GET":
+            full = url + ("&" if "?" in url else "?") + urlencode(params)
+            return self.http.get(full, headers={"X-Twilio-Signature": sign(self.auth_token, full, {})}, timeout=REQUEST_TIMEOUT_S)
+        headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
+        return self.http.post(url, data=params, headers=headers, timeout=REQUEST_TIMEOUT_S)
 
     def _fetch(self, call: SimCall, url: str, method: str, extra: dict[str, str] | None = None) -> list[Verb]:
         response = self.request(call, url, extra, method)
@@ -547,13 +592,19 @@ class Platform:
 
     def _verb_enqueue(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
         name = verb.text
-        call.queue = name
+        action = verb.attr("action")
+        max_size, failure = self.queue_limits.get(name, (TWILIO_QUEUE_SIZE, None))
         with self.lock:
-            self.queues.setdefault(name, []).append(call.sid)
+            refused = failure or ("queue-full" if len(self.queues.get(name, [])) >= max_size else None)
+            if not refused:
+                self.queues.setdefault(name, []).append(call.sid)
+        if refused:  # never enqueued: the action is requested at once, without QueueSid or QueueTime
+            call.note("queue-refused", queue=name, result=refused)
+            return (self.url(action), verb.attr("method", "POST"), {"QueueResult": refused}) if action else None
+        call.queue = name
         call.note("enqueue", queue=name)
         joined = time.monotonic()
         wait_url = verb.attr("waitUrl")
-        action = verb.attr("action")
         result = "hangup"
         try:
             while True:
@@ -561,30 +612,43 @@ class Platform:
                 if call.script.hold_s is not None and time.monotonic() - joined >= call.script.hold_s:
                     call.note("caller-hangup", where="queue")
                     raise Hangup()
-                extra = self._queue_params(call, name, joined)
                 if wait_url:
-                    verbs = self._fetch(call, self.url(wait_url), verb.attr("waitUrlMethod", "POST"), extra)
-                    left = self._run_wait_music(call, verbs, wait_url)
+                    try:
+                        verbs = self._fetch(call, self.url(wait_url), verb.attr("waitUrlMethod", "POST"),
+                                            self._queue_params(call, name, joined))
+                        left = self._run_wait_music(call, verbs, wait_url)
+                    except SimulatorError as exc:  # the waitUrl answered an HTTP error or bad TwiML
+                        call.note("error", text=f"waitUrl failed: {exc}")
+                        result = "error"
+                        break
                     if left:
                         result = "leave"
                         break
                 self._sleep(call, 0, floor=self.queue_poll_s)
         except Redirected:
             call.note("dequeued", queue=name, how="redirect")
-            with self.lock:
-                self.queues[name].remove(call.sid)
+            self._leave_queue(call, name)
+            if action:  # Twilio tells the action right away; the call goes on with the redirect's TwiML
+                self._send_queue_result(call, action, name, joined, "redirected")
             raise
         except Hangup:
+            self._leave_queue(call, name)
             if action:
-                self._send_queue_result(call, action, verb, name, joined, "hangup")
+                call.status = "completed"
+                self._send_queue_result(call, action, name, joined, "hangup")
             raise
-        with self.lock:
-            self.queues[name].remove(call.sid)
+        self._leave_queue(call, name)
         if action:
             return self.url(action), verb.attr("method", "POST"), {**self._queue_params(call, name, joined), "QueueResult": result}
         return None
 
-    def _send_queue_result(self, call: SimCall, action: str, verb: Verb, name: str, joined: float, result: str) -> None:
+    def _leave_queue(self, call: SimCall, name: str) -> None:
+        with self.lock:
+            if call.sid in self.queues.get(name, []):
+                self.queues[name].remove(call.sid)
+
+    def _send_queue_result(self, call: SimCall, action: str, name: str, joined: float, result: str) -> None:
+        """A QueueResult the call does not wait for (its TwiML is not run: the call hung up or moved on)."""
         try:
             self.request(call, self.url(action), {**self._queue_params(call, name, joined), "QueueResult": result})
         except SimulatorError as exc:
@@ -622,21 +686,38 @@ class Platform:
         timeout = verb.number("timeout", 30)
         nouns = verb.children or [Verb("Number", {}, verb.text)]
         status, duration, child_sid = "no-answer", 0, new_sid()
-        for noun in nouns:
-            if noun.name == "Client":
-                status, duration = self._ring_client(call, noun, timeout, child_sid)
-            elif noun.name == "Number":
-                status, duration = self._ring_number(call, noun, child_sid)
-            else:
-                raise SimulatorError(f"<Dial><{noun.name}> is not simulated")
-            if status == "completed":
-                break
         action = verb.attr("action")
+        try:
+            for noun in nouns:
+                if noun.name == "Client":
+                    status, duration = self._ring_client(call, noun, timeout, child_sid)
+                elif noun.name == "Number":
+                    status, duration = self._ring_number(call, noun, child_sid)
+                else:
+                    raise SimulatorError(f"<Dial><{noun.name}> is not simulated")
+                if status == "completed":
+                    break
+        except CallerLeftDial as left:  # the caller hung up: Twilio still requests the action, and ignores its TwiML
+            call.status = "completed"
+            call.note("dial-result", status=left.status, duration=left.duration)
+            if action:
+                self._send_dial_result(call, action, verb, left.status, child_sid, left.duration)
+            raise Hangup() from None
         call.note("dial-result", status=status, duration=duration)
         if action:
-            return self.url(action), verb.attr("method", "POST"), {
-                "DialCallStatus": status, "DialCallSid": child_sid, "DialCallDuration": str(duration), "DialBridged": str(status == "completed").lower()}
+            return self.url(action), verb.attr("method", "POST"), self._dial_params(status, child_sid, duration)
         return None
+
+    @staticmethod
+    def _dial_params(status: str, child_sid: str, duration: int) -> dict[str, str]:
+        return {"DialCallStatus": status, "DialCallSid": child_sid, "DialCallDuration": str(duration),
+                "DialBridged": str(status == "completed").lower()}
+
+    def _send_dial_result(self, call: SimCall, action: str, verb: Verb, status: str, child_sid: str, duration: int) -> None:
+        try:
+            self.request(call, self.url(action), self._dial_params(status, child_sid, duration), verb.attr("method", "POST"))
+        except SimulatorError as exc:
+            call.note("error", text=f"Dial action failed: {exc}")
 
     def _child_status(self, call: SimCall, noun: Verb, child_sid: str, status: str, to: str, duration: int = 0) -> None:
         """Status callbacks of the dialled leg (<Client statusCallback=…>), as Twilio sends them."""
@@ -652,28 +733,37 @@ class Platform:
             call.note("error", text=f"child status callback failed: {exc}")
 
     def _ring_client(self, call: SimCall, noun: Verb, timeout: float, child_sid: str) -> tuple[str, int]:
-        """Ring an agent's softphone for up to ``timeout`` wall seconds; bridge if it answers."""
+        """Ring an agent's softphone for up to ``timeout`` wall seconds; bridge if it answers. A caller with
+        ``ring_patience_s`` hangs up after that long (the leg is canceled; the Dial action still comes)."""
         identity = noun.text
-        phone = self.clients.get(identity)
+        with self.lock:
+            phone = self.clients.get(identity) or (self.client(identity) if self.default_phone is not None else None)
         call.note("ringing", client=identity)
-        self._child_status(call, noun, child_sid, "ringing", f"client:{identity}")
+        patience = call.script.ring_patience_s
         answered = False
         if phone is not None:
             phone.rings += 1
-            phone.ringing_call = call.sid
             phone._decision.clear()
             phone._hangup.clear()
-            try:
-                if phone.manual:
-                    answered = phone._decision.wait(timeout) and phone._answered
-                elif phone.answers and phone.answer_after_s < timeout:
-                    self._wait_real(call, phone.answer_after_s)
-                    answered = True
-            finally:
+            phone.ringing_call = call.sid  # ringing before the "ringing" report: an agent who sees it can answer
+        self._child_status(call, noun, child_sid, "ringing", f"client:{identity}")
+        try:
+            waited = min(timeout, patience) if patience is not None else timeout
+            if phone is not None and phone.manual:
+                answered = phone._decision.wait(waited) and phone._answered
+            elif phone is not None and phone.answers and phone.answer_after_s < waited:
+                self._wait_real(call, phone.answer_after_s)
+                answered = True
+            else:
+                self._wait_real(call, waited)
+        finally:
+            if phone is not None:
                 phone.ringing_call = None
+        if not answered and patience is not None and patience < timeout:
+            call.note("caller-hangup", where="ringing", client=identity)
+            self._child_status(call, noun, child_sid, "canceled", f"client:{identity}")
+            raise CallerLeftDial(self.dial_status_when_caller_leaves)
         if not answered:
-            if phone is None or not (phone.manual or phone.answers):
-                self._wait_real(call, timeout)
             call.note("no-answer", client=identity)
             self._child_status(call, noun, child_sid, "no-answer", f"client:{identity}")
             return "no-answer", 0
@@ -692,7 +782,7 @@ class Platform:
         self._child_status(call, noun, child_sid, "completed", f"client:{identity}", duration)
         if caller_first:
             call.note("caller-hangup", where="bridged", seconds=duration)
-            raise Hangup()
+            raise CallerLeftDial("completed", duration)
         call.note("agent-hangup", client=identity, seconds=duration)
         return "completed", duration
 
@@ -730,27 +820,33 @@ class Platform:
     _verb_stop = _verb_start
 
 
+def step_from_json(raw: Any) -> Keys | Say | Silence:
+    """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15} or {"silence": true}."""
+    if not isinstance(raw, dict):
+        raise SimulatorError(f"a step must be an object, got {raw!r}")
+    if "keys" in raw:
+        keys = str(raw["keys"])
+        if not keys or any(ch not in "0123456789*#" for ch in keys):
+            raise SimulatorError(f"keys may be 0-9, * and #, got {keys!r}")
+        return Keys(keys)
+    if "say" in raw:
+        snr = raw.get("snr_db")
+        try:
+            return Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None)
+        except (TypeError, ValueError):
+            raise SimulatorError("snr_db must be a number of decibels") from None
+    if raw.get("silence"):
+        return Silence()
+    raise SimulatorError(f"a step needs 'keys', 'say' or 'silence', got {raw!r}")
+
+
 def script_from_json(body: dict[str, Any]) -> Script:
-    """A Script from its JSON form: {"steps": [{"keys": "1#"}, {"say": "…", "lang": "ko"}, {"silence": true}], "hold_s": 30}."""
-    steps: list[Keys | Say | Silence] = []
+    """A Script from its JSON form: {"steps": [{"keys": "1#"}, …], "hold_s": 30, "talk_s": 5, "ring_patience_s": 2,
+    "interactive": false}."""
     raw_steps = body.get("steps", [])
     if not isinstance(raw_steps, list):
         raise SimulatorError("'steps' must be a list")
-    for raw in raw_steps:
-        if not isinstance(raw, dict):
-            raise SimulatorError(f"a step must be an object, got {raw!r}")
-        if "keys" in raw:
-            keys = str(raw["keys"])
-            if not keys or any(ch not in "0123456789*#" for ch in keys):
-                raise SimulatorError(f"keys may be 0-9, * and #, got {keys!r}")
-            steps.append(Keys(keys))
-        elif "say" in raw:
-            snr = raw.get("snr_db")
-            steps.append(Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None))
-        elif raw.get("silence"):
-            steps.append(Silence())
-        else:
-            raise SimulatorError(f"a step needs 'keys', 'say' or 'silence', got {raw!r}")
+    steps = [step_from_json(raw) for raw in raw_steps]
 
     def seconds(name: str) -> float | None:
         value = body.get(name)
@@ -761,4 +857,5 @@ def script_from_json(body: dict[str, Any]) -> Script:
         except (TypeError, ValueError):
             raise SimulatorError(f"{name} must be a number of seconds") from None
 
-    return Script(steps, hold_s=seconds("hold_s"), talk_s=seconds("talk_s"))
+    return Script(steps, hold_s=seconds("hold_s"), talk_s=seconds("talk_s"), ring_patience_s=seconds("ring_patience_s"),
+                  interactive=bool(body.get("interactive")))

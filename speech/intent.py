@@ -17,10 +17,9 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Literal
 
+from core.model import Choice, Match
 from speech.lexicon import YES_NO
 
 ACT_THRESHOLD = 0.75  # score needed to act without asking
@@ -39,30 +38,8 @@ FIT_FOR_ACT = 0.0
 FIT_FOR_CONFIRM = -22.0
 UNVERIFIED_FACTOR = 0.6  # unverified grammar results: a full match scores below ACT_THRESHOLD (confirm at most)
 
-Decision = Literal["act", "confirm", "reject"]
 _MARKERS = re.compile(r"\[unk\]|<unk>|<spoken_noise>|!sil", re.IGNORECASE)
 _PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One menu option: the key (DTMF digit) it answers to, its intent name and the phrases that say it."""
-
-    key: str
-    intent: str
-    phrases: list[str]
-
-
-@dataclass(frozen=True)
-class Match:
-    """The decision on an utterance: act on / confirm / reject the best choice, with its score and the words heard."""
-
-    decision: Decision
-    key: str | None
-    intent: str | None
-    score: float
-    heard: str
-    scores: dict[str, float] = field(default_factory=dict)
 
 
 def tokens(text: str) -> list[str]:

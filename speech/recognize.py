@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import vosk
 
-from speech.audio import SAMPLE_RATE, SpeechDetector, Upsampler, ulaw_decode
+from speech.audio import SpeechDetector, Upsampler
 from speech.exceptions import SpeechError
+from wire.mulaw import SAMPLE_RATE, ulaw_decode
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,7 @@ passes the caller's audio to a recognizer from the pool and decides when the cal
   oversized payload, a recognizer failure, or the socket closed before a decision.
 
 Every way out frees the recognizers. Message shapes follow Twilio's "Media Streams - WebSocket
-Messages" page; ``media_message``/``mark_message``/``clear_message`` build the messages a
-bidirectional (``<Connect><Stream>``) stream may send back, and ``inbound_messages`` builds what
-Twilio would send for some caller audio (for the simulator and tests).
+Messages" page; the messages themselves are built by ``wire.media_streams``.
 """
 
 from __future__ import annotations
@@ -26,21 +24,21 @@ import binascii
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import vosk
 
-from speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 from speech.exceptions import SpeechError
 from speech.intent import Choice, Match, grammar_phrases, match, tokens
 from speech.lexicon import FILLERS
 from speech.recognize import DITHER, MODEL_RATE, Recognition, RecognizerPool, Result, default_pool
+from wire.media_streams import ENCODING
+from wire.mulaw import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-ENCODING = "audio/x-mulaw"
 MAX_MESSAGE_CHARS = 64 * 1024
 MAX_PAYLOAD_BYTES = SAMPLE_RATE  # one second of audio in one media message (Twilio sends 20 ms)
 NOINPUT_MS = 5000
@@ -347,92 +345,6 @@ class MediaStreamSession:
         self._done.set()
         if self._on_turn is not None:
             self._on_turn(result)
-
-
-# --- messages to Twilio (bidirectional streams) -----------------------------------------------------
-
-
-def media_message(stream_sid: str, audio: bytes) -> str:
-    """Play 8 kHz μ-law ``audio`` to the caller."""
-    return json.dumps(
-        {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(audio).decode()}}
-    )
-
-
-def mark_message(stream_sid: str, name: str) -> str:
-    """Ask Twilio to send ``name`` back once the audio sent before it has played."""
-    return json.dumps({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}})
-
-
-def clear_message(stream_sid: str) -> str:
-    """Drop the audio Twilio has buffered for playing (the caller barged in)."""
-    return json.dumps({"event": "clear", "streamSid": stream_sid})
-
-
-# --- messages from Twilio, for the simulator and tests ----------------------------------------------
-
-
-def inbound_messages(
-    audio: bytes,
-    *,
-    call_sid: str,
-    stream_sid: str,
-    account_sid: str = "AC" + "0" * 32,
-    custom_parameters: Mapping[str, str] | None = None,
-    dtmf: str | None = None,
-    stop: bool = True,
-) -> Iterator[str]:
-    """The messages Twilio sends for a caller saying ``audio`` (μ-law): connected, start, 20 ms media…,
-    an optional dtmf key after the audio, and stop."""
-    sequence = iter(range(1, 1 << 31))
-    yield json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-    yield json.dumps(
-        {
-            "event": "start",
-            "sequenceNumber": str(next(sequence)),
-            "start": {
-                "accountSid": account_sid,
-                "streamSid": stream_sid,
-                "callSid": call_sid,
-                "tracks": ["inbound"],
-                "customParameters": dict(custom_parameters or {}),
-                "mediaFormat": {"encoding": ENCODING, "sampleRate": SAMPLE_RATE, "channels": 1},
-            },
-            "streamSid": stream_sid,
-        }
-    )
-    for chunk, offset in enumerate(range(0, len(audio), FRAME_BYTES), start=1):
-        yield json.dumps(
-            {
-                "event": "media",
-                "sequenceNumber": str(next(sequence)),
-                "media": {
-                    "track": "inbound",
-                    "chunk": str(chunk),
-                    "timestamp": str((chunk - 1) * FRAME_MS),
-                    "payload": base64.b64encode(audio[offset : offset + FRAME_BYTES]).decode(),
-                },
-                "streamSid": stream_sid,
-            }
-        )
-    if dtmf is not None:
-        yield json.dumps(
-            {
-                "event": "dtmf",
-                "streamSid": stream_sid,
-                "sequenceNumber": str(next(sequence)),
-                "dtmf": {"track": "inbound_track", "digit": dtmf},
-            }
-        )
-    if stop:
-        yield json.dumps(
-            {
-                "event": "stop",
-                "sequenceNumber": str(next(sequence)),
-                "stop": {"accountSid": account_sid, "callSid": call_sid},
-                "streamSid": stream_sid,
-            }
-        )
 
 
 # --- parsing ------------------------------------------------------------------------------------------

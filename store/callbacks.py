@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.db import now
+from core.clock import now_text as now
 from store.exceptions import StoreError
 
 OPEN_STATUSES = ("pending", "dialing", "connected")

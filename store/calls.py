@@ -1,4 +1,4 @@
-"""Callers, calls and their append-only event log."""
+"""Callers, calls and their append-only event log: a ``core.model.Call`` loaded and saved."""
 
 from __future__ import annotations
 
@@ -8,46 +8,25 @@ from typing import Any
 
 import sqlite_utils
 
-from store.db import now, seconds_between, transaction
-from store.exceptions import StoreError
+from core.clock import now_text
+from core.model import JSON_COLUMNS, Call
+from store.db import insert, one, transaction
 
 log = logging.getLogger(__name__)
 
-TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-JSON_COLUMNS = ("path", "digits", "speech")
-
-
-def _one(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    """One row as a dict, or None (straight on the connection: webhooks run this several times each)."""
-    cursor = db.conn.execute(sql, params)
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-
 
 def get_caller(db: sqlite_utils.Database, caller_id: int | None) -> dict[str, Any] | None:
-    return _one(db, "SELECT * FROM callers WHERE id = ?", [caller_id]) if caller_id else None
-
-
-def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
-    """Plain INSERT (the hot webhook path: no schema introspection); returns the rowid."""
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    return db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
-
-
-def _update_call(db: sqlite_utils.Database, sid: str, changes: dict[str, Any]) -> None:
-    assignments = ", ".join(f"{column} = ?" for column in changes)
-    db.conn.execute(f"UPDATE calls SET {assignments} WHERE sid = ?", [*changes.values(), sid])
+    return one(db, "SELECT * FROM callers WHERE id = ?", [caller_id]) if caller_id else None
 
 
 def caller_for_number(db: sqlite_utils.Database, number: str | None) -> dict[str, Any]:
     """The caller row for an E.164 number, created on first contact; withheld → a new anonymous caller."""
     if number:
-        row = _one(db, "SELECT * FROM callers WHERE number = ?", [number])
+        row = one(db, "SELECT * FROM callers WHERE number = ?", [number])
         if row:
             return row
-    caller_id = _insert(db, "callers", {"number": number, "created_at": now()})
-    return get_caller(db, caller_id)
+    caller_id = insert(db, "callers", {"number": number, "created_at": now_text()})
+    return {"id": caller_id, "number": number, "name": None, "language": None, "notes": None}
 
 
 def upsert_caller(db: sqlite_utils.Database, number: str, **fields: Any) -> dict[str, Any]:
@@ -59,36 +38,46 @@ def upsert_caller(db: sqlite_utils.Database, number: str, **fields: Any) -> dict
     return db["callers"].get(caller["id"])
 
 
-def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any]:
-    row = _one(db, "SELECT * FROM calls WHERE sid = ?", [sid])
-    if row is None:
-        raise StoreError(f"no call {sid}")
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for column in JSON_COLUMNS:
         row[column] = json.loads(row[column] or "[]")
     return row
 
 
-def find_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
-    try:
-        return get_call(db, sid)
-    except StoreError:
-        return None
+def load(db: sqlite_utils.Database, sid: str) -> Call | None:
+    """The call with its row, or None."""
+    row = one(db, "SELECT * FROM calls WHERE sid = ?", [sid])
+    return None if row is None else Call(_decoded(row))
 
 
-def start_call(db: sqlite_utils.Database, sid: str, **fields: Any) -> tuple[dict[str, Any], bool]:
-    """Insert the call row unless it exists (Twilio retries webhooks); returns (row, created)."""
-    with transaction(db):
-        existing = find_call(db, sid)
-        if existing:
-            return existing, False
-        fields.setdefault("started_at", now())
-        _insert(db, "calls", {"sid": sid, "path": "[]", "digits": "[]", "speech": "[]", **fields})
-        add_event(db, sid, "started", {k: v for k, v in fields.items() if k != "started_at"})
-    return get_call(db, sid), True
+def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
+    """The call row as a dict (JSON columns decoded), or None."""
+    call = load(db, sid)
+    return None if call is None else call.snapshot()
 
 
-def add_event(db: sqlite_utils.Database, sid: str, kind: str, data: dict[str, Any] | None = None) -> None:
-    _insert(db, "call_events", {"call_sid": sid, "at": now(), "kind": kind, "data": json.dumps(data or {}, ensure_ascii=False)})
+def _encode(column: str, value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if column in JSON_COLUMNS else value
+
+
+def save(db: sqlite_utils.Database, call: Call) -> None:
+    """Write what changed on the call (the whole row when new) and its new events; call inside a transaction."""
+    if call.new:
+        row = call.snapshot()
+        insert(db, "calls", {k: _encode(k, v) for k, v in row.items()})
+        call.new = False
+    elif call.changed:
+        assignments = ", ".join(f"{column} = ?" for column in call.changed)
+        values = [_encode(k, v) for k, v in call.changed.items()]
+        db.conn.execute(f"UPDATE calls SET {assignments} WHERE sid = ?", [*values, call.sid])
+    if call.events:
+        at = now_text()
+        db.conn.executemany(
+            "INSERT INTO call_events (call_sid, at, kind, data) VALUES (?, ?, ?, ?)",
+            [(call.sid, at, kind, json.dumps(data, ensure_ascii=False)) for kind, data in call.events],
+        )
+    call.changed.clear()
+    call.events.clear()
 
 
 def events(db: sqlite_utils.Database, sid: str) -> list[dict[str, Any]]:
@@ -96,79 +85,14 @@ def events(db: sqlite_utils.Database, sid: str) -> list[dict[str, Any]]:
     return [{**row, "data": json.loads(row["data"])} for row in rows]
 
 
-def record_step(
-    db: sqlite_utils.Database,
-    sid: str,
-    node: str,
-    *,
-    enter: bool,
-    digits: str | None = None,
-    speech: dict[str, Any] | None = None,
-    event: dict[str, Any] | None = None,
-    **updates: Any,
-) -> dict[str, Any]:
-    """Record one flow step on the call, atomically: entering a node (appended to the path) or input heard there."""
-    with transaction(db):
-        call = get_call(db, sid)
-        changes: dict[str, Any] = dict(updates)
-        if enter:
-            changes["path"] = json.dumps(call["path"] + [node])
-        if digits:
-            changes["digits"] = json.dumps(call["digits"] + [{"node": node, "digits": digits}])
-        if speech:
-            changes["speech"] = json.dumps(call["speech"] + [{"node": node, **speech}], ensure_ascii=False)
-        changes["node"] = node
-        _update_call(db, sid, changes)
-        detail = {"digits": digits} if digits else {}
-        if speech:
-            detail["speech"] = speech
-        add_event(db, sid, "enter" if enter else "input", {"node": node, **detail, **(event or {})})
-    return get_call(db, sid)
+def status_seen(db: sqlite_utils.Database, sid: str, status: str) -> bool:
+    """Was this (call, status) reported before? Twilio retries status callbacks."""
+    return db.conn.execute("SELECT 1 FROM call_statuses WHERE call_sid = ? AND status = ?", [sid, status]).fetchone() is not None
 
 
-def update_call(db: sqlite_utils.Database, sid: str, kind: str, data: dict[str, Any] | None = None, **fields: Any) -> None:
-    """Change columns of a call and log why, in one transaction."""
-    with transaction(db):
-        get_call(db, sid)
-        if fields:
-            _update_call(db, sid, fields)
-        add_event(db, sid, kind, data if data is not None else fields)
-
-
-def apply_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: int | None = None) -> bool:
-    """Apply a status callback once: False (and no change) when this status was already applied."""
-    with transaction(db):
-        if db.execute("SELECT 1 FROM call_statuses WHERE call_sid = ? AND status = ?", [sid, status]).fetchone():
-            return False
-        call = find_call(db, sid)
-        at = now()
-        _insert(db, "call_statuses", {"call_sid": sid, "status": status, "at": at, "duration_s": duration_s})
-        if call is None:
-            log.info("status %s for call %s, which has no row (yet), kept", status, sid)
-            return True
-        changes: dict[str, Any] = {"status": status}
-        if status == "in-progress" and not call["answered_at"]:
-            changes["answered_at"] = at
-        if status in TERMINAL_STATUSES and not call["ended_at"]:
-            changes["ended_at"] = at
-            if call["connected_at"] and call["talk_s"] is None:  # hang_up already measured the agent's talk
-                changes["talk_s"] = seconds_between(call["connected_at"], at)
-            elif call["queued_at"]:
-                changes["wait_s"] = seconds_between(call["queued_at"], at)
-            if not call["outcome"]:
-                changes["outcome"] = _outcome_when_ended(call, status)
-        _update_call(db, sid, changes)
-        add_event(db, sid, "status", {"status": status, "duration_s": duration_s})
-    return True
-
-
-def _outcome_when_ended(call: dict[str, Any], status: str) -> str:
-    """Why the call ended, when nothing else said so."""
-    if status != "completed":
-        return status
-    if call["queued_at"] and not call["connected_at"]:
-        return "abandoned"
-    return "hung-up-in-ivr"
+def record_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: int | None) -> None:
+    db.conn.execute("INSERT OR IGNORE INTO call_statuses (call_sid, status, at, duration_s) VALUES (?, ?, ?, ?)",
+                    [sid, status, now_text(), duration_s])
 
 
 def caller_history(db: sqlite_utils.Database, caller_id: int, *, before_sid: str | None = None, limit: int = 5) -> list[dict[str, Any]]:
@@ -185,8 +109,7 @@ def caller_history(db: sqlite_utils.Database, caller_id: int, *, before_sid: str
 
 
 def order(db: sqlite_utils.Database, number: str) -> dict[str, Any] | None:
-    rows = list(db.query("SELECT * FROM orders WHERE number = ?", [number]))
-    return rows[0] if rows else None
+    return one(db, "SELECT * FROM orders WHERE number = ?", [number])
 
 
 def open_orders(db: sqlite_utils.Database, caller_id: int) -> list[dict[str, Any]]:
@@ -194,30 +117,19 @@ def open_orders(db: sqlite_utils.Database, caller_id: int) -> list[dict[str, Any
 
 
 def record_survey(db: sqlite_utils.Database, sid: str, question: str, score: int) -> bool:
-    """Keep the caller's answer once (a retried webhook does not count twice)."""
-    with transaction(db):
-        inserted = db.execute(
-            "INSERT OR IGNORE INTO survey_answers (call_sid, question, score, at) VALUES (?, ?, ?, ?)",
-            [sid, question, score, now()],
-        ).rowcount
-        if inserted:
-            add_event(db, sid, "survey", {"question": question, "score": score})
-    return bool(inserted)
-
-
-def save_stream_result(db: sqlite_utils.Database, sid: str, turn_key: str, result: dict[str, Any]) -> None:
-    """Keep what the Media Streams socket heard for one turn (``node:attempt[:confirming]``)."""
-    add_event(db, sid, "heard", {"turn": turn_key, **result})
+    """Keep the caller's answer once (a retried webhook does not count twice); True when it is new."""
+    return bool(db.conn.execute(
+        "INSERT OR IGNORE INTO survey_answers (call_sid, question, score, at) VALUES (?, ?, ?, ?)",
+        [sid, question, score, now_text()],
+    ).rowcount)
 
 
 def stream_result(db: sqlite_utils.Database, sid: str, turn_key: str) -> dict[str, Any] | None:
-    """The latest result the socket stored for this turn, if any."""
-    for row in db.query("SELECT data FROM call_events WHERE call_sid = ? AND kind = 'heard' ORDER BY id DESC", [sid]):
-        data = json.loads(row["data"])
-        if data.get("turn") == turn_key:
-            return data
+    """The latest result the Media Streams socket stored for this turn, if any."""
+    for (data,) in db.conn.execute(
+        "SELECT data FROM call_events WHERE call_sid = ? AND kind = 'heard' ORDER BY id DESC", [sid]
+    ).fetchall():
+        heard = json.loads(data)
+        if heard.get("turn") == turn_key:
+            return heard
     return None
-
-
-def turn_key(node: str, attempt: int, confirming: str | None = None) -> str:
-    return f"{node}:{attempt}" + (f":{confirming}" if confirming else "")

@@ -1,4 +1,4 @@
-"""SQLite connections (WAL, sqlite-utils), transactions and the Flask glue."""
+"""SQLite connections (WAL, sqlite-utils) and the write transaction every change runs in."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 
 import sqlite_utils
 
 log = logging.getLogger(__name__)
 
+BUSY_TIMEOUT_MS = 30_000
 
 _write_locks: dict[str, threading.RLock] = {}
 _write_locks_guard = threading.Lock()
@@ -21,11 +21,11 @@ _write_locks_guard = threading.Lock()
 
 def connect(path: str) -> sqlite_utils.Database:
     """Open ``path`` in WAL mode, autocommit, with a busy timeout for concurrent writers."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     db = sqlite_utils.Database(conn)
     with _write_locks_guard:
         db.write_lock = _write_locks.setdefault(os.path.abspath(path), threading.RLock())  # type: ignore[attr-defined]
@@ -50,15 +50,15 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         db.conn.execute("COMMIT")
 
 
-def now() -> str:
-    """The current UTC time as the ISO 8601 text every timestamp column holds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def one(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -> dict | None:
+    """One row as a dict, or None (straight on the connection: the hot webhook path, no introspection)."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
-def parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def seconds_between(start: str | None, end: str | None) -> float | None:
-    a, b = parse_time(start), parse_time(end)
-    return None if a is None or b is None else round((b - a).total_seconds(), 3)
+def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
+    """Plain INSERT (no schema introspection); returns the rowid."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid

@@ -55,7 +55,7 @@ def offer_for(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None
     rows = list(
         db.query(
             """SELECT qi.id AS item_id, qi.kind, qi.call_sid, qi.callback_id, qi.queue, qi.reason, qi.entered_at,
-                      qi.offered_at, COALESCE(qi.call_sid, cb.call_sid) AS context_sid
+                      qi.offered_at, qi.ringing_at, COALESCE(qi.call_sid, cb.call_sid) AS context_sid
                FROM queue_items qi LEFT JOIN callbacks cb ON cb.id = qi.callback_id
                WHERE qi.state = 'offered' AND qi.offered_to = ?""",
             [agent_id],

@@ -1,7 +1,7 @@
 """Errors of the store package."""
 
+from core.errors import ServiceError
 
-class StoreError(Exception):
+
+class StoreError(ServiceError):
     """A write or read the store refuses (unknown row, conflicting state)."""
-
-    status_code = 400

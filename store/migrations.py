@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from store.db import now, transaction
+from core.clock import now_text as now
+from store.db import transaction
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
-from store.db import now
+from core.clock import now_text as now
 
 log = logging.getLogger(__name__)
-
-
-def iso(moment: datetime) -> str:
-    """``moment`` as the store's timestamp text (UTC, milliseconds); comparable as text."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _placeholders(values: Collection[Any]) -> str:
@@ -110,6 +104,12 @@ def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[st
     add_event(db, at or now(), "agent-updated", agent_id=row["id"])
 
 
+def agent_on_call(db: sqlite_utils.Database, call_sid: str) -> dict[str, Any] | None:
+    """The agent busy on (or wrapping up) ``call_sid``, if any."""
+    rows = list(db.query("SELECT * FROM agents WHERE current_call_sid = ?", [call_sid]))
+    return rows[0] if rows else None
+
+
 def wrapups_due(db: sqlite_utils.Database, at: str) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM agents WHERE presence = 'wrapup' AND wrapup_until <= ? ORDER BY id", [at]))
 
@@ -150,11 +150,18 @@ def update_item(db: sqlite_utils.Database, item_id: str, **fields: Any) -> None:
     db["queue_items"].update(item_id, fields)
 
 
+def mark_ringing(db: sqlite_utils.Database, item_id: str, agent_id: str, at: str) -> None:
+    """The agent's phone rings for the item (once per offer)."""
+    db.execute("UPDATE queue_items SET ringing_at = ? WHERE id = ? AND offered_to = ? AND ringing_at IS NULL",
+               [at, item_id, agent_id])
+
+
 def reserve(db: sqlite_utils.Database, item_id: str, agent_id: str, at: str, reason: str) -> bool:
     """Offer a waiting item to an available agent. False when either no longer is so: the caller must then roll
     the transaction back (one of the two rows may have changed)."""
     offered = db.execute(
-        """UPDATE queue_items SET state = 'offered', offered_to = ?, offered_at = ?, reason = ?, offers = offers + 1
+        """UPDATE queue_items SET state = 'offered', offered_to = ?, offered_at = ?, reason = ?, offers = offers + 1,
+                  ringing_at = NULL
            WHERE id = ? AND state = 'waiting'""",
         [agent_id, at, reason, item_id],
     ).rowcount

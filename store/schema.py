@@ -223,3 +223,9 @@ def m005_web_monitor_index(db: sqlite_utils.Database) -> None:
 def m006_routing_instance(db: sqlite_utils.Database) -> None:
     """A random identity of this database: a process's routing indexes (routing.live) never mix two databases."""
     db.execute("CREATE TABLE routing_instance AS SELECT lower(hex(randomblob(8))) AS id")
+
+
+@migration
+def m007_offer_ringing(db: sqlite_utils.Database) -> None:
+    """When the agent's phone started ringing for an offer (the agent leg's "ringing" status)."""
+    db["queue_items"].add_column("ringing_at", str)

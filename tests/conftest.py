@@ -19,10 +19,10 @@ import requests
 import yaml
 
 from app import create_app
-from ivr.numbers import callable_number
-from ivr.signature import sign
+from core.numbers import callable_number
 from routing import admin, service
 from store.db import connect
+from wire.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -168,7 +168,7 @@ def staff(server, tmp_path):
     added = []
 
     def add(name, languages, skills, *, answers=True, talk_s=1.0, answer_after_s=0.2):
-        agent_id = f"{name}-{secrets.token_hex(3)}"
+        agent_id = f"{name}_{secrets.token_hex(3)}"
         path = tmp_path / f"{agent_id}.yaml"
         path.write_text(
             yaml.safe_dump({"agents": [{"id": agent_id, "name": name, "languages": languages, "skills": skills}]})

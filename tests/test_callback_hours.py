@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callbacks.exceptions import CallbackError
-from callbacks.hours import parse
-from callbacks.service import Policy
+from core.errors import ConfigError
+from core.hours import parse
+from core.policy import CallbackPolicy as Policy
 
 HOURS = parse("mon-fri 08:00-20:00; sat 09:00-13:00", "Europe/Berlin")
 WEDNESDAY_NOON_BERLIN = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # 12:00 in Berlin (CET)
@@ -36,10 +36,10 @@ def test_retries_back_off_exponentially_and_never_land_outside_opening_hours():
 
 @pytest.mark.parametrize("spec", ["mon-fri 8-20", "funday 08:00-20:00", "mon 20:00-08:00", "mon 25:00-26:00", ""])
 def test_unreadable_opening_hours_are_refused_with_the_rule_named(spec):
-    with pytest.raises(CallbackError):
+    with pytest.raises(ConfigError):
         parse(spec)
 
 
 def test_an_unknown_time_zone_is_refused():
-    with pytest.raises(CallbackError, match="IANA"):
+    with pytest.raises(ConfigError, match="IANA"):
         parse("mon-fri 08:00-20:00", "Mars/Olympus")

@@ -1,7 +1,7 @@
 """Callbacks survive faults: 50 pending callbacks, rq workers killed with -9 mid-stream, the web server killed
 and restarted, Redis restarted empty. Every callback is placed exactly once and none is lost.
 
-Real processes throughout: redis-server, `python -m callbacks.worker` (rq), `python app.py`, and the simulated
+Real processes throughout: redis-server, `python -m services.worker` (rq, `make worker`), `python app.py`, and the simulated
 Twilio in its own process (`python -m simulator serve`), which counts the outbound calls per number."""
 
 import os
@@ -15,11 +15,9 @@ from datetime import UTC, datetime, timedelta
 import requests
 import yaml
 
-from callbacks import service as callback_service
-from callbacks.jobs import policy_from
 from routing import admin
 from routing import service as routing
-from store import calls as store_calls
+from tests import lifecycle
 from tests.conftest import ROOT, Server, free_port
 
 CALLBACKS = 50
@@ -66,19 +64,16 @@ def seed(server: Server, tmp_path, numbers: list[str]) -> None:
     center = tmp_path / "center.yaml"
     center.write_text(yaml.safe_dump({"skills": {"billing": "Billing"}, "queues": {"billing": {"skills": {"billing": 3}, "wrapup_s": 0}},
                                       "agents": agents}))
-    config = {"MAX_PENDING_CALLBACKS_PER_NUMBER": 2, "CALLBACK_MAX_ATTEMPTS": 5, "CALLBACK_RETRY_S": 1.0,
-              "OPENING_HOURS": "mon-sun 00:00-24:00", "TIMEZONE": "UTC"}
     start = datetime.now(UTC) - timedelta(minutes=10)
 
     def fill(db):
         admin.load_center(db, center, start)
         for i, number in enumerate(numbers):
             sid = "CA" + secrets.token_hex(16)
-            caller = store_calls.caller_for_number(db, number)
-            store_calls.start_call(db, sid, caller_id=caller["id"], from_number=number, to_number="+15550001000",
-                                   direction="inbound", language="en", flow="main")
-            routing.enqueue_call(db, sid, "billing", start + timedelta(seconds=i), language="en")
-            callback_service.request(db, sid, number, start + timedelta(seconds=i), policy_from(config))
+            at = start + timedelta(seconds=i)
+            lifecycle.start(db, sid, at, number, to_number="+15550001000", language="en", flow="main")
+            lifecycle.enqueue(db, sid, "billing", at)
+            lifecycle.book_callback(db, sid, number, at)
         for agent in agents:
             routing.set_presence(db, agent["id"], "available", datetime.now(UTC))
 
@@ -94,7 +89,7 @@ def test_fifty_callbacks_are_placed_exactly_once_through_kills_and_a_redis_resta
                            stdout=open(tmp_path / "sim.log", "wb"), stderr=subprocess.STDOUT)
     sim_url = f"http://127.0.0.1:{sim_port}"
     env = {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": token, "TWILIO_API_BASE_URL": f"{sim_url}/sim/twilio",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}", "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}", "CALLBACK_CALLER_ID": "+12025550123", "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
            "OPENING_HOURS": "mon-sun 00:00-24:00", "CALLBACK_RECOVER_AFTER_S": "3", "CALLBACK_RING_S": "5",
            "CALLBACK_RETRY_S": "1", "CALLBACK_MAX_ATTEMPTS": "5", "RING_TIMEOUT_S": "5"}
     server = Server(tmp_path, env, port=web_port)
@@ -102,7 +97,7 @@ def test_fifty_callbacks_are_placed_exactly_once_through_kills_and_a_redis_resta
 
     def start_worker() -> None:
         log = open(tmp_path / f"worker{len(workers)}.log", "wb")
-        workers.append(subprocess.Popen([sys.executable, "-m", "callbacks.worker"], cwd=ROOT, env={**os.environ, **server.env},
+        workers.append(subprocess.Popen([sys.executable, "-m", "services.worker"], cwd=ROOT, env={**os.environ, **server.env},
                                         stdout=log, stderr=subprocess.STDOUT))
 
     def supervise() -> None:

@@ -20,10 +20,10 @@ import pytest
 
 from routing import admin, service
 from routing.exceptions import RoutingError
-from store import calls
 from store import routing as store
 from store.db import connect
 from store.migrations import migrate
+from tests import lifecycle
 
 WORKERS = 4
 RUN_S = 3.0  # each worker runs at least this long,
@@ -63,7 +63,7 @@ def hammer(path: str, worker: int, results: multiprocessing.Queue) -> None:
             if op == "enqueue":
                 serial += 1
                 sid = f"CA-{worker}-{serial}"
-                calls.start_call(db, sid)
+                lifecycle.start(db, sid, now())
                 service.enqueue_call(db, sid, rng.choice(["fast", "slow"]), now(), priority=rng.randint(0, 1))
                 ok = True
             elif op == "dispatch":

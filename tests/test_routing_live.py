@@ -12,10 +12,10 @@ import pytest
 from routing import admin, live, service
 from routing.exceptions import RoutingError
 from routing.selection import Router
-from store import calls
 from store import routing as store
 from store.db import connect, transaction
 from store.migrations import migrate
+from tests import lifecycle
 
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 CENTER = """
@@ -76,7 +76,7 @@ def random_step(db, rng: random.Random, now: datetime, serial: int) -> None:
     queued = store.items(db)
     try:
         if op == "enqueue":
-            calls.start_call(db, f"CA{serial}")
+            lifecycle.start(db, f"CA{serial}", T0)
             service.enqueue_call(
                 db, f"CA{serial}", rng.choice(["fast", "slow"]), now, language=rng.choice(["en", "ru"])
             )
@@ -126,7 +126,7 @@ def test_the_kept_indexes_always_equal_a_rebuild_from_the_database(db, seed):
 
 
 def test_a_write_that_forgot_its_event_cannot_make_a_stale_index_reserve_a_busy_agent(db):
-    calls.start_call(db, "CA1")
+    lifecycle.start(db, "CA1", T0)
     service.enqueue_call(db, "CA1", "fast", T0, language="en")
     service.set_presence(db, "a1", "offline", T0)
     service.set_presence(db, "a4", "offline", T0)
@@ -135,7 +135,7 @@ def test_a_write_that_forgot_its_event_cannot_make_a_stale_index_reserve_a_busy_
     kept(db)  # the process has looked at the log
     db.execute("UPDATE agents SET presence = 'break' WHERE id = 'a2'")  # a writer breaking the rule: no event
 
-    calls.start_call(db, "CA2")
+    lifecycle.start(db, "CA2", T0)
     service.enqueue_call(db, "CA2", "fast", T0 + timedelta(seconds=1), language="en")
     assert service.dispatch(db, T0 + timedelta(seconds=1)) == []  # a2 was proposed, refused in SQL, then rebuilt
     assert store.agent(db, "a2")["presence"] == "break"

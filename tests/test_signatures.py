@@ -2,8 +2,8 @@
 
 import pytest
 
-from ivr.signature import sign
 from tests.conftest import TOKEN, new_sid, signed_post
+from wire.signature import sign
 
 VOICE_ENDPOINTS = ["/voice/incoming", "/voice/status", "/voice/step/main_menu", "/voice/queue/wait?queue=general", "/voice/queue/result"]
 

@@ -10,17 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from speech.audio import (
-    DECODE_TABLE,
-    FRAME_BYTES,
-    ULAW_SILENCE,
-    Upsampler,
-    duration_ms,
-    frames,
-    silence,
-    ulaw_decode,
-    ulaw_encode,
-)
+from speech.audio import Upsampler
+from wire.mulaw import DECODE_TABLE, FRAME_BYTES, ULAW_SILENCE, duration_ms, frames, silence, ulaw_decode, ulaw_encode
 
 
 def sox(args: list[str], data: bytes) -> bytes:

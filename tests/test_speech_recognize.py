@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from speech.audio import frames, silence
+from simulator.voices import caller_audio
 from speech.exceptions import SpeechError
 from speech.lexicon import FILLERS, KO_MENU
 from speech.models import get_model
 from speech.recognize import RecognizerPool, Result, grammar
-from speech.synth import caller_audio
+from wire.mulaw import frames, silence
 
 MENU_PHRASES = [p for _, _, phrases in KO_MENU for p in phrases]
 

@@ -12,22 +12,14 @@ import json
 
 import pytest
 
-from speech.audio import silence
-from speech.intent import Choice
+from core.model import Choice
+from simulator.voices import caller_audio, line_noise
 from speech.lexicon import KO_MENU
 from speech.models import get_model
 from speech.recognize import RecognizerPool
-from speech.stream import (
-    Listen,
-    MediaStreamSession,
-    StreamStart,
-    TurnResult,
-    clear_message,
-    inbound_messages,
-    mark_message,
-    media_message,
-)
-from speech.synth import caller_audio, line_noise
+from speech.stream import Listen, MediaStreamSession, StreamStart, TurnResult
+from wire.media_streams import clear, inbound_messages, mark, play
+from wire.mulaw import silence
 
 MENU = [Choice(key, intent, list(phrases)) for key, intent, phrases in KO_MENU]
 SAYINGS = [(phrases[0], intent) for _, intent, phrases in KO_MENU]
@@ -112,7 +104,7 @@ def test_off_menu_words_are_confirmed_or_rejected_never_acted_on(pool, listen, t
     ids=["digital-silence", "quiet-line"],
 )
 def test_a_silent_caller_gets_noinput_after_five_seconds_of_audio(pool, listen, audio):
-    result = turn(pool, listen, audio, stop=False)
+    result = turn(pool, listen, audio, stopped=False)
     assert result.kind == "noinput" and not result.stopped
     assert result.media_ms == 5000
 
@@ -128,12 +120,12 @@ def test_a_caller_who_hangs_up_right_after_speaking_is_still_understood(pool, li
 
 
 def test_a_key_press_ends_the_turn_at_once(pool, listen):
-    result = turn(pool, listen, silence(400), dtmf="0", stop=False)
+    result = turn(pool, listen, silence(400), digit="0", stopped=False)
     assert (result.kind, result.digits) == ("dtmf", "0")
 
 
 def test_the_turn_ends_soon_after_the_caller_stops_speaking(pool, listen):
-    result = turn(pool, listen, said("상담원"), stop=False)
+    result = turn(pool, listen, said("상담원"), stopped=False)
     assert result.kind == "speech"
     assert 0 <= result.media_ms - result.speech_end_ms <= 1000
 
@@ -234,7 +226,7 @@ def test_malformed_messages_end_the_turn_with_a_clear_error_and_free_the_recogni
 
 def test_a_socket_that_closes_before_a_decision_frees_the_recognizer(pool, listen):
     session = MediaStreamSession(listen, pool=pool)
-    for message in inbound_messages(caller_audio("환불", "ko")[:800], call_sid="CA1", stream_sid="MZ1", stop=False):
+    for message in inbound_messages(caller_audio("환불", "ko")[:800], call_sid="CA1", stream_sid="MZ1", stopped=False):
         session.receive(message)
     assert pool.live == 2
     result = session.close()
@@ -262,17 +254,17 @@ def test_marks_and_outbound_audio_are_ignored(pool, listen):
 
 
 def test_outbound_messages_have_twilios_shapes():
-    assert json.loads(media_message("MZ1", b"\xff\x7f")) == {
+    assert json.loads(play("MZ1", b"\xff\x7f")) == {
         "event": "media",
         "streamSid": "MZ1",
         "media": {"payload": base64.b64encode(b"\xff\x7f").decode()},
     }
-    assert json.loads(mark_message("MZ1", "menu")) == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "menu"}}
-    assert json.loads(clear_message("MZ1")) == {"event": "clear", "streamSid": "MZ1"}
+    assert json.loads(mark("MZ1", "menu")) == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "menu"}}
+    assert json.loads(clear("MZ1")) == {"event": "clear", "streamSid": "MZ1"}
 
 
 def test_inbound_messages_are_what_twilio_sends_for_a_caller():
-    messages = [json.loads(m) for m in inbound_messages(silence(50), call_sid="CA1", stream_sid="MZ1", dtmf="5")]
+    messages = [json.loads(m) for m in inbound_messages(silence(50), call_sid="CA1", stream_sid="MZ1", digit="5")]
     assert [m["event"] for m in messages] == ["connected", "start", "media", "media", "media", "dtmf", "stop"]
     assert messages[1]["start"]["mediaFormat"] == {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
     assert [m["media"]["timestamp"] for m in messages[2:5]] == ["0", "20", "40"]

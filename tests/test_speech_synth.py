@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speech.audio import duration_ms, ulaw_decode
-from speech.exceptions import SpeechError
-from speech.synth import CACHE_DIR, active_power, caller_audio, line_noise, snr_of
+from simulator.exceptions import SimulatorError
+from simulator.voices import CACHE_DIR, active_power, caller_audio, line_noise, snr_of
+from wire.mulaw import duration_ms, ulaw_decode
 
 
 def test_a_korean_phrase_becomes_about_a_second_of_8khz_ulaw_speech():
@@ -54,6 +54,6 @@ def test_line_noise_is_quiet():
     assert level == pytest.approx(-50, abs=1.5)
 
 
-def test_an_unknown_voice_is_a_speech_error():
-    with pytest.raises(SpeechError, match="cannot synthesize"):
+def test_an_unknown_voice_is_a_clear_error():
+    with pytest.raises(SimulatorError, match="cannot synthesize"):
         caller_audio("hello", "xx-nonexistent")

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.conftest import new_number
-from tests.web_support import DOCS, add_caller, add_past_call, browser_fixture, sign_in, web_fixture  # noqa: F401 (fixtures browser, web)
+from tests.web_support import add_caller, add_past_call, browser_fixture, shot, sign_in, web_fixture  # noqa: F401 (fixtures browser, web)
 
 WAIT_MS = 15_000
 
@@ -64,7 +64,7 @@ def test_an_agent_takes_a_russian_billing_call_with_screen_pop_notes_and_wrapup(
     answer = agent.get_by_role("button", name="Answer")
     expect(answer).to_be_enabled(timeout=WAIT_MS)
     expect(agent.locator("#phone-status")).to_have_text("Ringing: call from the billing queue")
-    agent.screenshot(path=str(DOCS / "agent.png"), full_page=True)
+    agent.screenshot(path=str(shot("agent.png")), full_page=True)
 
     answer.click()
     expect(agent.locator("#presence")).to_have_text("busy", timeout=WAIT_MS)

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from store.db import now
+from core.clock import now_text as now
 from tests.conftest import new_number
 from tests.web_support import add_caller, browser_fixture, sign_in, web_fixture  # noqa: F401 (fixtures browser, web)
 

@@ -18,6 +18,8 @@ TWILIO = {
     "TWILIO_API_SECRET": "test-api-secret-0123456789abcdef",
     "TWILIO_TWIML_APP_SID": "AP" + "3" * 32,
     "TWILIO_API_BASE_URL": "http://127.0.0.1:9",  # nothing listens: no request may leave this machine in a test
+    "PUBLIC_BASE_URL": "http://cc.example.test",  # Twilio mode refuses to start without it
+    "CALLBACK_CALLER_ID": "+12025550123",  # and with the fictional default
 }
 TWILIO_HOSTS = re.compile(r"^(https|wss)://[^/]*twilio\.com/")
 

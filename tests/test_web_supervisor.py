@@ -11,10 +11,11 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
+from core.clock import iso
 from routing import admin, service
 from store import routing as store_routing
 from tests.conftest import Server, new_number
-from tests.web_support import DOCS, add_caller, browser_fixture, now, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
+from tests.web_support import add_caller, browser_fixture, now, shot, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
 
 WAIT_MS = 15_000
 QUEUES = ("billing", "general", "orders", "support")
@@ -30,12 +31,12 @@ def earlier_today(fraction: float):
 
 
 def event(web, kind, queue, seconds, at):
-    web.seed(lambda db: store_routing.add_event(db, store_routing.iso(at), kind, item_id="seeded", queue=queue,
+    web.seed(lambda db: store_routing.add_event(db, iso(at), kind, item_id="seeded", queue=queue,
                                                 seconds=seconds))
 
 
 def callback(web, queue, status, updated_at):
-    stamp = store_routing.iso(updated_at)
+    stamp = iso(updated_at)
     web.seed(lambda db: db["callbacks"].insert({"number": new_number(), "queue": queue, "entered_at": stamp,
                                                 "status": status, "created_at": stamp, "updated_at": stamp}))
 
@@ -81,7 +82,7 @@ def percent(numerator, denominator):
 
 def expected_row(web, queue):
     """The queue's figures, computed here with SQL over the server's database."""
-    since = store_routing.iso(midnight())
+    since = iso(midnight())
     target = web.query("SELECT sl_target_s, sl_target_pct FROM queues WHERE name = ?", [queue])[0]
     answered = web.query("SELECT COUNT(*) AS n, AVG(seconds) AS asa, SUM(seconds <= ?) AS fast FROM routing_events "
                          "WHERE queue = ? AND kind = 'accepted' AND at >= ?", [target["sl_target_s"], queue, since])[0]
@@ -116,7 +117,7 @@ def shown_row(page, queue):
 
 def expected_hours(web):
     rows = web.query("SELECT CAST(substr(at, 12, 2) AS INTEGER) AS hour, COUNT(*) AS n FROM routing_events "
-                     "WHERE kind = 'accepted' AND at >= ? GROUP BY hour", [store_routing.iso(midnight())])
+                     "WHERE kind = 'accepted' AND at >= ? GROUP BY hour", [iso(midnight())])
     counts = [0] * 24
     for row in rows:
         counts[row["hour"]] = row["n"]
@@ -135,7 +136,7 @@ def test_the_monitor_shows_the_figures_the_store_holds_and_follows_changes_live(
     assert [int(bars.nth(hour).get_attribute("data-count")) for hour in range(24)] == expected_hours(web)
     assert page.locator("#waiting tbody tr").count() == 2
     expect(page.locator("#waiting")).to_contain_text("Ким Ли")
-    page.screenshot(path=str(DOCS / "supervisor.png"), full_page=True)
+    page.screenshot(path=str(shot("supervisor.png")), full_page=True)
 
     # A caller abandons billing (written straight to the store by another process): the figures follow, no reload.
     page.evaluate("window.sameDocument = true")

@@ -7,7 +7,9 @@ are named ``browser`` and ``web``.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +28,8 @@ PASSWORD = "correct horse battery staple"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-DOCS = ROOT / "docs"
+# Screenshots go to docs/ only for `make screenshots` (SCREENSHOT_DIR=docs); a test run leaves the work tree alone.
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "contact-center-screenshots")
 
 # Olga speaks Russian and is the billing expert; Sam supervises. Wrap-up is long enough to watch it count down.
 CENTER = {
@@ -37,6 +40,12 @@ CENTER = {
         {"id": "sam", "name": "Sam Rivera", "role": "supervisor", "password": PASSWORD},
     ],
 }
+
+
+def shot(name: str) -> Path:
+    """Where a screenshot is saved (docs/ under `make screenshots`)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / name
 
 
 def now() -> datetime:

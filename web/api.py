@@ -6,18 +6,18 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import BadRequest, Forbidden
 
-from ivr.views import kick_routing
+from core import calls as lifecycle
+from core.clock import parse_time
 from routing import desk, service
 from store import calls
 from store import desk as store_desk
 from store import routing as store_routing
-from store.db import parse_time
-from store.web import get_db
 from web import softphone
 from web.auth import ROLES, allow, current_user, guard
+from web.context import services
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,11 @@ def body() -> dict[str, Any]:
     return data
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def call_context(db: Any, sid: str) -> dict[str, Any]:
     """Everything the agent sees before saying hello: caller, this call's IVR journey, wait, routing reason, history."""
     call = calls.get_call(db, sid)
+    if call is None:
+        abort(404, f"no call {sid}")
     caller = calls.get_caller(db, call["caller_id"]) or {}
     started = parse_time(call["queued_at"] or call["started_at"])
     waited = call["wait_s"] if call["wait_s"] is not None else (datetime.now(UTC) - started).total_seconds() if started else None
@@ -59,7 +57,7 @@ def _original_call(db: Any, call: dict[str, Any]) -> dict[str, Any] | None:
     """For a callback call: the call on which the caller asked for it ("callback for the call at 10:42")."""
     if not call["callback_id"] or not call["parent_sid"]:
         return None
-    original = calls.find_call(db, call["parent_sid"])
+    original = calls.get_call(db, call["parent_sid"])
     return {"sid": original["sid"], "started_at": original["started_at"], "intent": original["intent"]} if original else None
 
 
@@ -67,11 +65,9 @@ def _original_call(db: Any, call: dict[str, Any]) -> dict[str, Any] | None:
 @allow(*ROLES)
 def context(sid: str) -> Response:
     """The screen pop. Agents see calls offered to them or handled by them; supervisors see every call."""
-    db, user = get_db(), current_user()
+    db, user = services().store.db(), current_user()
     if user["role"] == "agent" and not store_desk.agent_may_see_call(db, user["id"], sid):
         raise Forbidden("this call was neither offered to you nor handled by you")
-    if calls.find_call(db, sid) is None:
-        abort(404, f"no call {sid}")
     return jsonify(call_context(db, sid))
 
 
@@ -79,12 +75,13 @@ def context(sid: str) -> Response:
 @allow("agent")
 def wrapup(sid: str) -> Response:
     """Notes and disposition of a call the agent handled."""
-    db, user = get_db(), current_user()
-    call = calls.find_call(db, sid)
-    if call is None or call["agent_id"] != user["id"]:
-        raise Forbidden("you can write notes only on calls you handled")
-    data = body()
-    desk.save_wrapup(db, sid, notes=data.get("notes"), disposition=data.get("disposition") or None)
+    data, user, store = body(), current_user(), services().store
+    with store.unit() as unit:
+        call = calls.load(unit.db, sid)
+        if call is None or call["agent_id"] != user["id"]:
+            raise Forbidden("you can write notes only on calls you handled")
+        lifecycle.wrapup(call, data.get("notes"), data.get("disposition") or None)
+        calls.save(unit.db, call)
     return jsonify(ok=True)
 
 
@@ -106,8 +103,9 @@ def _set_presence(agent_id: str, data: dict[str, Any]) -> Response:
     presence = data.get("presence")
     if presence not in desk.PRESENCES:
         raise BadRequest(f"presence must be one of {', '.join(desk.PRESENCES)}")
-    service.set_presence(get_db(), agent_id, presence, utcnow(), reason=data.get("reason") or None)
-    kick_routing()
+    svc = services()
+    service.set_presence(svc.store.db(), agent_id, presence, svc.clock(), reason=data.get("reason") or None)
+    svc.ticker.kick()
     return jsonify(agent=agent_id, presence=presence)
 
 
@@ -118,8 +116,9 @@ def skills(agent_id: str) -> Response:
     levels = body().get("skills")
     if not isinstance(levels, dict):
         raise BadRequest('expected {"skills": {"skill": level, ...}}')
-    changed = desk.set_skills(get_db(), agent_id, levels, utcnow())
-    kick_routing()
+    svc = services()
+    changed = desk.set_skills(svc.store.db(), agent_id, levels, svc.clock())
+    svc.ticker.kick()
     return jsonify(agent=agent_id, skills=changed)
 
 
@@ -128,7 +127,7 @@ def skills(agent_id: str) -> Response:
 def softphone_action(action: str) -> Response:
     """Local mode: answer, reject or hang up on the agent's simulated phone."""
     user = current_user()
-    agent = store_routing.agent(get_db(), user["id"])
+    agent = store_routing.agent(services().store.db(), user["id"])
     softphone.act(user["id"], action, agent["presence"])
     return jsonify(ok=True)
 
@@ -137,7 +136,7 @@ def softphone_action(action: str) -> Response:
 @allow("agent")
 def softphone_token() -> Response:
     """With Twilio: a Voice SDK access token for the signed-in agent."""
-    token = softphone.access_token(current_app.config, current_user()["id"])
+    token = softphone.access_token(services().config, current_user()["id"])
     response = jsonify(token=token, identity=current_user()["id"], ttl_s=softphone.TOKEN_TTL_S)
     response.headers["Cache-Control"] = "no-store"
     return response

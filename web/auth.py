@@ -27,12 +27,12 @@ from flask import Blueprint, Flask, Response, current_app, g, redirect, render_t
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.constants import ROLES
 from store import desk
-from store.web import get_db
+from web.context import services
 
 log = logging.getLogger(__name__)
 
-ROLES = ("agent", "supervisor")
 HOME = {"agent": "pages.agent", "supervisor": "pages.supervisor"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -66,7 +66,7 @@ def current_user() -> dict[str, Any] | None:
     """The signed-in person (id, name, role), read from the store once per request."""
     if "user" not in g:
         user_id = session.get("user_id")
-        row = desk.user(get_db(), user_id) if user_id else None
+        row = desk.user(services().store.db(), user_id) if user_id else None
         g.user = {k: row[k] for k in ("id", "name", "role")} if row else None
     return g.user
 
@@ -110,7 +110,7 @@ def _decoy_hash() -> str:
 
 
 def authenticate(user_id: str, password: str) -> dict[str, Any] | None:
-    row = desk.user(get_db(), user_id) if user_id else None
+    row = desk.user(services().store.db(), user_id) if user_id else None
     ok = check_password_hash(row["password_hash"] if row else _decoy_hash(), password)
     return row if row and ok else None
 

@@ -1,8 +1,9 @@
 """The one error handler: it decides the response format from the request and the error.
 
-Twilio's webhooks get TwiML (a spoken apology for a broken call step); the browser pages get an HTML
-page, or a redirect to /login when nobody is signed in; everything else (the JSON API, the event
-stream, the simulator) gets JSON ``{"error": message, "status": code}``.
+Every package's errors derive from ``core.errors.ServiceError`` and carry their status. Twilio's webhooks
+get TwiML (a spoken apology for a broken call step); the browser pages get an HTML page, or a redirect to
+/login when nobody is signed in; everything else (the JSON API, the event stream) gets JSON
+``{"error": message, "status": code}``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callbacks.exceptions import CallbackError
-from ivr.exceptions import IvrError
-from routing.exceptions import RoutingError
-from simulator.exceptions import SimulatorError
-from speech.exceptions import SpeechError
-from store.exceptions import StoreError
+from core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-# Package errors that carry their own status code (each package has one error type).
-KNOWN_ERRORS: tuple[type[Exception], ...] = (IvrError, StoreError, SimulatorError, RoutingError, CallbackError, SpeechError)
 PAGE_BLUEPRINTS = frozenset({"pages", "auth"})
 
 APOLOGY = "Sorry, something went wrong on our side. Please call again later."
@@ -49,8 +43,8 @@ def handle(error: Exception) -> Response | tuple[Response, int]:
     """Turn any error into a clear response: JSON with a message, TwiML apology for a broken call step."""
     if isinstance(error, HTTPException):
         status, message = error.code or 500, error.description
-    elif isinstance(error, KNOWN_ERRORS):
-        status, message = getattr(error, "status_code", 400), str(error)
+    elif isinstance(error, ServiceError):
+        status, message = error.status_code, str(error)
     else:
         log.exception("unexpected error on %s %s", request.method, request.path)
         if request.path.startswith("/voice/") and request.path != "/voice/status":

@@ -7,8 +7,9 @@ processes there are. On a move the snapshot is rebuilt and sent only if it diffe
 (an IVR step elsewhere commits but changes nothing shown); at least every ``REFRESH_S`` a snapshot
 goes out anyway, which refreshes wait estimates and proves the connection alive.
 
-Supervisors get ``routing.desk.supervisor_snapshot``; agents get their own ``agent_snapshot`` plus, in
-local mode, the call ringing their simulated phone (which lives in this process, not in SQLite).
+Supervisors get ``routing.desk.supervisor_snapshot``; agents get their own ``agent_snapshot`` plus whether
+their phone rings (the agent leg's "ringing" report, kept on the offer). In local mode an agent's page
+being open makes their simulated phone manual: it is answered from the page.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
+from core.clock import iso
 from routing import desk
+from services.uow import Store
 from store import desk as store_desk
-from store.db import connect
-from store.routing import iso
-from web import softphone
 from web.auth import ROLES, allow, current_user, guard
+from web.context import services
 
 log = logging.getLogger(__name__)
 
@@ -44,43 +45,36 @@ bp.before_request(guard)
 @bp.get("/events")
 @allow(*ROLES)
 def events() -> Response:
-    user = current_user()
-    config = current_app.config
+    user, svc = current_user(), services()
     if user["role"] == "supervisor":
-        timezone = config["TIMEZONE"]
+        timezone = svc.config["TIMEZONE"]
 
         def snapshot(db: sqlite_utils.Database, now: datetime) -> dict[str, Any]:
             return desk.supervisor_snapshot(db, now, timezone)
 
-        stream = _stream(config["DATABASE_PATH"], snapshot, _nothing)
     else:
         agent_id = user["id"]
-        phone = softphone.simulated_phone(agent_id) if config["LOCAL_MODE"] else None
-
-        def ringing() -> str | None:
-            return phone.ringing_call if phone else None
+        if svc.devices is not None:
+            svc.devices.softphone(agent_id, manual=True)
 
         def snapshot(db: sqlite_utils.Database, now: datetime) -> dict[str, Any]:
-            return {**desk.agent_snapshot(db, agent_id), "ringing": ringing()}
+            found = desk.agent_snapshot(db, agent_id)
+            return {**found, "ringing": bool(found["offer"] and found["offer"]["ringing_at"])}
 
-        stream = _stream(config["DATABASE_PATH"], snapshot, ringing)
+    stream = _stream(svc.store, snapshot)
     return Response(stream, mimetype="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _nothing() -> None:
-    """No state outside SQLite to watch."""
-
-
-def _stream(database_path: str, snapshot: Snapshot, local: Callable[[], Any]) -> Iterator[str]:
-    """Snapshots as SSE messages, for as long as the browser listens; ``local()`` is state kept outside SQLite."""
-    db = connect(database_path)
+def _stream(store: Store, snapshot: Snapshot) -> Iterator[str]:
+    """Snapshots as SSE messages, for as long as the browser listens."""
+    db = store.connect()
     try:
         yield "retry: 1000\n\n"
         marker: Any = None
         last: dict[str, Any] | None = None
         sent = 0.0
         while True:
-            now_marker = (store_desk.data_version(db), local())
+            now_marker = store_desk.data_version(db)
             stale = time.monotonic() - sent >= REFRESH_S
             if now_marker != marker or stale:
                 marker = now_marker

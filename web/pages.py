@@ -6,21 +6,21 @@ is served from here (no CDN), and a Content-Security-Policy allows scripts from 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template
+from flask import Blueprint, Flask, Response, redirect, render_template
 from werkzeug.exceptions import NotFound
 
+from core.constants import DISPOSITIONS, LANGUAGES
 from routing import desk
 from store import desk as store_desk
 from store import routing as store_routing
-from store.web import get_db
 from web.auth import ROLES, allow, current_user, guard, home_url
+from web.context import services
 
 bp = Blueprint("pages", __name__)
 bp.before_request(guard)
 
 TWILIO_SDK = "vendor/twilio-voice-sdk-2.18.5.min.js"
 TWILIO_HOSTS = "https://*.twilio.com wss://*.twilio.com"
-PHONE_LANGUAGES = ("en", "ru", "fa", "ko")
 
 
 @bp.get("/")
@@ -32,30 +32,29 @@ def index() -> Response:
 @bp.get("/agent")
 @allow("agent")
 def agent() -> str:
-    config = current_app.config
-    return render_template("agent.html", dispositions=desk.DISPOSITIONS, presences=desk.PRESENCES,
-                           local_mode=config["LOCAL_MODE"], twilio_sdk=TWILIO_SDK)
+    return render_template("agent.html", dispositions=DISPOSITIONS, presences=desk.PRESENCES,
+                           local_mode=services().local_mode, twilio_sdk=TWILIO_SDK)
 
 
 @bp.get("/supervisor")
 @allow("supervisor")
 def supervisor() -> str:
-    return render_template("supervisor.html", skills=sorted(store_routing.skill_names(get_db())),
-                           presences=desk.PRESENCES, timezone=current_app.config["TIMEZONE"])
+    return render_template("supervisor.html", skills=sorted(store_routing.skill_names(services().store.db())),
+                           presences=desk.PRESENCES, timezone=services().config["TIMEZONE"])
 
 
 @bp.get("/phone")
 @allow(*ROLES)
 def phone() -> str:
-    if not current_app.config["LOCAL_MODE"]:
+    if not services().local_mode:
         raise NotFound("the caller phone exists only in local mode; call your Twilio number instead")
-    return render_template("phone.html", callers=store_desk.known_callers(get_db()), languages=PHONE_LANGUAGES)
+    return render_template("phone.html", callers=store_desk.known_callers(services().store.db()), languages=LANGUAGES)
 
 
 def security_headers(response: Response) -> Response:
     """Pages run only our own scripts (and, with Twilio, talk to Twilio), and are never framed."""
     if response.mimetype == "text/html":
-        twilio = "" if current_app.config["LOCAL_MODE"] else " " + TWILIO_HOSTS
+        twilio = "" if services().local_mode else " " + TWILIO_HOSTS
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self'{twilio}; media-src 'self' blob:{twilio}; frame-ancestors 'none'; base-uri 'none'; "

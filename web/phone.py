@@ -1,23 +1,23 @@
 """The caller's phone for local mode (``/api/phone``): place a simulated call from the browser, press keys,
 say things, hear what the caller hears.
 
-The call runs on the in-process simulator like any ``python -m simulator call``, with an *interactive*
-script: at each input point the simulator waits for what the page sends (``Script.interactive``). Said
-text is a ``Say`` step, so it is synthesized and streamed over Media Streams where a menu listens, as
-the CLI's ``--say`` does. Each browser session controls only the call it placed.
+The call runs on the simulator like any ``python -m simulator call``, with a person at each input point
+(the simulator waits for what the page sends); this is a signed-in front of its control API. Said text
+is synthesized and streamed over Media Streams where a menu listens. Each browser session controls only
+the call it placed.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request, session
-from werkzeug.exceptions import BadRequest, Forbidden, NotFound
+from flask import Blueprint, Response, jsonify, request, session
+from werkzeug.exceptions import BadRequest, Forbidden
 
-from simulator.__main__ import describe
-from simulator.platform import Keys, Platform, Say, Script, SimCall, script_from_json
+from core.numbers import mask
 from web.api import body
 from web.auth import ROLES, allow, guard
+from web.softphone import devices
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +27,11 @@ bp.before_request(guard)
 SESSION_KEY = "phone_call"
 
 
-def platform() -> Platform:
-    sim = current_app.extensions.get("simulator")
-    if sim is None:
-        raise NotFound("the caller phone exists only in local mode")
-    return sim
-
-
-def placed_here(sid: str) -> SimCall:
-    """The call, if this browser session placed it."""
+def placed_here(sid: str) -> str:
+    """The call's sid, if this browser session placed it."""
     if session.get(SESSION_KEY) != sid:
         raise Forbidden("you can control only the call you placed from this page")
-    return platform().get(sid)
+    return sid
 
 
 @bp.post("/calls")
@@ -48,41 +41,34 @@ def place() -> tuple[Response, int]:
     number = str(body().get("from") or "").strip()
     if not number:
         raise BadRequest("give the number to call from (or 'anonymous')")
-    call = platform().place_call(number, script=Script(interactive=True), wait=False)
-    session[SESSION_KEY] = call.sid
-    log.info("phone page call %s from %s", call.sid, number)
-    return jsonify(call_sid=call.sid), 201
+    sid = devices().place_call(number)
+    session[SESSION_KEY] = sid
+    log.info("phone page call %s from %s", sid, mask(number))
+    return jsonify(call_sid=sid), 201
 
 
 @bp.get("/calls/<sid>")
 @allow(*ROLES)
 def follow(sid: str) -> Response:
     """What happened on the call since event ``since``: one line per thing heard, pressed, said or done."""
-    call = placed_here(sid)
     since = request.args.get("since", "0")
-    start = int(since) if since.isdigit() else 0
-    events = call.log[start:]
-    lines = [{"t": e["t"], "kind": e["kind"], "line": line} for e in events if (line := describe(e))]
-    ended = call.done.is_set()
-    return jsonify(lines=lines, next=start + len(events), ended=ended, outcome=call.outcome() if ended else None)
+    state = devices().follow(placed_here(sid), int(since) if since.isdecimal() else 0)
+    return jsonify(lines=state["lines"], next=state["next"], ended=state["ended"], outcome=state["outcome"])
 
 
 @bp.post("/calls/<sid>/input")
 @allow(*ROLES)
 def give_input(sid: str) -> Response:
     """Keys ({"keys": "1042#"}) or words ({"say": "billing", "lang": "en"}) for the next input point."""
-    call = placed_here(sid)
-    step = script_from_json({"steps": [body()]}).steps[0]  # the simulator's own checks (SimulatorError: 400)
-    if not isinstance(step, Keys | Say):
+    step = body()
+    if not ({"keys", "say"} & set(step)):
         raise BadRequest("give keys or words to say")
-    call.script.steps.append(step)
+    devices().give_input(placed_here(sid), step)
     return jsonify(ok=True)
 
 
 @bp.post("/calls/<sid>/hangup")
 @allow(*ROLES)
 def hang_up(sid: str) -> Response:
-    call = placed_here(sid)
-    if not call.done.is_set():
-        platform().update_call(sid, status="completed")
+    devices().hang_up(placed_here(sid))
     return jsonify(ok=True)

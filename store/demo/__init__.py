@@ -1,4 +1,4 @@
-"""Demo data for `make run`: callers, orders, earlier calls, and the staffed demo center."""
+"""Demo data for `make run`: callers, orders and earlier calls; the staffed demo center is ``CENTER``."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from routing import admin
 from store import calls
 from store.db import transaction
 
 HERE = Path(__file__).parent
+CENTER = HERE / "center.yaml"  # skills, queues and agents, loaded by routing.admin.load_center
 
 
 def seed(db: sqlite_utils.Database) -> dict[str, int]:
-    """Load the demo data, idempotently; returns what was loaded."""
+    """Load the demo callers, orders and earlier calls, idempotently; returns what was loaded."""
     data = yaml.safe_load((HERE / "callers.yaml").read_text(encoding="utf-8"))
     with transaction(db):
         ids = {}
@@ -34,13 +34,12 @@ def seed(db: sqlite_utils.Database) -> dict[str, int]:
                  "started_at": started, "ended_at": started, "path": "[]", "digits": "[]", "speech": "[]"},
                 pk="sid",
             )
-    center = admin.load_center(db, HERE / "center.yaml", datetime.now(UTC))
-    return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"]), **center}
+    return {"callers": len(data["callers"]), "orders": len(data["orders"]), "earlier calls": len(data["history"])}
 
 
 def logins() -> list[dict[str, str]]:
     """The demo center's people who can sign in: id, role and (demo, local use only) password."""
-    center = yaml.safe_load((HERE / "center.yaml").read_text(encoding="utf-8"))
+    center = yaml.safe_load(CENTER.read_text(encoding="utf-8"))
     return [
         {"id": a["id"], "role": a.get("role", "agent"), "password": a["password"]}
         for a in center["agents"]

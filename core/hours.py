@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from callbacks.exceptions import CallbackError
+from core.errors import ConfigError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RULE = re.compile(r"^\s*(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+(?P<open>\d{1,2}:\d{2})-(?P<close>\d{1,2}:\d{2})\s*$")
@@ -38,7 +38,7 @@ class OpeningHours:
             opening = datetime.combine(day, span[0], tzinfo=self.zone)
             if opening > local:
                 return opening.astimezone(moment.tzinfo)
-        raise CallbackError("the opening hours have no opening time")
+        raise ConfigError("the opening hours have no opening time")
 
     def closes_at(self, moment: datetime) -> datetime | None:
         """Closing time of the day ``moment`` falls in, if open that day."""
@@ -55,26 +55,26 @@ def _clock(text: str) -> time:
 
 
 def parse(spec: str, zone_name: str = "UTC") -> OpeningHours:
-    """Parse OPENING_HOURS; raises CallbackError naming the rule it cannot read."""
+    """Parse OPENING_HOURS; raises ConfigError naming the rule it cannot read."""
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CallbackError(f"TIMEZONE {zone_name!r} is not an IANA time zone") from None
+        raise ConfigError(f"TIMEZONE {zone_name!r} is not an IANA time zone") from None
     days: dict[int, tuple[time, time]] = {}
     for rule in filter(None, (part.strip().lower() for part in spec.split(";"))):
         found = RULE.match(rule)
         if not found or found["first"] not in DAYS or (found["last"] and found["last"] not in DAYS):
-            raise CallbackError(f"OPENING_HOURS rule {rule!r} is not like 'mon-fri 08:00-20:00'")
+            raise ConfigError(f"OPENING_HOURS rule {rule!r} is not like 'mon-fri 08:00-20:00'")
         try:
             span = (_clock(found["open"]), _clock(found["close"]))
         except ValueError:
-            raise CallbackError(f"OPENING_HOURS rule {rule!r} has an impossible time") from None
+            raise ConfigError(f"OPENING_HOURS rule {rule!r} has an impossible time") from None
         if span[0] >= span[1]:
-            raise CallbackError(f"OPENING_HOURS rule {rule!r} closes before it opens")
+            raise ConfigError(f"OPENING_HOURS rule {rule!r} closes before it opens")
         first = DAYS.index(found["first"])
         last = DAYS.index(found["last"] or found["first"])
         for day in range(first, last + 1):
             days[day] = span
     if not days:
-        raise CallbackError("OPENING_HOURS is empty")
+        raise ConfigError("OPENING_HOURS is empty")
     return OpeningHours(days, zone)

@@ -5,32 +5,33 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ivr.exceptions import IvrError
+from core.constants import CALL_STATUSES
+from core.errors import BadRequest
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 DIGITS = re.compile(r"^[0-9*#w]{0,64}$")
-CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
+WHOLE = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: "²" and "٣" are digits to str.isdigit, not to int()
 MAX_TEXT = 2000
 
 
 def call_sid(form: Mapping[str, str], name: str = "CallSid") -> str:
     value = form.get(name, "")
     if not CALL_SID.match(value):
-        raise IvrError(f"{name} must be 'CA' followed by 32 hex digits, got {value[:40]!r}")
+        raise BadRequest(f"{name} must be 'CA' followed by 32 hex digits, got {value[:40]!r}")
     return value
 
 
 def digits(form: Mapping[str, str]) -> str:
     value = form.get("Digits", "")
     if not DIGITS.match(value):
-        raise IvrError(f"Digits may hold only 0-9, * and # (64 at most), got {value[:70]!r}")
+        raise BadRequest(f"Digits may hold only 0-9, * and # (64 at most), got {value[:70]!r}")
     return value.replace("w", "")
 
 
 def text(form: Mapping[str, str], name: str) -> str:
     value = form.get(name, "")
     if len(value) > MAX_TEXT:
-        raise IvrError(f"{name} is longer than {MAX_TEXT} characters")
+        raise BadRequest(f"{name} is longer than {MAX_TEXT} characters")
     return value.strip()
 
 
@@ -41,9 +42,9 @@ def fraction(form: Mapping[str, str], name: str, default: float = 0.0) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise IvrError(f"{name} must be a number between 0 and 1, got {raw[:40]!r}") from None
+        raise BadRequest(f"{name} must be a number between 0 and 1, got {raw[:40]!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise IvrError(f"{name} must be between 0 and 1, got {raw[:40]!r}")
+        raise BadRequest(f"{name} must be between 0 and 1, got {raw[:40]!r}")
     return value
 
 
@@ -51,20 +52,25 @@ def whole(form: Mapping[str, str], name: str, default: int, low: int = 0, high: 
     raw = form.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise IvrError(f"{name} must be a whole number from {low} to {high}, got {raw[:40]!r}")
+    if not WHOLE.match(raw) or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}, got {raw[:40]!r}")
     return int(raw)
 
 
 def call_status(form: Mapping[str, str]) -> str:
     value = form.get("CallStatus", "")
     if value not in CALL_STATUSES:
-        raise IvrError(f"CallStatus must be one of {', '.join(sorted(CALL_STATUSES))}, got {value[:40]!r}")
+        raise BadRequest(f"CallStatus must be one of {', '.join(sorted(CALL_STATUSES))}, got {value[:40]!r}")
     return value
 
 
 def choice(form: Mapping[str, str], name: str, allowed: frozenset[str] | set[str], default: str = "") -> str:
     value = form.get(name, default)
     if value not in allowed:
-        raise IvrError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value[:40]!r}")
+        raise BadRequest(f"{name} must be one of {', '.join(sorted(allowed))}, got {value[:40]!r}")
     return value
+
+
+def optional(form: Mapping[str, str], name: str, allowed: frozenset[str] | set[str]) -> str:
+    """A parameter Twilio may leave out: "" when absent, else one of ``allowed``."""
+    return choice(form, name, allowed | {""}, "")

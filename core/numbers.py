@@ -1,4 +1,4 @@
-"""Caller numbers: E.164 normalisation and the checks a callback number must pass."""
+"""Phone numbers: E.164 normalisation of caller IDs and the checks a callback number must pass."""
 
 from __future__ import annotations
 
@@ -34,3 +34,22 @@ def callable_number(raw: str, region: str = "US") -> str | None:
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in CALLABLE_TYPES:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_code(number: str | None) -> int | None:
+    """The calling code of an E.164 number (82 for +82…), or None."""
+    if not number:
+        return None
+    try:
+        return phonenumbers.parse(number, None).country_code
+    except NumberParseException:
+        return None
+
+
+def mask(text: str | None) -> str:
+    """A phone number as logs show it: all but the last four digits hidden."""
+    if not text:
+        return "-"
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    hidden = set(digits[:-4])
+    return "".join("•" if i in hidden else ch for i, ch in enumerate(text))

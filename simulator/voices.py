@@ -1,4 +1,4 @@
-"""Synthesized caller audio for the simulator, tests and benchmarks: espeak-ng → sox → 8 kHz μ-law.
+"""Callers' voices for the simulator, tests and benchmarks: espeak-ng → sox → 8 kHz μ-law.
 
 Each rendering is cached on disk by a hash of its parameters, so tests don't run espeak-ng twice
 for the same utterance.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.audio import SAMPLE_RATE, ulaw_decode, ulaw_encode
-from speech.exceptions import SpeechError
+from simulator.exceptions import SimulatorError
+from wire.mulaw import SAMPLE_RATE, ulaw_decode, ulaw_encode
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _espeak_pcm(text: str, lang: str, variant: str | None, speed: int | None, pi
             timeout=60,
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
-        raise SpeechError(f"cannot synthesize {text!r} in {voice}: {exc}") from exc
+        raise SimulatorError(f"cannot synthesize {text!r} in {voice}: {exc}") from exc
     return np.frombuffer(raw, dtype=np.int16)
 
 

@@ -1,0 +1,164 @@
+"""What a transition asks for besides changes to its own call.
+
+*Operations* change other state inside the webhook's one write transaction (``services.uow`` applies
+them, in order, after saving the call): the routing queue and agents, callbacks, survey answers.
+*Commands* run after the commit (``services.runner``): requests to the voice platform, jobs, waking
+routing. A command that fails never undoes the committed changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# --- operations (inside the transaction) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """Put the call in a routing queue (its place: ``entered_at``, default now)."""
+
+    call_sid: str
+    queue: str
+    language: str | None
+    priority: int = 0
+    caller_id: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    entered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Abandon:
+    """The caller hung up while queued (or while an agent rang): the item leaves, an offer is taken back."""
+
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class Accept:
+    """The agent answered: agent busy on ``call_sid``, the item leaves the queue."""
+
+    item_id: str
+    agent_id: str
+    call_sid: str | None
+
+
+@dataclass(frozen=True)
+class RingNoAnswer:
+    """The agent did not answer: agent not ready, the item waits again at its place."""
+
+    item_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Take an offer back through no fault of the agent (agent available again, item waiting)."""
+
+    item_id: str
+    reason: str
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AgentDone:
+    """The agent's call ended: wrap-up, then available."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Ringing:
+    """The agent's phone is ringing for ``item_id`` (the agent leg's "ringing" status)."""
+
+    item_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class BookCallback:
+    """Replace the waiting call by a callback that keeps its place (``at``: a time the caller chose)."""
+
+    call_sid: str
+    number: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallbackAnswered:
+    callback_id: int
+
+
+@dataclass(frozen=True)
+class CallbackNotReached:
+    """Busy, no answer, a machine…: retry later keeping the place, or fail after the last attempt."""
+
+    callback_id: int
+    result: str
+
+
+@dataclass(frozen=True)
+class CallbackCompleted:
+    callback_id: int
+
+
+@dataclass(frozen=True)
+class CustomerWaits:
+    """A callback's customer answered but the agent did not: the customer's call takes the callback's place."""
+
+    callback_id: int
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class CancelCallback:
+    callback_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    call_sid: str
+    question: str
+    score: int
+
+
+# --- commands (after the commit) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KickRouting:
+    """Dispatch now rather than at the next tick (a caller joined a queue, an agent became free)."""
+
+
+@dataclass(frozen=True)
+class RedirectCall:
+    """Move a live call to new TwiML (REST update)."""
+
+    call_sid: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PlaceCallback:
+    """Queue the job that dials the customer of a callback whose agent is reserved."""
+
+    callback_id: int
+    agent_id: str
+
+
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    """Keep that Twilio reported ``status`` for the call (a repeated report is then recognized and ignored)."""
+
+    call_sid: str
+    status: str
+    duration_s: int | None = None
+
+
+Operation = (Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
+             | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
+Command = KickRouting | RedirectCall | PlaceCallback

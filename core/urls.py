@@ -1,0 +1,83 @@
+"""Absolute URLs of the server's own endpoints, as Twilio must request them (no Flask: views, the routing
+ticker and jobs build them alike). The routes in ``voice/`` are these paths; a test checks they match."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+VOICE = "/voice"
+
+
+def websocket_url(url: str) -> str:
+    """The ws:// (wss://) form of an http:// (https://) URL."""
+    return url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+
+
+class Urls:
+    """URL maker for one public base URL (PUBLIC_BASE_URL, or the local server's own)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+
+    def _url(self, path: str, **query: Any) -> str:
+        given = {k: v for k, v in query.items() if v not in (None, "")}
+        return self.base + path + ("?" + urlencode(given) if given else "")
+
+    def incoming(self) -> str:
+        return self._url(f"{VOICE}/incoming")
+
+    def status(self) -> str:
+        return self._url(f"{VOICE}/status")
+
+    def step(self, node: str, attempt: int = 1, *, via: str | None = None, confirming: str | None = None) -> str:
+        return self._url(f"{VOICE}/step/{quote(node, safe='')}", attempt=attempt, via=via, confirming=confirming)
+
+    def queue_wait(self, queue: str) -> str:
+        return self._url(f"{VOICE}/queue/wait", queue=queue)
+
+    def queue_hold(self, queue: str, held_s: int = 0) -> str:
+        """Waiting outside Twilio's queue (it was full or failed): the same music, looped by <Redirect>."""
+        return self._url(f"{VOICE}/queue/hold", queue=queue, held=held_s or None)
+
+    def queue_result(self) -> str:
+        return self._url(f"{VOICE}/queue/result")
+
+    def connect(self, item: str, agent: str) -> str:
+        return self._url(f"{VOICE}/connect", item=item, agent=agent)
+
+    def connect_result(self, item: str, agent: str) -> str:
+        return self._url(f"{VOICE}/connect/result", item=item, agent=agent)
+
+    def agent_leg(self, item: str, agent: str) -> str:
+        return self._url(f"{VOICE}/connect/agent", item=item, agent=agent)
+
+    def callback_offer(self) -> str:
+        return self._url(f"{VOICE}/callback/offer")
+
+    def callback_number(self, step: str, attempt: int | None = None) -> str:
+        return self._url(f"{VOICE}/callback/number", step=step, attempt=attempt if attempt and attempt > 1 else None)
+
+    def callback_time(self, number: str) -> str:
+        return self._url(f"{VOICE}/callback/time", number=number)
+
+    def callback_pending(self, callback_id: int) -> str:
+        return self._url(f"{VOICE}/callback/pending", callback=callback_id)
+
+    def callback_answer(self, callback_id: int, agent: str, step: str | None = None) -> str:
+        return self._url(f"{VOICE}/callback/answer", callback=callback_id, agent=agent, step=step)
+
+    def callback_status(self, callback_id: int, agent: str) -> str:
+        return self._url(f"{VOICE}/callback/status", callback=callback_id, agent=agent)
+
+    def media_stream(self) -> str:
+        return websocket_url(self._url(f"{VOICE}/media"))
+
+    def call_record(self, sid: str) -> str:
+        return self._url(f"{VOICE}/calls/{sid}/record")
+
+    def static(self, filename: str) -> str:
+        return self._url(f"/static/{filename}")
+
+    def prompt(self, name: str) -> str:
+        return self._url(f"/prompts/{name}")

@@ -1,0 +1,129 @@
+"""The services of one center, built once from its settings: by ``app.create_app`` for the web processes
+and by ``services.worker`` for `make worker`. Everything a view, the ticker or a job needs is a typed
+attribute here; nothing is looked up by name."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import ops
+from core.clock import Clock, utcnow
+from core.errors import ConfigError
+from core.policy import CallbackPolicy
+from core.turn import Env, Rules
+from core.urls import Urls
+from ivr import flows as flow_data
+from ivr.engine import Engine
+from routing.admin import IDENTITY
+from services import jobqueue
+from services.jobqueue import JobQueue
+from services.prompts import PromptAudio
+from services.ticker import Ticker
+from services.uow import Store
+from speech import models
+from store.migrations import migrate
+from telephony.devices import LocalDevices
+from telephony.port import Telephony
+from telephony.twilio_rest import TwilioTelephony
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    config: dict[str, Any]  # the resolved settings (services.config.resolve)
+    store: Store
+    flows: Engine
+    env: Env
+    policy: CallbackPolicy
+    telephony: Telephony
+    devices: LocalDevices | None  # local mode: the simulator's phones
+    jobs: JobQueue
+    prompts: PromptAudio
+    ticker: Ticker
+    speech_languages: frozenset[str]
+    clock: Clock = utcnow
+    _background: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def local_mode(self) -> bool:
+        return bool(self.config["LOCAL_MODE"])
+
+    def run(self, commands: Iterable[ops.Command]) -> None:
+        """Carry out a committed transition's commands (webhooks only ask to wake routing)."""
+        for command in commands:
+            if isinstance(command, ops.KickRouting):
+                self.ticker.kick()
+            else:
+                raise TypeError(f"{type(command).__name__} is the routing ticker's to carry out")
+
+    def start_background(self) -> None:
+        """The threads of a serving process (never of a CLI command or a test client): the routing ticker with
+        callback recovery, the embedded rq worker (no REDIS_URL), and loading the speech models."""
+        with self._lock:
+            if self._background:
+                return
+            self._background = True
+        self.jobs.start_embedded(self)
+        self.ticker.start()
+        threading.Thread(target=self._load_models, name="vosk-preload", daemon=True).start()
+
+    def _load_models(self) -> None:
+        for language in sorted(self.speech_languages):
+            try:
+                models.get_model(language, self.config)
+            except Exception:
+                log.exception("could not load the %s model; its callers will use the keypad", language)
+
+
+def telephony_for(config: Mapping[str, Any]) -> Telephony:
+    return TwilioTelephony(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], api_key=config["TWILIO_API_KEY"],
+                           api_secret=config["TWILIO_API_SECRET"], api_base_url=config["TWILIO_API_BASE_URL"])
+
+
+def check_agent_ids(store: Store, local_mode: bool) -> None:
+    """Agent ids are Twilio <Client> identities: with Twilio, refuse to start when one cannot be."""
+    bad = [row["id"] for row in store.db().query("SELECT id FROM agents") if not IDENTITY.match(row["id"])]
+    if not bad:
+        return
+    message = (f"agent ids {bad} cannot be Twilio <Client> identities (1–64 letters, digits or _): "
+               "rename them (flask --app app agents load …)")
+    if not local_mode:
+        raise ConfigError(message)
+    log.warning("%s; in local mode the simulator still rings them", message)
+
+
+def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
+    """Build every service of the center from resolved settings (services.config.resolve)."""
+    resolved = dict(config)
+    policy = CallbackPolicy.from_settings(resolved)
+    store = Store(resolved["DATABASE_PATH"], policy, clock)
+    migrate(store.db())
+    check_agent_ids(store, resolved["LOCAL_MODE"])
+    urls = Urls(resolved["BASE_URL"])
+    flows = Engine(flow_data.load_all(), resolved["DEFAULT_LANGUAGE"])
+    speech_languages = frozenset(lang for lang, status in models.languages(resolved).items() if status.loadable)
+    jobs = jobqueue.connect(resolved["REDIS_URL"])
+    prompts = PromptAudio(resolved["PROMPT_CACHE_DIR"], urls, jobs)
+    rules = Rules(
+        max_reprompts=resolved["MAX_REPROMPTS"],
+        ring_timeout_s=resolved["RING_TIMEOUT_S"],
+        store_transcripts=resolved["STORE_TRANSCRIPTS"],
+        speech_input=resolved["SPEECH_INPUT"],
+        speech_languages=speech_languages,
+        default_region=resolved["DEFAULT_REGION"],
+        callback_offer_after_s=resolved["CALLBACK_OFFER_AFTER_S"],
+        callback=policy,
+    )
+    env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find)
+    telephony = telephony_for(resolved)
+    ticker = Ticker(store, env, telephony, jobs, policy, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"], clock=clock)
+    devices = LocalDevices(resolved["BASE_URL"] + "/sim") if resolved["LOCAL_MODE"] else None
+    return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
+                    devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, speech_languages=speech_languages,
+                    clock=clock)

@@ -1,0 +1,64 @@
+"""Prompt audio for ``<Play>``: the rendered file's URL when it exists, else None (the caller hears <Say> now)
+and its rendering queued once on the bulk queue. Files are named by a hash of their text and voice and
+never change; beside each, a text file keeps the words (the simulator shows what a caller heard)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from core.urls import Urls
+from services.jobqueue import JobQueue
+from speech import tts
+
+log = logging.getLogger(__name__)
+
+
+class PromptAudio:
+    def __init__(self, folder: str, urls: Urls, jobs: JobQueue) -> None:
+        self.folder = Path(folder)
+        self.urls = urls
+        self.jobs = jobs
+        self._known: dict[tuple[str, str], str] = {}  # rendered prompts' URLs (files never change)
+        self._queued: set[tuple[str, str]] = set()  # asked for once per process, not on every webhook
+
+    def find(self, text: str, language: str) -> str | None:
+        key = (text, language)
+        if key in self._known:
+            return self._known[key]
+        name = tts.cached(text, language, self.folder)
+        if name:
+            self._known[key] = self.urls.prompt(name)
+            return self._known[key]
+        if key not in self._queued:
+            self._queued.add(key)
+            try:
+                self.jobs.render_prompt(text, language, "prompt-" + tts.prompt_filename(text, language).split(".")[0])
+            except Exception:  # rendering later is best effort; the caller hears <Say> now
+                log.exception("could not queue the rendering of a prompt")
+        return None
+
+    def render(self, text: str, language: str) -> str:
+        """Render one prompt (if missing) and keep its words beside it; its file name."""
+        name = tts.render(text, language, self.folder)
+        self._sidecar(name, text)
+        return name
+
+    def build_all(self, texts: Mapping[str, list[str]]) -> dict[str, int]:
+        """Render every given text of every language; counts of rendered and already there."""
+        counts = tts.build_all(texts, self.folder)
+        for language, language_texts in texts.items():
+            for text in language_texts:
+                self._sidecar(tts.prompt_filename(text, language), text)
+        return counts
+
+    def words(self, name: str) -> str | None:
+        """The words of a rendered prompt, if known."""
+        sidecar = (self.folder / name).with_suffix(".txt")
+        return sidecar.read_text(encoding="utf-8") if sidecar.is_file() else None
+
+    def _sidecar(self, name: str, text: str) -> None:
+        sidecar = (self.folder / name).with_suffix(".txt")
+        if not sidecar.exists():
+            sidecar.write_text(text, encoding="utf-8")

@@ -1,0 +1,148 @@
+"""The routing ticker: wrap-ups end, stale offers expire, waiting items are offered to agents, and each
+offer is acted on (the caller's call redirected to ring the agent; a callback's dial job queued).
+
+Each serving process runs one ticker thread (several processes are safe: every routing change is one
+transaction, so an agent is reserved once whichever process gets there first). It ticks every
+``interval`` seconds and at once when ``kick()`` is called; every ``housekeeping_every_s`` it runs
+callback recovery (lost jobs, interrupted dialling, lost status callbacks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from callbacks import service as callbacks
+from core import queue
+from core.clock import Clock, utcnow
+from core.ops import PlaceCallback, RedirectCall
+from core.policy import CallbackPolicy
+from core.turn import Env
+from routing import service as routing
+from routing.service import Offer
+from services.jobqueue import JobQueue
+from services.uow import Store
+from store import calls
+from store import routing as routing_store
+from store.db import transaction
+from telephony.exceptions import CallNotInProgress
+from telephony.port import Telephony
+
+log = logging.getLogger(__name__)
+
+EXPIRY_GRACE_S = 10  # an offer outlives the Dial timeout by this much before it is taken back
+HOUSEKEEPING_EVERY_S = 10
+RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
+
+
+class Ticker:
+    def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy, *,
+                 recover_after_s: float, interval: float = 1.0, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.env = env
+        self.telephony = telephony
+        self.jobs = jobs
+        self.policy = policy
+        self.recover_after_s = recover_after_s
+        self.interval = interval
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Ticker:
+        self._thread = threading.Thread(target=self._run, name="routing-ticker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def kick(self) -> None:
+        """Tick now rather than at the next interval."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        db = self.store.connect()
+        last_housekeeping = -HOUSEKEEPING_EVERY_S
+        while not self._stop.is_set():
+            if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
+                last_housekeeping = time.monotonic()
+                try:
+                    self.recover(db)
+                except Exception:  # e.g. Twilio unreachable: routing goes on, recovery tries again later
+                    log.exception("callback recovery failed")
+            try:
+                self.tick(db)
+            except Exception:  # a bad tick must not stop routing for good
+                log.exception("routing tick failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def recover(self, db: sqlite_utils.Database) -> dict[str, int]:
+        counts = callbacks.recover(db, self.clock(), self.telephony, self.jobs.place_callback, self.policy,
+                                   after_s=self.recover_after_s)
+        if any(counts.values()):
+            log.info("callback recovery: %s", counts)
+        return counts
+
+    def tick(self, db: sqlite_utils.Database, now: datetime | None = None) -> list[Offer]:
+        """One round: finish wrap-ups, expire lost offers, dispatch, and act on every new offer."""
+        now = now or self.clock()
+        routing.finish_wrapups(db, now)
+        self._expire(db, now)
+        handovers: list[tuple[Offer, RedirectCall | PlaceCallback]] = []
+
+        def record(offers: list[Offer]) -> None:
+            for offer in offers:
+                handovers.append((offer, self._note_offer(db, offer)))
+
+        offers = routing.dispatch(db, now, record)
+        for offer, command in handovers:
+            self._hand_over(db, offer, command, now)
+        return offers
+
+    def _note_offer(self, db: sqlite_utils.Database, offer: Offer) -> RedirectCall | PlaceCallback:
+        """Inside the dispatch transaction: the call notes the offer; the command that acts on it."""
+        if offer.kind == "callback":
+            return queue.offered_callback(offer.callback_id, offer.agent_id)
+        call = calls.load(db, offer.call_sid)
+        if call is None:  # an item of a call we have no row of: ring anyway, the Dial's webhooks will tell
+            return RedirectCall(offer.call_sid, self.env.urls.connect(offer.item_id, offer.agent_id))
+        command = queue.offered(call, offer.item_id, offer.agent_id, offer.reason, self.env.urls)
+        calls.save(db, call)
+        return command
+
+    def _expire(self, db: sqlite_utils.Database, now: datetime) -> None:
+        """Ring-no-answer for offers whose Dial never reported back (a safety net for lost callbacks)."""
+        with transaction(db):
+            for row in routing.expire_offers(db, now, self.env.rules.ring_timeout_s + EXPIRY_GRACE_S):
+                call = calls.load(db, row["call_sid"]) if row["call_sid"] else None
+                if call is not None:
+                    call.log("ring-no-answer", {"agent": row["offered_to"], "expired": True})
+                    calls.save(db, call)
+
+    def _hand_over(self, db: sqlite_utils.Database, offer: Offer, command: RedirectCall | PlaceCallback, now: datetime) -> None:
+        try:
+            if isinstance(command, RedirectCall):
+                self.telephony.redirect(command.call_sid, command.url)
+                log.info("redirected %s to ring %s", command.call_sid, offer.agent_id)
+            else:
+                self.jobs.place_callback(command.callback_id, command.agent_id)
+        except CallNotInProgress:  # the caller is gone (hung up a moment ago, or while we were down): settle at once
+            log.info("call %s ended before %s could be rung; it leaves the queue", offer.call_sid, offer.agent_id)
+            self._caller_gone(db, offer, now)
+        except Exception:
+            log.exception("could not act on offer %s to %s; taking it back", offer.item_id, offer.agent_id)
+            routing.withdraw(db, offer.item_id, now, reason="handover failed", not_before=now + timedelta(seconds=RETRY_AFTER_S))
+
+    def _caller_gone(self, db: sqlite_utils.Database, offer: Offer, now: datetime) -> None:
+        with self.store.transition(offer.call_sid, self.env, now, db) as (turn, tx):
+            queue.gone(turn, routing_store.item(tx, offer.item_id))

@@ -1,0 +1,131 @@
+"""The unit of work: what one transition changed lands in one write transaction, or nothing does.
+
+A webhook: ``with store.unit() as unit:`` load the rows the transition needs (inside ``BEGIN IMMEDIATE``,
+so what it decides on cannot change under it), run the transition, ``unit.apply(turn)``; the commit
+happens when the block ends. Each operation of ``core.ops`` is carried out here by the package that owns
+its tables (``routing.service``, ``callbacks.service``, ``store``); then the call is saved, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from callbacks import service as callbacks
+from core import ops
+from core.clock import Clock, iso, utcnow
+from core.model import Call
+from core.policy import CallbackPolicy
+from core.turn import Env, Turn
+from routing import service as routing
+from store import calls
+from store import routing as routing_store
+from store.db import connect, transaction
+from store.exceptions import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """The database of this center: one connection per thread, reused (threads outlive requests)."""
+
+    def __init__(self, path: str, policy: CallbackPolicy, clock: Clock = utcnow) -> None:
+        self.path = path
+        self.policy = policy
+        self.clock = clock
+        self._local = threading.local()
+
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.path)
+        return db
+
+    def connect(self) -> sqlite_utils.Database:
+        """A connection of its own, for a long-lived loop (the routing ticker, an event stream, a media socket)."""
+        return connect(self.path)
+
+    @contextmanager
+    def unit(self, db: sqlite_utils.Database | None = None) -> Iterator[UnitOfWork]:
+        database = db or self.db()
+        with transaction(database):
+            yield UnitOfWork(database, self.policy)
+
+    @contextmanager
+    def transition(self, sid: str, env: Env, now: datetime,
+                   db: sqlite_utils.Database | None = None) -> Iterator[tuple[Turn, sqlite_utils.Database]]:
+        """A transition of a stored call outside a webhook (the ticker, the day simulation): in one unit of work,
+        the call loaded, the turn handed to the block with the connection to read from, its result applied."""
+        with self.unit(db) as unit:
+            call = calls.load(unit.db, sid)
+            if call is None:
+                raise StoreError(f"no call {sid}")
+            turn = Turn(call, env, now)
+            yield turn, unit.db
+            unit.apply(turn)
+
+
+class UnitOfWork:
+    """Inside one write transaction: applies transitions' results."""
+
+    def __init__(self, db: sqlite_utils.Database, policy: CallbackPolicy) -> None:
+        self.db = db
+        self.policy = policy
+
+    def apply(self, turn: Turn) -> None:
+        """Carry out the turn's operations in order, then save its call (changes and events) once."""
+        if turn.call.new:
+            calls.save(self.db, turn.call)
+        self.carry_out(turn.ops, turn.now, turn.call)
+        calls.save(self.db, turn.call)
+
+    def carry_out(self, operations: list[ops.Operation], now: datetime, call: Call | None = None) -> None:
+        for op in operations:
+            APPLY[type(op)](self, op, now, call)
+
+
+Applier = Callable[["UnitOfWork", Any, datetime, "Call | None"], None]
+
+
+def _enqueue(unit: UnitOfWork, op: ops.Enqueue, now: datetime, call: Call | None) -> None:
+    routing.enqueue_call(unit.db, op.call_sid, op.queue, op.entered_at or now, language=op.language,
+                         priority=op.priority, caller_id=op.caller_id, context=op.context)
+
+
+def _book(unit: UnitOfWork, op: ops.BookCallback, now: datetime, call: Call | None) -> None:
+    row = callbacks.request(unit.db, call.snapshot(), op.number, now, unit.policy, at=op.at)
+    call.set(callback_id=row["id"])
+    call.log("callback", {"callback_id": row["id"]})
+
+
+def _survey(unit: UnitOfWork, op: ops.SurveyAnswer, now: datetime, call: Call | None) -> None:
+    if calls.record_survey(unit.db, op.call_sid, op.question, op.score) and call is not None:
+        call.log("survey", {"question": op.question, "score": op.score})
+
+
+APPLY: dict[type, Applier] = {
+    ops.Enqueue: _enqueue,
+    ops.Abandon: lambda unit, op, now, call: routing.abandon(unit.db, op.call_sid, now),
+    ops.Accept: lambda unit, op, now, call: routing.accept(unit.db, op.item_id, op.agent_id, now, call_sid=op.call_sid),
+    ops.RingNoAnswer: lambda unit, op, now, call: routing.ring_no_answer(unit.db, op.item_id, op.agent_id, now),
+    ops.Withdraw: lambda unit, op, now, call: routing.withdraw(unit.db, op.item_id, now, reason=op.reason,
+                                                               not_before=op.not_before),
+    ops.AgentDone: lambda unit, op, now, call: routing.hang_up(unit.db, op.agent_id, now),
+    ops.Ringing: lambda unit, op, now, call: routing_store.mark_ringing(unit.db, op.item_id, op.agent_id, iso(now)),
+    ops.BookCallback: _book,
+    ops.CallbackAnswered: lambda unit, op, now, call: callbacks.answered(unit.db, op.callback_id),
+    ops.CallbackNotReached: lambda unit, op, now, call: callbacks.not_reached(unit.db, op.callback_id, op.result, now,
+                                                                             unit.policy),
+    ops.CallbackCompleted: lambda unit, op, now, call: callbacks.completed(unit.db, op.callback_id),
+    ops.CustomerWaits: lambda unit, op, now, call: callbacks.customer_waits(unit.db, op.callback_id, op.call_sid, now),
+    ops.CancelCallback: lambda unit, op, now, call: callbacks.cancel(unit.db, op.callback_id, now, op.reason),
+    ops.SurveyAnswer: _survey,
+    ops.RecordStatus: lambda unit, op, now, call: calls.record_status(unit.db, op.call_sid, op.status, op.duration_s),
+}

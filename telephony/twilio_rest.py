@@ -1,0 +1,67 @@
+"""The Twilio adapter: the port over Twilio's REST API with the ``twilio`` client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from core.numbers import mask
+from telephony.exceptions import CallNotInProgress, TelephonyError, Unreachable
+from telephony.port import CallInfo
+
+log = logging.getLogger(__name__)
+
+NOT_IN_PROGRESS = 21220  # "Call is not in-progress. Cannot redirect."
+NOT_FOUND = 20404
+T = TypeVar("T")
+
+
+class TwilioTelephony:
+    """Calls on one Twilio account (API key if given), at ``api_base_url`` when set (the simulator's REST face)."""
+
+    def __init__(self, account_sid: str, auth_token: str, *, api_key: str = "", api_secret: str = "",
+                 api_base_url: str = "") -> None:
+        self.client = Client(api_key or account_sid, api_secret or auth_token, account_sid)
+        if api_base_url:
+            self.client.api.base_url = api_base_url.rstrip("/")
+
+    def _ask(self, what: str, request: Callable[[], T]) -> T:
+        try:
+            return request()
+        except TwilioRestException as exc:
+            if exc.code in (NOT_IN_PROGRESS, NOT_FOUND):
+                raise CallNotInProgress(f"{what}: {exc.msg}") from None
+            raise TelephonyError(f"{what}: Twilio refused ({exc.status} {exc.code}): {exc.msg}") from None
+        except (TwilioException, OSError) as exc:  # connection refused, timeouts, DNS
+            raise Unreachable(f"{what}: Twilio could not be reached: {exc}") from None
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        self._ask(f"redirect {call_sid}", lambda: self.client.calls(call_sid).update(url=url, method="POST"))
+
+    def place_call(self, to: str, from_: str, *, url: str, status_callback: str, timeout_s: int,
+                   machine_detection: str | None = None) -> str:
+        options: dict[str, Any] = {"machine_detection": machine_detection} if machine_detection else {}
+        call = self._ask(f"call {mask(to)}", lambda: self.client.calls.create(
+            to=to, from_=from_, url=url, method="POST", status_callback=status_callback,
+            status_callback_event=["completed"], status_callback_method="POST", timeout=timeout_s, **options))
+        return call.sid
+
+    def hang_up(self, call_sid: str) -> None:
+        self._ask(f"hang up {call_sid}", lambda: self.client.calls(call_sid).update(status="completed"))
+
+    def fetch(self, call_sid: str) -> CallInfo:
+        return _info(self._ask(f"fetch {call_sid}", lambda: self.client.calls(call_sid).fetch()))
+
+    def calls_to(self, number: str, since: datetime) -> list[CallInfo]:
+        found = self._ask(f"calls to {mask(number)}", lambda: self.client.calls.list(to=number, start_time_after=since))
+        return [_info(call) for call in found]
+
+
+def _info(call: Any) -> CallInfo:
+    return CallInfo(sid=call.sid, status=call.status, to=call.to or "", from_=call._from or "",
+                    parent_sid=call.parent_call_sid, answered_by=call.answered_by)

@@ -1,0 +1,97 @@
+"""``WS /voice/media``: one menu turn of one call's Twilio Media Stream, recognized with Vosk.
+
+Twilio opens it for a menu's ``<Connect><Stream>``; the ``start`` message's customParameters name the
+call, node, attempt and (for "did you say …?") the option being confirmed. The session decodes the
+caller's audio off the request thread, and when the turn is over (intent, key, silence, error) the
+result is kept on the call and the socket is closed; Twilio then requests the <Connect> action URL,
+whose step reads the result (``views.stream_input``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from core.model import turn_key
+from services.bootstrap import Services
+from speech import models
+from speech.exceptions import SpeechError
+from speech.stream import Listen, MediaStreamSession, StreamStart, TurnResult
+from store import calls
+from voice.signature import verify
+from web.context import services
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("media", __name__, url_prefix="/voice")
+bp.before_request(verify)
+sock = Sock()
+
+RECEIVE_TIMEOUT_S = 1.0
+MAX_STREAM_S = 60.0  # wall-clock limit of one turn's socket, whatever the peer does
+DECODE_GRACE_S = 20.0  # after the socket closed, how long the recognizer may take to finish what it received
+
+
+def listen_for(svc: Services, db: Any) -> Any:
+    """The turn's Listen, from the start message: the call's language, the menu's (or yes/no) choices."""
+
+    def listen(start: StreamStart) -> Listen:
+        params = start.custom_parameters
+        call = calls.load(db, start.call_sid)
+        if call is None or params.get("call_sid", start.call_sid) != start.call_sid:
+            raise SpeechError(f"stream for unknown call {start.call_sid!r}")
+        language = svc.flows.language_for(call["language"])
+        choices = svc.flows.choices(language, params.get("node", ""), params.get("confirming") or None)
+        return Listen(model=models.get_model(language, svc.config), lang=language, choices=choices)
+
+    return listen
+
+
+@sock.route("/media", bp=bp)
+def media(ws: Any) -> None:
+    """One turn of one call's Media Stream."""
+    svc = services()
+    db = svc.store.connect()  # the socket outlives ordinary request scoping
+    session = MediaStreamSession(listen_for(svc, db))
+    deadline = time.monotonic() + MAX_STREAM_S
+    try:
+        while not session.decided and time.monotonic() < deadline:
+            try:
+                message = ws.receive(timeout=RECEIVE_TIMEOUT_S)
+            except ConnectionClosed:
+                break
+            if message is not None:
+                session.receive(message)
+        # The peer may have sent everything (and "stop") faster than real time: let decoding catch up.
+        result = session.wait(DECODE_GRACE_S) or session.close("the stream ended before a decision")
+        keep(svc, db, session, result)
+    finally:
+        if not session.done:
+            session.close("socket handler finished")
+        db.conn.close()
+
+
+def keep(svc: Services, db: Any, session: MediaStreamSession, result: TurnResult | None) -> None:
+    """Keep the turn's result on the call for the <Connect> action request to pick up (one transaction)."""
+    if session.start is None or result is None:
+        log.warning("media stream closed without a start message: %s", result.error if result else "no result")
+        return
+    params = session.start.custom_parameters
+    attempt = int(params["attempt"]) if str(params.get("attempt", "")).isdecimal() else 1
+    heard = result.as_dict()
+    heard["alternatives"] = [{"text": text, "confidence": conf} for text, conf in result.alternatives]
+    if not svc.env.rules.store_transcripts:  # STORE_TRANSCRIPTS=false: keep the decision, not the words
+        heard.update(alternatives=[], transcript="")
+    if result.kind == "error":
+        log.info("media stream of %s ended with an error: %s", session.start.call_sid, result.error)
+    with svc.store.unit(db):
+        call = calls.load(db, session.start.call_sid)
+        if call is None:
+            return
+        call.log("heard", {"turn": turn_key(params.get("node", ""), attempt, params.get("confirming") or None), **heard})
+        calls.save(db, call)

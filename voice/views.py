@@ -1,0 +1,284 @@
+"""The call's webhooks: incoming, flow steps, the queue, ringing an agent, status callbacks.
+
+Each is: verify the signature (``signature.verify``, before every view), parse the form, load what the
+transition needs inside one write transaction, ask the core, apply its changes, answer with TwiML.
+Webhooks that only read (the wait music, ringing an agent) write nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+from flask import Blueprint, Response, abort, jsonify, request
+
+from callbacks import service as callbacks
+from core import callback, queue
+from core import calls as lifecycle
+from core.constants import DIAL_STATUSES, QUEUE_RESULTS
+from core.errors import BadRequest
+from core.model import Call, Input, Match, turn_key
+from core.numbers import callable_number, normalize
+from core.queue import Wait
+from core.turn import Turn
+from routing import service as routing
+from services.bootstrap import Services
+from store import calls
+from store import routing as routing_store
+from voice import form
+from voice.signature import verify
+from web.context import services
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+bp.before_request(verify)
+
+MAX_ID = 80
+
+
+def twiml(turn: Turn) -> Response:
+    return Response(str(turn.response), mimetype="text/xml")
+
+
+def make_turn(svc: Services, call: Call, db: sqlite_utils.Database, now: datetime | None = None) -> Turn:
+    """A turn of ``call``, with self-service lookups answered from ``db``."""
+
+    def lookup(source: str, key: str) -> dict[str, Any] | None:
+        return calls.order(db, key) if source == "order_status" else None
+
+    return Turn(call, svc.env, now or svc.clock(), lookup=lookup)
+
+
+def known_call(db: sqlite_utils.Database, sid: str) -> Call:
+    call = calls.load(db, sid)
+    if call is None:
+        raise BadRequest(f"unknown call {sid}; calls start at /voice/incoming")
+    return call
+
+
+def respond(svc: Services, turn: Turn) -> Response:
+    """Answer a read-only webhook; if the transition changed anything after all, it is applied in one transaction."""
+    if turn.ops or turn.call.changed or turn.call.events:
+        with svc.store.unit() as unit:
+            unit.apply(turn)
+    svc.run(turn.commands)
+    return twiml(turn)
+
+
+def caller_number(db: sqlite_utils.Database, call: Call, region: str) -> str | None:
+    """The caller's number if we may call it back (valid, a landline or mobile), else None."""
+    caller = calls.get_caller(db, call["caller_id"])
+    number = caller["number"] if caller else None
+    return number if number and callable_number(number, region) else None
+
+
+def callback_allowed(svc: Services, db: sqlite_utils.Database, call: Call) -> bool:
+    number = caller_number(db, call, svc.env.rules.default_region)
+    return callback.may_offer(svc.env.rules, number, len(callbacks.pending_for(db, number)))
+
+
+def waiting(db: sqlite_utils.Database, sid: str, now: datetime) -> Wait | None:
+    estimate = routing.estimate(db, sid, now)
+    return None if estimate is None else Wait(estimate.position, estimate.wait_s)
+
+
+def offer_args() -> tuple[str, str]:
+    item, agent = request.args.get("item", ""), request.args.get("agent", "")
+    if not item or not agent or len(item) > MAX_ID or len(agent) > MAX_ID:
+        raise BadRequest("item and agent are required in the query string")
+    return item, agent
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    svc, params = services(), request.form
+    sid = form.call_sid(params)
+    number = normalize(params.get("From"), svc.env.rules.default_region)
+    now = svc.clock()
+    with svc.store.unit() as unit:
+        call = calls.load(unit.db, sid)
+        if call is None:
+            caller = calls.caller_for_number(unit.db, number)
+            language = svc.flows.language_for(caller["language"])
+            call = lifecycle.new(
+                sid, now, caller_id=caller["id"], from_number=form.text(params, "From")[:64],
+                to_number=form.text(params, "To")[:64], direction=form.text(params, "Direction")[:32] or "inbound",
+                status=form.text(params, "CallStatus")[:32] or "ringing", language=language, flow=svc.flows.name(language))
+        else:
+            log.info("incoming webhook for %s repeated; starting its flow again", sid)
+        pending = callbacks.pending_for(unit.db, number)
+        turn = make_turn(svc, call, unit.db, now)
+        lifecycle.incoming(turn, pending[0] if pending else None)
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return twiml(turn)
+
+
+@bp.post("/step/<node>")
+def step(node: str) -> Response:
+    svc = services()
+    sid = form.call_sid(request.form)
+    attempt = form.whole(request.args, "attempt", 1, low=1, high=20)
+    confirming = request.args.get("confirming") or None
+    if confirming is not None and len(confirming) > 4:
+        raise BadRequest("confirming names one menu key")
+    with svc.store.unit() as unit:
+        call = known_call(unit.db, sid)
+        if request.args.get("via") == "stream":
+            inp = stream_input(unit.db, sid, turn_key(node, attempt, confirming))
+        else:
+            inp = gathered(request.form)
+        turn = make_turn(svc, call, unit.db)
+        lifecycle.step(turn, node, inp, attempt, confirming)
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return twiml(turn)
+
+
+def gathered(params: Mapping[str, str]) -> Input:
+    """What a <Gather> collected: keys, or Twilio's own speech result."""
+    speech = form.text(params, "SpeechResult")
+    alternatives = ((speech, form.fraction(params, "Confidence")),) if speech else ()
+    return Input(digits=form.digits(params), alternatives=alternatives, source="gather-speech" if speech else "dtmf")
+
+
+def stream_input(db: sqlite_utils.Database, sid: str, key: str) -> Input:
+    """What the Media Streams socket heard in this turn (nothing, if the socket found nothing)."""
+    heard = calls.stream_result(db, sid, key)
+    if heard is None:
+        return Input()
+    alternatives = tuple((a["text"], float(a.get("confidence") or 0.0)) for a in heard.get("alternatives", ()))
+    decided = None
+    if heard.get("decision"):  # the socket already decided, with the recognizer's own evidence
+        decided = Match(heard["decision"], heard.get("key"), heard.get("intent"), float(heard.get("confidence") or 0.0),
+                        heard.get("transcript", ""))
+    return Input(digits=heard.get("digits", ""), alternatives=alternatives, source="stream", decided=decided)
+
+
+@bp.post("/queue/wait")
+def queue_wait() -> Response:
+    """The <Enqueue> waitUrl, requested again after each pass of the wait music."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    queue_time = form.whole(request.form, "QueueTime", 0)
+    db = svc.store.db()
+    turn = make_turn(svc, known_call(db, sid), db)
+    queue.wait_music(turn, waiting(db, sid, turn.now), queue_time, callback_allowed(svc, db, turn.call))
+    return respond(svc, turn)
+
+
+@bp.post("/queue/hold")
+def queue_hold() -> Response:
+    """Waiting outside Twilio's queue (it was full or failed): the wait music, looped."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    held = form.whole(request.args, "held", 0)
+    db = svc.store.db()
+    turn = make_turn(svc, known_call(db, sid), db)
+    if turn.call.ended:
+        turn.response.hangup()
+    else:
+        queue.hold(turn, turn.call["queue"], waiting(db, sid, turn.now), held, callback_allowed(svc, db, turn.call))
+    return respond(svc, turn)
+
+
+@bp.post("/queue/result")
+def queue_result() -> Response:
+    """<Enqueue>'s action: the caller left Twilio's queue (hung up, was moved on by us, or was never let in)."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    result = form.choice(request.form, "QueueResult", QUEUE_RESULTS)
+    with svc.store.unit() as unit:
+        turn = make_turn(svc, known_call(unit.db, sid), unit.db)
+        queue.left_queue(turn, result, routing_store.item(unit.db, sid), callback_allowed(svc, unit.db, turn.call))
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return twiml(turn)
+
+
+@bp.post("/connect")
+def connect() -> Response:
+    """Where the REST redirect sends the caller once routing reserved an agent: ring the agent."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    item_id, agent = offer_args()
+    db = svc.store.db()
+    turn = make_turn(svc, known_call(db, sid), db)
+    queue.connect(turn, routing_store.item(db, item_id), agent)
+    return respond(svc, turn)
+
+
+@bp.post("/connect/result")
+def connect_result() -> Response:
+    """The <Dial> to the agent ended: talked, not answered, or the caller hung up while it rang."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    item_id, agent = offer_args()
+    dial_status = form.choice(request.form, "DialCallStatus", DIAL_STATUSES)
+    call_status = form.optional(request.form, "CallStatus", form.CALL_STATUSES)
+    with svc.store.unit() as unit:
+        turn = make_turn(svc, known_call(unit.db, sid), unit.db)
+        queue.dial_ended(turn, routing_store.item(unit.db, item_id), routing_store.agent(unit.db, agent), agent,
+                         dial_status, call_status)
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return twiml(turn)
+
+
+@bp.post("/connect/agent")
+def agent_leg() -> Response:
+    """Status callbacks of the agent's leg (<Client statusCallback>): ringing, answered, completed."""
+    svc = services()
+    form.call_sid(request.form)
+    item_id, agent = offer_args()
+    status = form.call_status(request.form)
+    parent = form.call_sid(request.form, "ParentCallSid")
+    with svc.store.unit() as unit:
+        call = calls.load(unit.db, parent)
+        if call is None:
+            log.info("agent leg of %s, which has no row: ignored", parent)
+            return Response(status=204)
+        turn = make_turn(svc, call, unit.db)
+        queue.agent_leg(turn, routing_store.item(unit.db, item_id), routing_store.agent(unit.db, agent), agent, status)
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return Response(status=204)
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Status callbacks: each (call, status) is applied once (Twilio retries them)."""
+    svc = services()
+    sid = form.call_sid(request.form)
+    call_status = form.call_status(request.form)
+    duration = form.whole(request.form, "CallDuration", 0) or None
+    with svc.store.unit() as unit:
+        if calls.status_seen(unit.db, sid, call_status):
+            return Response(status=204)
+        call = calls.load(unit.db, sid)
+        if call is None:
+            unit.carry_out([lifecycle.record_status(sid, call_status, duration)], svc.clock())
+            return Response(status=204)
+        turn = make_turn(svc, call, unit.db)
+        lifecycle.status(turn, call_status, duration, routing_store.item(unit.db, sid),
+                         routing_store.agent_on_call(unit.db, sid))
+        unit.apply(turn)
+    svc.run(turn.commands)
+    return Response(status=204)
+
+
+RECORD = ("sid", "status", "direction", "language", "path", "intent", "queue", "agent_id", "outcome", "callback_id",
+          "wait_s", "talk_s", "started_at", "ended_at")
+
+
+@bp.get("/calls/<sid>/record")
+def record(sid: str) -> Response:
+    """What the server recorded about a call, for the simulator's `--json` summary (signed like every voice request)."""
+    call = calls.get_call(services().store.db(), form.call_sid({"CallSid": sid}))
+    if call is None:
+        abort(404, f"no call {sid}")
+    return jsonify({k: call[k] for k in RECORD})

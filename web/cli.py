@@ -1,0 +1,141 @@
+"""Admin commands (``flask --app app …``): the database, the demo, agents and presence, flows, speech, prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from core.errors import ServiceError
+from ivr import flows as flow_data
+from routing import admin, service
+from speech import models
+from store import demo
+from store.migrations import migrate
+from web.context import services
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from None
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    store = services().store
+    ran = migrate(store.db())
+    click.echo(f"database {store.path}: applied {len(ran)} migration(s)")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo callers, orders, agents and queues (idempotent)."""
+    svc = services()
+    summary = {**demo.seed(svc.store.db()), **admin.load_center(svc.store.db(), demo.CENTER, svc.clock())}
+    click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in summary.items()))
+    for role in ("supervisor", "agent"):
+        people = [p for p in demo.logins() if p["role"] == role]
+        click.echo(f"demo {role} logins (user / password): " + ", ".join(f"{p['id']} / {p['password']}" for p in people))
+
+
+@click.group("agents")
+def agents() -> None:
+    """Agents, skills and queues."""
+
+
+@agents.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def load(path: str) -> None:
+    """Add or update the skills, queues and agents of a YAML file (see store/demo/center.yaml)."""
+    try:
+        summary = admin.load_center(services().store.db(), path, services().clock())
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("loaded " + ", ".join(f"{n} {what}" for what, n in summary.items()))
+
+
+@agents.command("presence")
+@click.argument("agent_id")
+@click.argument("presence", type=click.Choice(["available", "break", "offline"]))
+@click.option("--reason", default=None, help="why (shown on the supervisor's board)")
+def presence(agent_id: str, presence: str, reason: str | None) -> None:
+    """Set an agent available, on a break or offline."""
+    try:
+        service.set_presence(services().store.db(), agent_id, presence, services().clock(), reason=reason)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"{agent_id}: {presence}")
+
+
+@agents.command("list")
+def list_agents() -> None:
+    """The agents' board: presence, time in state, current call."""
+    for row in service.agents_board(services().store.db(), services().clock()):
+        click.echo("  ".join(f"{k}={v}" for k, v in row.items() if v not in (None, "", [], {})))
+
+
+@click.group("flows")
+def flows() -> None:
+    """Call flow tools."""
+
+
+@flows.command("check")
+def flows_check() -> None:
+    """Validate every call flow; exits non-zero listing each fault."""
+    try:
+        loaded = flow_data.load_all()
+    except ServiceError as exc:
+        _fail(exc)
+    for language, flow in sorted(loaded.items()):
+        click.echo(f"{language}: flow {flow.name!r} ok, {len(flow.nodes)} nodes, {len(flow.prompts)} prompts")
+
+
+@click.group("speech")
+def speech() -> None:
+    """Speech models."""
+
+
+@speech.command("models")
+def models_command() -> None:
+    """List every language's model: configured, loadable, loaded."""
+    for lang, status in models.languages(services().config).items():
+        state = "loadable" if status.loadable else f"not available ({status.error or 'no model'})"
+        click.echo(
+            f"{lang}: {state}; {models.setting_name(lang)}={status.path or '-'}{' (configured)' if status.configured else ''}"
+        )
+
+
+@speech.command("download")
+@click.argument("lang")
+@click.option("--dest", default=None, help="folder to unpack into (default: instance/models)")
+def download(lang: str, dest: str | None) -> None:
+    """Fetch the official small Vosk model for LANG (needs internet)."""
+    target = Path(dest or Path(current_app.instance_path) / "models")
+    try:
+        path = models.download(lang, target)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"{lang}: model in {path}; set {models.setting_name(lang)}={path}")
+
+
+@click.group("prompts")
+def prompts() -> None:
+    """Prompt audio."""
+
+
+@prompts.command("build")
+def build() -> None:
+    """Render every fixed prompt of every flow with pyttsx3 (espeak-ng) into PROMPT_CACHE_DIR."""
+    svc = services()
+    texts = {lang: flow.all_texts() for lang, flow in svc.flows.flows.items()}
+    try:
+        counts = svc.prompts.build_all(texts)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"prompts in {svc.prompts.folder}: {counts['rendered']} rendered, {counts['cached']} already there")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo, agents, flows, speech, prompts):
+        app.cli.add_command(command)
