@@ -4,16 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 DEB_PACKAGES := espeak-ng sox libsox-fmt-all redis-server chromium
+BENCH_PACKAGES := wrk
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test bench worker lint deps deps-test system-packages clean
+.PHONY: run test bench worker screenshots lint deps deps-test system-packages bench-packages clean
 
-system-packages: ## Debian packages: espeak-ng + sox (speech), redis-server, chromium (browser tests)
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages that are missing, installed with apt-get (we are root on these machines).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+system-packages: ## Debian packages: espeak-ng + sox (speech), redis-server, chromium (browser tests)
+	$(call apt_install,$(DEB_PACKAGES))
+
+bench-packages: ## wrk, the load generator of the webhook benchmark
+	$(call apt_install,$(BENCH_PACKAGES))
 
 $(VENV)/.deps: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -35,11 +44,14 @@ run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data
 test: deps-test ## run every test
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
-bench: deps-test ## run the benchmarks, print a table, write bench/results/*.json
+bench: deps-test bench-packages ## run the benchmarks, print a table, write bench/results/*.json
 	$(PY) -m bench
 
-worker: deps ## an rq worker for the callback queue on REDIS_URL
+worker: deps ## an rq worker for the job queues on REDIS_URL (calls first, then bulk)
 	$(PY) -m services.worker
+
+screenshots: deps-test ## the pages' screenshots in docs/ (the browser tests, saving what they see there)
+	SCREENSHOT_DIR=docs $(PY) -m pytest -q -p no:cacheprovider tests/test_web_agent.py tests/test_web_supervisor.py
 
 lint: deps-test
 	$(VENV)/bin/ruff check .

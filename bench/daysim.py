@@ -14,10 +14,11 @@ two interchangeable backends:
 - ``CoreRouting``: the pure core (``routing.selection.Router`` kept live across the day, its
   indexes updated as agents and callers come and go, ``routing.estimates`` for estimates).
   Fast: a 12-hour day of the 40-agent center takes well under a second.
-- ``StoreRouting``: ``routing.service`` on an in-memory SQLite database, the very transactions
-  the webhooks run (enqueue, dispatch, accept, abandon, hold_as_callback, withdraw, hang_up,
-  finish_wrapups), with the simulated clock as ``now``. Slower; tests check both backends
-  produce the same day.
+- ``StoreRouting``: the server's own call lifecycle on an in-memory SQLite database: each step is
+  the transition a webhook or the routing ticker runs (``core`` through ``services.uow``: a call
+  enqueued, offered, answered, abandoned, booked as a callback, dialled, not reached, hung up), with
+  the simulated clock as ``now``. Slower; tests check both backends produce the same day, and the
+  in-memory one moves its agents by the same rules (``routing.model.move`` and ``wrapup_until``).
 
 Callbacks (virtual hold). A ``CallbackPolicy`` decides, each time a waiting caller hears the
 wait announcement (on entry, then every ``announce_every_s``), from routing's own estimate,
@@ -59,11 +60,23 @@ from statistics import NormalDist
 from typing import Any, Protocol
 
 import settings
+from callbacks import service as callbacks
+from core import callback
+from core import calls as lifecycle
+from core import queue as queueing
+from core.ops import CallbackAnswered, CallbackCompleted, CallbackNotReached
 from core.policy import CallbackPolicy as CallbackRules
+from core.turn import Env, Rules, Turn
+from core.urls import Urls
+from ivr.engine import Engine
+from ivr.flows import Flow, load_all
 from routing import service
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
-from routing.model import Agent, Presence, Queue, WaitingItem
+from routing.model import Agent, Presence, Queue, WaitingItem, move, wrapup_until
 from routing.selection import Router
+from services.uow import Store
+from store import callbacks as store_callbacks
+from store import calls as store_calls
 from store import routing as store_routing
 from store.db import connect, transaction
 from store.migrations import migrate
@@ -189,6 +202,7 @@ class Routing(Protocol):
     def accept(self, item_id: str, agent_id: str, now: datetime) -> None: ...
     def abandon(self, call_id: str, now: datetime) -> bool: ...
     def hold_as_callback(self, call_id: str, callback_id: int, now: datetime) -> str: ...
+    def dialing(self, item_id: str, agent_id: str, now: datetime) -> None: ...
     def retry_later(self, item_id: str, not_before: datetime, now: datetime) -> None: ...
     def give_up(self, item_id: str, now: datetime) -> None: ...
     def hang_up(self, agent_id: str, now: datetime) -> None: ...
@@ -210,14 +224,15 @@ class CoreRouting:
         self.talk_s: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HANDLE_WINDOW))
 
     def _set(self, agent_id: str, presence: Presence, now: datetime, *, idle: bool = True) -> None:
-        """Move the agent to ``presence``; becoming available starts idling unless ``idle`` is False."""
+        """Move the agent to ``presence`` by routing's rules (``move``), keeping the available index current."""
         agent = self.agents[agent_id]
         if agent_id in self.router.available:
             self.router.available.remove(agent_id)
-        agent.presence, agent.presence_since = presence, now
+        change = move(presence, now, keep_idle=not idle)
+        agent.presence, agent.presence_since = change.presence, change.since
+        if change.idle_since is not None:
+            agent.last_idle_at = change.idle_since
         if presence == Presence.AVAILABLE:
-            if idle:
-                agent.last_idle_at = now
             self.router.available.add(agent)
 
     def start_shift(self, agent_id: str, now: datetime) -> None:
@@ -263,7 +278,8 @@ class CoreRouting:
     def hold_as_callback(self, call_id: str, callback_id: int, now: datetime) -> str:
         call = self._take_back(call_id, now)
         del self.items[call_id]
-        item = replace(call, id=service.callback_item_id(callback_id), kind="callback")
+        # ready now (escalation counts from here), at the caller's old place in line, as callbacks.service books it
+        item = replace(call, id=service.callback_item_id(callback_id), kind="callback", not_before=now)
         self.items[item.id] = item
         self.router.waiting.add(item)
         return item.id
@@ -277,13 +293,17 @@ class CoreRouting:
         self._take_back(item_id, now)
         del self.items[item_id]
 
+    def dialing(self, item_id: str, agent_id: str, now: datetime) -> None:
+        """The callback's customer is being rung (nothing to keep here)."""
+
     def hang_up(self, agent_id: str, now: datetime) -> None:
         agent = self.agents[agent_id]
         queue = self.queues[self.work.pop(agent_id)]
         self.talk_s[queue.name].append((now - agent.presence_since).total_seconds())
-        if queue.wrapup_s > 0:
+        until = wrapup_until(queue, now)
+        if until is not None:
             self._set(agent_id, Presence.WRAPUP, now)
-            self.wrapup_until[agent_id] = now + timedelta(seconds=queue.wrapup_s)
+            self.wrapup_until[agent_id] = until
         else:
             self._set(agent_id, Presence.AVAILABLE, now)
 
@@ -299,11 +319,26 @@ class CoreRouting:
         return estimate_all(waiting, self.agents.values(), self.router.ladders, handle_s, now).get(item_id)
 
 
-class StoreRouting:
-    """``routing.service`` on an in-memory SQLite database: each step is the server's own transaction."""
+class _Languages(Engine):
+    """The server's flows, except that a call's language is its demand's (None: any language), as routing needs it:
+    the day has no IVR turns that would give every caller a flow language."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def language_for(self, language: str | None) -> str | None:  # type: ignore[override]
+        return language
+
+    def flow(self, language: str | None) -> Flow:
+        return super().flow(super().language_for(language))  # what a caller would hear: the default flow
+
+
+class StoreRouting:
+    """The server's call lifecycle on an in-memory SQLite database: each step is the transition a webhook or the
+    routing ticker runs (``core`` through the unit of work), with the simulated clock as ``now``."""
+
+    def __init__(self, scenario: Scenario, rules: CallbackRules | None = None) -> None:
+        self.policy = rules or CallbackRules.from_settings(SERVER)
         self.db = connect(":memory:")
+        self.store = Store(":memory:", self.policy)
+        self.env = Env(Rules(callback=self.policy), Urls("http://daysim.invalid"), _Languages(load_all(), "en"))
         migrate(self.db)
         with transaction(self.db):
             for skill in sorted({s for shift in scenario.shifts for s in shift.skills} | _queue_skills(scenario)):
@@ -317,41 +352,101 @@ class StoreRouting:
                     dict(s.skills),
                 )
 
+    def _transition(self, sid: str, now: datetime) -> Any:
+        return self.store.transition(sid, self.env, now, self.db)
+
     def start_shift(self, agent_id: str, now: datetime) -> None:
         service.set_presence(self.db, agent_id, Presence.AVAILABLE, now)
 
     def end_shift(self, agent_id: str, now: datetime) -> None:
         service.set_presence(self.db, agent_id, Presence.OFFLINE, now)
 
-    def enqueue(self, call_id: str, queue: str, language: str | None, now: datetime) -> None:
-        service.enqueue_call(self.db, call_id, queue, now, language=language)
+    def enqueue(self, call_id: str, queue_name: str, language: str | None, now: datetime) -> None:
+        """The caller arrives and reaches the queue node (no IVR turns here)."""
+        with self.store.unit(self.db) as unit:
+            call = lifecycle.new(call_id, now, language=language, direction="inbound", status="in-progress",
+                                 from_number=_number(call_id))
+            turn = Turn(call, self.env, now)
+            queueing.enqueue(turn, queue_name)
+            unit.apply(turn)
 
     def dispatch(self, now: datetime) -> list[tuple[str, str]]:
-        return [(offer.item_id, offer.agent_id) for offer in service.dispatch(self.db, now)]
+        """The routing ticker's dispatch: each offer noted on its call in the same transaction."""
+
+        def record(offers: list[service.Offer]) -> None:
+            for offer in offers:
+                if offer.call_sid:
+                    call = store_calls.load(self.db, offer.call_sid)
+                    queueing.offered(call, offer.item_id, offer.agent_id, offer.reason, self.env.urls)
+                    store_calls.save(self.db, call)
+
+        return [(offer.item_id, offer.agent_id) for offer in service.dispatch(self.db, now, record)]
 
     def accept(self, item_id: str, agent_id: str, now: datetime) -> None:
-        service.accept(self.db, item_id, agent_id, now)
+        """The agent answers: a waiting caller, or (callback) the customer who answered our call."""
+        callback_id = service.callback_id_of(item_id)
+        if callback_id is None:
+            with self._transition(item_id, now) as (turn, tx):
+                queueing.accept(turn, store_routing.item(tx, item_id), agent_id)
+            return
+        row = store_callbacks.get(self.db, callback_id)
+        with self.store.unit(self.db) as unit:
+            call = lifecycle.new(f"CB{callback_id:08d}", now, direction="outbound-api", status="in-progress",
+                                 language=row["language"], parent_sid=row["call_sid"], callback_id=callback_id,
+                                 queue=row["queue"])
+            turn = Turn(call, self.env, now)
+            turn.do(CallbackAnswered(callback_id))
+            queueing.accept(turn, store_routing.item(unit.db, item_id), agent_id)
+            unit.apply(turn)
 
     def abandon(self, call_id: str, now: datetime) -> bool:
-        return service.abandon(self.db, call_id, now)
+        """Twilio's "completed" status for a caller who hung up while queued."""
+        if store_routing.item(self.db, call_id) is None:
+            return False
+        with self._transition(call_id, now) as (turn, tx):
+            lifecycle.status(turn, "completed", None, store_routing.item(tx, call_id), None)
+        return True
 
     def hold_as_callback(self, call_id: str, callback_id: int, now: datetime) -> str:
-        return service.hold_as_callback(self.db, call_id, callback_id, now).id
+        """The caller presses 1 for a callback (to their own number) and hangs up; returns the callback's item."""
+        with self._transition(call_id, now) as (turn, tx):
+            callback.book(turn, _number(call_id), None, "hold.wav", 0, True)
+        return service.callback_item_id(store_calls.load(self.db, call_id)["callback_id"])
+
+    def dialing(self, item_id: str, agent_id: str, now: datetime) -> None:
+        """The dial job claims the callback (one more attempt) before ringing the customer."""
+        callbacks.claim(self.db, service.callback_id_of(item_id), agent_id, now)
+
+    def _not_reached(self, item_id: str, now: datetime) -> None:
+        with self.store.unit(self.db) as unit:
+            unit.carry_out([CallbackNotReached(service.callback_id_of(item_id), "no-answer")], now)
 
     def retry_later(self, item_id: str, not_before: datetime, now: datetime) -> None:
-        service.withdraw(self.db, item_id, now, reason="customer did not answer", not_before=not_before)
+        """Not reached: the server's policy (the day's too) waits until ``not_before``."""
+        self._not_reached(item_id, now)
 
     def give_up(self, item_id: str, now: datetime) -> None:
-        service.cancel(self.db, item_id, now, reason="customer unreachable")
+        """Not reached for the last time: failed."""
+        self._not_reached(item_id, now)
 
     def hang_up(self, agent_id: str, now: datetime) -> None:
-        service.hang_up(self.db, agent_id, now)
+        """The agent's leg reports "completed": wrap-up; a callback's call is done."""
+        agent = store_routing.agent(self.db, agent_id)
+        with self._transition(agent["current_call_sid"], now) as (turn, _):
+            queueing.agent_left(turn, agent)
+            if turn.call["callback_id"] and turn.call["direction"] == "outbound-api":
+                turn.do(CallbackCompleted(turn.call["callback_id"]))
 
     def finish_wrapups(self, now: datetime) -> list[str]:
         return service.finish_wrapups(self.db, now)
 
     def estimate(self, item_id: str, now: datetime) -> Estimate | None:
         return service.estimate(self.db, item_id, now)
+
+
+def _number(call_id: str) -> str:
+    """A caller's own number (every simulated caller has one, so the per-number callback limit never bites)."""
+    return f"+1202{int(call_id.removeprefix('CA')) % 10**7:07d}"
 
 
 def _queue_skills(scenario: Scenario) -> set[str]:
@@ -661,6 +756,7 @@ class Day:
     def dial(self, call: Call, agent_id: str) -> None:
         """The reserved agent's callback rings the customer, who answers (or not) when the ring is over."""
         call.attempts += 1
+        self.routing.dialing(call.item_id, agent_id, self.now)
         call.rng = call.rng or random.Random(call.seed)
         reached = call.rng.random() < self.scenario.callers.answer_p
         ring_s = self.scenario.callers.answer_after_s if reached else self.scenario.callers.no_answer_s
@@ -704,5 +800,8 @@ class Day:
 def simulate(
     scenario: Scenario, seed: int, *, policy: CallbackPolicy | None = None, backend: str = "core"
 ) -> DayReport:
-    """Run one day of ``scenario`` on routing's ``backend`` ("core" or "store")."""
-    return Day(scenario, BACKENDS[backend](scenario), seed, policy).run()
+    """Run one day of ``scenario`` on routing's ``backend`` ("core" or "store"; the store one follows the
+    policy's retry rules, as the server does)."""
+    routing = StoreRouting(scenario, policy.rules if isinstance(policy, VirtualHold) else None) if backend == "store" \
+        else BACKENDS[backend](scenario)
+    return Day(scenario, routing, seed, policy).run()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +43,31 @@ class Presence(StrEnum):
 
 STAFFED = frozenset({Presence.AVAILABLE, Presence.RESERVED, Presence.BUSY, Presence.WRAPUP})
 MANUAL = frozenset({Presence.OFFLINE, Presence.AVAILABLE, Presence.BREAK})  # what a person may set
+WORKING = frozenset({Presence.RESERVED, Presence.BUSY, Presence.WRAPUP})  # with an item or a call in hand
+
+
+@dataclass(frozen=True)
+class Move:
+    """An agent's move to another presence, as the rules have it (``routing.service`` writes it to the store; the
+    day simulation's in-memory routing applies it to its agents)."""
+
+    presence: Presence
+    since: datetime
+    idle_since: datetime | None  # a new idle period starts here (the longest idle agent is served first)
+    drops_work: bool  # the item and call in hand are gone
+    reason: str | None = None
+
+
+def move(presence: Presence, since: datetime, *, keep_idle: bool = False, reason: str | None = None) -> Move:
+    """Move to ``presence`` at ``since``: leaving work drops the item in hand; becoming available starts idling,
+    unless the agent is given back an offer that was not theirs to lose (``keep_idle``)."""
+    idle = since if presence == Presence.AVAILABLE and not keep_idle else None
+    return Move(presence, since, idle, presence not in WORKING, reason)
+
+
+def wrapup_until(queue: Queue, ended: datetime) -> datetime | None:
+    """When the wrap-up after a call of ``queue`` ends; None: the agent is available at once."""
+    return ended + timedelta(seconds=queue.wrapup_s) if queue.wrapup_s > 0 else None
 
 
 def check_level(skill: str, level: Any) -> int:

@@ -36,7 +36,7 @@ from core.clock import iso, parse_time, seconds_since
 from routing import live as routing_live
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.exceptions import RoutingError
-from routing.model import MANUAL, STAFFED, Presence, Queue, WaitingItem
+from routing.model import MANUAL, STAFFED, Presence, Queue, WaitingItem, move, wrapup_until
 from routing.rows import agent_from_row, item_from_row, queue_from_row
 from routing.selection import Decision, Ladders
 from store import routing as store
@@ -366,16 +366,17 @@ def _set_agent(
     keep_idle: bool = False,
     not_ready_reason: str | None = None,
 ) -> None:
-    """Move an agent to ``presence`` at ``since``; leaving work clears the current item; available starts idling."""
+    """Move an agent to ``presence`` at ``since`` (``model.move`` has the rules)."""
+    change = move(presence, since, keep_idle=keep_idle, reason=not_ready_reason)
     fields: dict[str, Any] = {
         "presence": presence.value,
         "presence_since": iso(since),
-        "not_ready_reason": not_ready_reason,
+        "not_ready_reason": change.reason,
     }
-    if presence not in (Presence.RESERVED, Presence.BUSY, Presence.WRAPUP):
+    if change.drops_work:
         fields.update(current_item=None, current_queue=None, current_call_sid=None, wrapup_until=None)
-    if presence == Presence.AVAILABLE and not keep_idle:
-        fields["last_idle_at"] = iso(since)
+    if change.idle_since is not None:
+        fields["last_idle_at"] = iso(change.idle_since)
     store.update_agent(db, agent_id, **fields)
     if presence != Presence.RESERVED:
         store.add_event(db, iso(since), "presence", agent_id=agent_id, reason=presence.value)
@@ -392,13 +393,10 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         store.add_event(
             db, iso(now), "ended", item_id=row["current_item"], agent_id=agent_id, queue=queue.name, seconds=talk_s
         )
-        if queue.wrapup_s > 0:
+        until = wrapup_until(queue, now)
+        if until is not None:
             store.update_agent(
-                db,
-                agent_id,
-                presence=Presence.WRAPUP.value,
-                presence_since=iso(now),
-                wrapup_until=iso(now + timedelta(seconds=queue.wrapup_s)),
+                db, agent_id, presence=Presence.WRAPUP.value, presence_since=iso(now), wrapup_until=iso(until)
             )
             store.add_event(db, iso(now), "presence", agent_id=agent_id, reason=Presence.WRAPUP.value)
         else:
@@ -552,7 +550,7 @@ def agents_board(db: sqlite_utils.Database, now: datetime) -> list[dict[str, Any
                 "current_item": row["current_item"],
                 "current_call_sid": row["current_call_sid"],
                 "current_queue": row["current_queue"],
-                "wrapup_left_s": max(0.0, round((wrapup_until - now).totalseconds_since(), 1)) if wrapup_until else None,
+                "wrapup_left_s": max(0.0, round((wrapup_until - now).total_seconds(), 1)) if wrapup_until else None,
             }
         )
     return board

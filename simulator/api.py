@@ -52,8 +52,8 @@ def _blueprint(prefix: str) -> Blueprint:
         """Every call the simulator has seen (inbound and outbound), for tests and the phone page."""
         with platform().lock:
             found = list(platform().calls.values())
-        return jsonify(calls=[{"sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction, "status": c.status}
-                              for c in found])
+        return jsonify(calls=[{"sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction, "status": c.status,
+                               "answered_by": c.answered_by, "machine_detection": c.machine_detection} for c in found])
 
     @bp.post("/calls")
     def place_call() -> tuple[Response, int]:
@@ -91,8 +91,9 @@ def _blueprint(prefix: str) -> Blueprint:
 
     @bp.post("/calls/<sid>/replay")
     def replay(sid: str) -> Response:
-        """Send the call's last webhook request again, signed as it was (Twilio retrying a request)."""
-        status, text = platform().replay_last(sid)
+        """Send a request of the call again, signed as it was: {"matching": "/voice/step/"} picks the last one whose
+        URL contains that (default: the last request)."""
+        status, text = platform().replay(sid, str(_json().get("matching", "")))
         return jsonify(status=status, body=text)
 
     @bp.post("/clients/<identity>")

@@ -158,7 +158,9 @@ class SimCall:
     parent_sid: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
     sequence: int = 0
-    last_request: tuple[str, dict[str, str], str] | None = None  # (url, params, method) of the last webhook
+    requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)  # (url, params, method) sent
+    holding_since: float | None = None  # waiting outside a queue (Twilio refused it): the caller's patience runs
+    machine_detection: str | None = None  # what calls.create asked for (Enable | DetectMessageEnd)
 
     def note(self, kind: str, **data: Any) -> None:
         entry = {"t": round(time.monotonic() - self.started, 3), "kind": kind, **data}
@@ -282,7 +284,8 @@ class Platform:
         if not url and not twiml:
             raise SimulatorError("calls.create needs Url or Twiml")
         phone = self.customers.get(to, CustomerPhone())
-        call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=phone.script)
+        call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=phone.script,
+                       machine_detection=machine_detection)
         call.status_callback = status_callback
         call.status_events = status_events
         self._start(call, lambda: self._run_outbound(call, phone, url, twiml, method, machine_detection, timeout_s))
@@ -302,12 +305,14 @@ class Platform:
         call.wake.set()
         return call
 
-    def replay_last(self, sid: str) -> tuple[int, str]:
-        """Send the call's last webhook request again, exactly as signed before (a retried request)."""
+    def replay(self, sid: str, matching: str = "") -> tuple[int, str]:
+        """Send the call's last webhook request whose URL contains ``matching`` again, exactly as signed before
+        (a request Twilio retried, or an attacker replayed)."""
         call = self.get(sid)
-        if call.last_request is None:
-            raise SimulatorError(f"call {sid} made no request yet")
-        url, params, method = call.last_request
+        sent = [r for r in call.requests if matching in r[0]]
+        if not sent:
+            raise SimulatorError(f"call {sid} sent no request to a URL with {matching!r}")
+        url, params, method = sent[-1]
         response = self._send(url, params, method)
         return response.status_code, response.text
 
@@ -426,7 +431,7 @@ class Platform:
     def request(self, call: SimCall, url: str, extra: dict[str, str] | None = None, method: str = "POST") -> requests.Response:
         """A signed webhook request, exactly as Twilio signs it (URL + sorted POST params)."""
         params = self.params(call, extra)
-        call.last_request = (url, params, method)
+        call.requests.append((url, params, method))
         response = self._send(url, params, method)
         if response.status_code >= 400:
             call.note("http-error", url=url, status=response.status_code, text=response.text[:300])
@@ -451,6 +456,7 @@ class Platform:
         """Fetch TwiML from ``url`` and run it, following Redirects and REST updates."""
         for _ in range(MAX_REDIRECTS):
             try:
+                self._hold_patience(call)
                 verbs = parse(url[len("twiml:"):]) if url.startswith("twiml:") else self._fetch(call, url, method, extra)
                 nxt = self._execute(call, verbs, url)
             except Redirected:
@@ -463,9 +469,19 @@ class Platform:
             url, method, extra = nxt
         raise SimulatorError(f"more than {MAX_REDIRECTS} redirects on {call.sid}")
 
+    def _hold_patience(self, call: SimCall) -> None:
+        """Holding outside a queue: each document is a pass of hold music; the caller hangs up after ``hold_s``."""
+        if call.holding_since is None:
+            return
+        if call.script.hold_s is not None and time.monotonic() - call.holding_since >= call.script.hold_s:
+            call.note("caller-hangup", where="hold")
+            raise Hangup()
+        self._sleep(call, 0, floor=self.queue_poll_s)
+
     def _take_redirect(self, call: SimCall) -> tuple[str, str, dict[str, str] | None]:
         url, method = call.redirect_to or ("", "POST")
         call.redirect_to = None
+        call.holding_since = None
         call.wake.clear()
         call.note("redirected", url=url.replace(self.base_url, ""))
         return url, method, None
@@ -600,6 +616,7 @@ class Platform:
                 self.queues.setdefault(name, []).append(call.sid)
         if refused:  # never enqueued: the action is requested at once, without QueueSid or QueueTime
             call.note("queue-refused", queue=name, result=refused)
+            call.queue, call.holding_since = name, time.monotonic()
             return (self.url(action), verb.attr("method", "POST"), {"QueueResult": refused}) if action else None
         call.queue = name
         call.note("enqueue", queue=name)

@@ -65,7 +65,7 @@ def test_callback_keeps_the_place_and_reaches_the_agent(server, staff):
     assert context["callback_for"]["sid"] == booked["call_sid"] and context["callback_for"]["started_at"]
 
 
-@pytest.mark.parametrize("behaviour", ["busy", "no-answer", "voicemail"])
+@pytest.mark.parametrize("behaviour", ["busy", "no-answer", "voicemail", "fax"])
 def test_unreached_customers_are_retried_then_marked_failed(server, staff, behaviour):
     agent, first = busy_agent(server, staff, talk_s=6)
     asker = new_number()
@@ -78,6 +78,33 @@ def test_unreached_customers_are_retried_then_marked_failed(server, staff, behav
     assert len(server.query("SELECT * FROM queue_items WHERE callback_id = ?", [callback["id"]])) == 0
     assert presence(server, agent) != "break"  # not the agent's fault
     server.wait_call(first)
+
+
+def test_a_machine_gets_a_message_after_its_greeting_and_an_unsure_detection_asks_for_a_key(server, staff):
+    """Answering-machine detection waits for a machine's greeting to end (DetectMessageEnd), so the message is left
+    after the beep; when it cannot tell, the person is asked to press 1 before the agent's phone rings."""
+    agent, first = busy_agent(server, staff, talk_s=4)
+    machine, unsure = new_number(), new_number()
+    customer(server, machine, behaviour="voicemail")
+    customer(server, unsure, behaviour="unknown", steps=[{"keys": "1"}])
+    booked = [server.call(number, [{"keys": "2"}, {"keys": "1"}, {"keys": "1"}]) for number in (machine, unsure)]
+    wait_until(lambda: callback_of(server, booked[1]["call_sid"])["status"] == "completed", timeout=40)
+    wait_until(lambda: outbound_calls_to(server, machine), timeout=40)
+
+    voicemail = outbound_calls_to(server, machine)[0]
+    assert (voicemail["machine_detection"], voicemail["answered_by"]) == ("DetectMessageEnd", "machine_end_beep")
+    left = requests.get(f"{server.base_url}/sim/calls/{voicemail['sid']}", timeout=5).json()
+    assert "Hello, this is Northwind returning your call. We will try again later." in left["heard"]
+    assert "bridged" not in [e["kind"] for e in left["events"]]
+
+    person = outbound_calls_to(server, unsure)[0]
+    talked = requests.get(f"{server.base_url}/sim/calls/{person['sid']}", timeout=5).json()
+    assert person["answered_by"] == "unknown"
+    assert any("To talk to an agent now, press 1" in line for line in talked["heard"])
+    assert talked["agent"] == agent
+    server.wait_call(first)
+    server.seed(lambda db: service.cancel(db, callback_of(server, booked[0]["call_sid"])["id"], datetime.now(UTC),
+                                          reason="test over"))
 
 
 def test_a_caller_with_a_pending_callback_is_told_and_can_cancel_it(server, staff):

@@ -1,0 +1,85 @@
+"""Each webhook is one transition applied in one write transaction (or none, when it only reads).
+
+Counted with SQLite's trace callback on the connection the webhooks use, for every kind of webhook Twilio
+sends in a call's life: incoming, menu step, queue wait, the Connect action of a Media Streams turn, the
+agent's leg, the Dial action, a survey step, the status callback, and the callback offer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from routing import admin, service
+from store import routing as routing_store
+from tests.conftest import ROOT, new_sid, signed_post
+
+KO_CALLER = "+15551230099"
+
+
+@pytest.fixture
+def traced(app):
+    """The statements the next request runs, on the thread's connection the test client's requests use."""
+    store = app.services.store
+    admin.load_center(store.db(), ROOT / "tests" / "data" / "center.yaml", app.services.clock())
+    admin.load_center(store.db(), ROOT / "tests" / "data" / "one_agent.yaml", app.services.clock())
+    store.db().execute("INSERT INTO callers (number, language) VALUES (?, 'ko')", [KO_CALLER])
+    statements: list[str] = []
+    store.db().conn.set_trace_callback(statements.append)
+    yield statements
+    store.db().conn.set_trace_callback(None)
+
+
+def post(client, statements, path, params):
+    statements.clear()
+    response = signed_post(client, path, params)
+    assert response.status_code in (200, 204), response.data[:300]
+    writes = sum(1 for s in statements if s.strip().upper().startswith("BEGIN"))
+    return response.data.decode(), writes
+
+
+def action_of(twiml: str, tag: str) -> str:
+    return re.search(rf'<{tag}[^>]*action="([^"]+)"', twiml).group(1).replace("&amp;", "&").removeprefix("http://127.0.0.1:5000")
+
+
+def test_every_webhook_of_a_call_writes_in_one_transaction_or_none(app, client, traced):
+    sid = new_sid()
+    base = {"CallSid": sid, "From": "+15551230001", "To": "+15550001000"}
+    writes = {}
+    twiml, writes["incoming"] = post(client, traced, "/voice/incoming", {**base, "CallStatus": "ringing"})
+    twiml, writes["menu step"] = post(client, traced, action_of(twiml, "Gather"), {**base, "Digits": "2"})
+    assert "<Enqueue" in twiml
+    _, writes["queue wait"] = post(client, traced, "/voice/queue/wait?queue=billing", {**base, "QueueTime": "0"})
+    db = app.services.store.db()
+    offer = service.dispatch(db, app.services.clock())[0]
+    query = f"item={offer.item_id}&agent={offer.agent_id}"
+    twiml, writes["connect"] = post(client, traced, f"/voice/connect?{query}", base)
+    assert "<Dial" in twiml
+    leg = {"CallSid": new_sid(), "ParentCallSid": sid}
+    _, writes["agent leg ringing"] = post(client, traced, f"/voice/connect/agent?{query}", {**leg, "CallStatus": "ringing"})
+    _, writes["agent leg answered"] = post(client, traced, f"/voice/connect/agent?{query}", {**leg, "CallStatus": "in-progress"})
+    twiml, writes["Dial action"] = post(client, traced, f"/voice/connect/result?{query}",
+                                        {**base, "CallStatus": "in-progress", "DialCallStatus": "completed"})
+    twiml, writes["survey step"] = post(client, traced, action_of(twiml, "Gather"), {**base, "Digits": "5"})
+    _, writes["status"] = post(client, traced, "/voice/status", {**base, "CallStatus": "completed", "CallDuration": "42"})
+
+    ko = {"CallSid": new_sid(), "From": KO_CALLER, "To": "+15550001000"}
+    twiml, _ = post(client, traced, "/voice/incoming", ko)
+    twiml, writes["Connect action"] = post(client, traced, action_of(twiml, "Connect"), ko)
+
+    waiting = {"CallSid": new_sid(), "From": "+12025550147"}
+    post(client, traced, "/voice/incoming", waiting)
+    post(client, traced, "/voice/step/main_menu?attempt=1", {**waiting, "Digits": "3"})
+    _, writes["callback offer"] = post(client, traced, "/voice/callback/offer", {**waiting, "Digits": "1"})
+    twiml, writes["callback booked"] = post(client, traced, "/voice/callback/number?step=choose", {**waiting, "Digits": "1"})
+    assert "We will call you back" in twiml and db["callbacks"].count == 1
+    gone = {"CallSid": new_sid(), "From": "+12025550148"}
+    post(client, traced, "/voice/incoming", gone)
+    post(client, traced, "/voice/step/main_menu?attempt=1", {**gone, "Digits": "3"})
+    _, writes["queue result"] = post(client, traced, "/voice/queue/result", {**gone, "QueueResult": "hangup"})
+
+    assert {kind: n for kind, n in writes.items() if n > 1} == {}
+    reading = {"queue wait", "connect", "callback offer"}
+    assert {kind for kind, n in writes.items() if n == 0} == reading
+    assert routing_store.agent(db, offer.agent_id)["presence"] in ("wrapup", "available")
