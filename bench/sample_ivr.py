@@ -5,7 +5,7 @@ What it mirrors: a Flask app whose welcome webhook answers a ``<Gather numDigits
 and whose menu webhook reads ``Digits`` and answers a ``<Say>`` (with a hang-up) or another ``<Gather>``,
 or a ``<Redirect>`` back to the welcome; ``VoiceResponse`` renders the TwiML; nothing is stored and, as in
 the sample, no signature is checked. Our paths are used, so the very same requests reach both apps;
-a status callback is answered 204.
+a status callback is answered 204 (and /healthz, for the benchmark to see it is up).
 """
 
 from __future__ import annotations
@@ -50,5 +50,10 @@ def create_app() -> Flask:
     @app.post("/voice/status")
     def status() -> Response:
         return Response(status=204)
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        """For the benchmark to know the server is up."""
+        return "ok"
 
     return app

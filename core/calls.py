@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 COLUMNS = ("sid", "caller_id", "from_number", "to_number", "direction", "status", "language", "flow", "node", "path",
            "digits", "speech", "intent", "confidence", "queue", "agent_id", "outcome", "disposition", "notes",
            "started_at", "answered_at", "queued_at", "connected_at", "ended_at", "wait_s", "talk_s", "parent_sid",
-           "callback_id", "routing_reason", "transcript")
+           "callback_id", "routing_reason", "transcript", "version")
 
 Row = Mapping[str, Any]
 
@@ -31,7 +31,7 @@ Row = Mapping[str, Any]
 def new(sid: str, now: datetime, **columns: Any) -> Call:
     """A call Twilio just told us about (inbound, or a callback we placed), with its "started" event."""
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row.update(path=[], digits=[], speech=[], **columns, sid=sid, started_at=iso(now))
+    row.update(path=[], digits=[], speech=[], version=0, **columns, sid=sid, started_at=iso(now))
     call = Call(row, new=True)
     call.log("started", {k: v for k, v in columns.items() if v is not None})
     return call

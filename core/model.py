@@ -56,6 +56,10 @@ class Call:
     def log(self, kind: str, data: dict[str, Any] | None = None) -> None:
         self.events.append((kind, data or {}))
 
+    def stored(self, version: int) -> None:
+        """The store saved the call: it now is ``version`` of its row (a later save expects that one)."""
+        self._row["version"] = version
+
     def snapshot(self) -> dict[str, Any]:
         return dict(self._row)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -11,6 +13,7 @@ CALLABLE_TYPES = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def normalize(raw: str | None, region: str = "US") -> str | None:
     """E.164 form of a caller ID, or None when it is withheld or not a phone number."""
     text = (raw or "").strip()

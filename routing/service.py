@@ -205,6 +205,8 @@ class _StaleIndexes(Exception):
 def dispatch(db: sqlite_utils.Database, now: datetime, record: Callable[[list[Offer]], None] | None = None) -> list[Offer]:
     """Offer waiting items to the best available agents; each pair is reserved in this one transaction, in which
     ``record`` (the call lifecycle) also notes the offers on their calls."""
+    if not db.conn.in_transaction and not store.anyone_waiting_and_available(db):
+        return []  # the idle tick writes nothing (a read, not a write lock)
     live = routing_live.for_database(db)
     for attempt in (1, 2):
         try:
@@ -347,8 +349,11 @@ def expire_offers(db: sqlite_utils.Database, now: datetime, ring_timeout_s: floa
 
     Callback offers are not expired here: their customer may still be ringing; callbacks' own recovery
     (callbacks.service.recover) looks after those whose job was lost."""
+    cutoff = iso(now - timedelta(seconds=ring_timeout_s))
+    if not db.conn.in_transaction and not store.offers_older_than(db, cutoff, "call"):
+        return []
     with transaction(db):
-        stale = store.offers_older_than(db, iso(now - timedelta(seconds=ring_timeout_s)), "call")
+        stale = store.offers_older_than(db, cutoff, "call")
         for row in stale:
             ring_no_answer(db, row["id"], row["offered_to"], now)
     return stale
@@ -406,6 +411,8 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
 
 def finish_wrapups(db: sqlite_utils.Database, now: datetime) -> list[str]:
     """Agents whose wrap-up ended by ``now`` become available (idle since the end of wrap-up)."""
+    if not db.conn.in_transaction and not store.wrapups_due(db, iso(now)):
+        return []
     with transaction(db):
         due = store.wrapups_due(db, iso(now))
         for row in due:

@@ -5,6 +5,7 @@ never change; beside each, a text file keeps the words (the simulator shows what
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from speech import tts
 
 log = logging.getLogger(__name__)
 
+LOOK_AGAIN_S = 5.0  # a prompt not rendered yet is looked for on disk again after this long, not on every webhook
+
 
 class PromptAudio:
     def __init__(self, folder: str, urls: Urls, jobs: JobQueue) -> None:
@@ -21,18 +24,21 @@ class PromptAudio:
         self.urls = urls
         self.jobs = jobs
         self._known: dict[tuple[str, str], str] = {}  # rendered prompts' URLs (files never change)
-        self._queued: set[tuple[str, str]] = set()  # asked for once per process, not on every webhook
+        self._missing: dict[tuple[str, str], float] = {}  # not rendered when last looked (monotonic time); queued once
 
     def find(self, text: str, language: str) -> str | None:
         key = (text, language)
         if key in self._known:
             return self._known[key]
+        looked = self._missing.get(key)
+        if looked is not None and time.monotonic() - looked < LOOK_AGAIN_S:
+            return None
         name = tts.cached(text, language, self.folder)
         if name:
             self._known[key] = self.urls.prompt(name)
             return self._known[key]
-        if key not in self._queued:
-            self._queued.add(key)
+        self._missing[key] = time.monotonic()
+        if looked is None:
             try:
                 self.jobs.render_prompt(text, language, "prompt-" + tts.prompt_filename(text, language).split(".")[0])
             except Exception:  # rendering later is best effort; the caller hears <Say> now

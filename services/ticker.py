@@ -28,7 +28,7 @@ from services.jobqueue import JobQueue
 from services.uow import Store
 from store import calls
 from store import routing as routing_store
-from store.db import transaction
+from store.db import checkpoint, transaction
 from telephony.exceptions import CallNotInProgress
 from telephony.port import Telephony
 
@@ -55,6 +55,7 @@ class Ticker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> Ticker:
+        self.store.checkpointed_elsewhere = True
         self._thread = threading.Thread(target=self._run, name="routing-ticker", daemon=True)
         self._thread.start()
         return self
@@ -81,6 +82,7 @@ class Ticker:
                     log.exception("callback recovery failed")
             try:
                 self.tick(db)
+                checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
             except Exception:  # a bad tick must not stop routing for good
                 log.exception("routing tick failed")
             self._wake.wait(self.interval)

@@ -20,6 +20,7 @@ import sqlite_utils
 from callbacks import service as callbacks
 from core import ops
 from core.clock import Clock, iso, utcnow
+from core.errors import ServiceError
 from core.model import Call
 from core.policy import CallbackPolicy
 from core.turn import Env, Turn
@@ -39,13 +40,14 @@ class Store:
         self.path = path
         self.policy = policy
         self.clock = clock
+        self.checkpointed_elsewhere = False  # the routing ticker runs: request threads never checkpoint
         self._local = threading.local()
 
     def db(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = connect(self.path)
+            db = self._local.db = connect(self.path, autocheckpoint=not self.checkpointed_elsewhere)
         return db
 
     def connect(self) -> sqlite_utils.Database:
@@ -57,6 +59,26 @@ class Store:
         database = db or self.db()
         with transaction(database):
             yield UnitOfWork(database, self.policy)
+
+    def run(self, decide: Callable[[sqlite_utils.Database], Turn]) -> Turn:
+        """One webhook's transition: read and decide without the write lock, then apply under it, so that what
+        holds the lock is only the writing. If what was read changed meanwhile (the call's version, or the check
+        an operation makes of its own rows), everything is read and decided again under the lock, where nothing
+        can change: the result is always one that the state at its commit allows."""
+        db = self.db()
+        turn = decide(db)
+        if not (turn.ops or turn.call.changed or turn.call.events or turn.call.new):
+            return turn  # it only read
+        try:
+            with self.unit(db) as unit:
+                unit.apply(turn)
+            return turn
+        except ServiceError as exc:
+            log.info("%s changed while deciding (%s): deciding again under the lock", turn.sid, exc)
+        with self.unit(db) as unit:
+            turn = decide(db)
+            unit.apply(turn)
+        return turn
 
     @contextmanager
     def transition(self, sid: str, env: Env, now: datetime,

@@ -7,6 +7,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import now_text as now
+from store.db import fetch_all
 from store.exceptions import StoreError
 
 OPEN_STATUSES = ("pending", "dialing", "connected")
@@ -38,9 +39,12 @@ def claim(db: sqlite_utils.Database, callback_id: int, agent_id: str, at: str) -
     return changed == 1
 
 
+OPEN_FOR_NUMBER = f"SELECT * FROM callbacks WHERE number = ? AND status IN ({', '.join('?' for _ in OPEN_STATUSES)}) ORDER BY id"
+
+
 def open_for_number(db: sqlite_utils.Database, number: str) -> list[dict[str, Any]]:
-    marks = ", ".join("?" for _ in OPEN_STATUSES)
-    return list(db.query(f"SELECT * FROM callbacks WHERE number = ? AND status IN ({marks}) ORDER BY id", [number, *OPEN_STATUSES]))
+    """The number's callbacks still to be made (every incoming call asks)."""
+    return fetch_all(db, OPEN_FOR_NUMBER, [number, *OPEN_STATUSES])
 
 
 def by_status(db: sqlite_utils.Database, *statuses: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 import sqlite_utils
@@ -11,6 +12,7 @@ import sqlite_utils
 from core.clock import now_text
 from core.model import JSON_COLUMNS, Call
 from store.db import insert, one, transaction
+from store.exceptions import Stale
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +63,25 @@ def _encode(column: str, value: Any) -> Any:
 
 
 def save(db: sqlite_utils.Database, call: Call) -> None:
-    """Write what changed on the call (the whole row when new) and its new events; call inside a transaction."""
+    """Write what changed on the call (the whole row when new) and its new events; call inside a transaction.
+
+    Raises Stale when the row is not the one the call was read as: it was created meanwhile, or another
+    transition saved it (each save bumps ``version``)."""
     if call.new:
-        row = call.snapshot()
-        insert(db, "calls", {k: _encode(k, v) for k, v in row.items()})
+        try:
+            insert(db, "calls", {k: _encode(k, v) for k, v in call.snapshot().items()})
+        except sqlite3.IntegrityError:
+            raise Stale(f"call {call.sid} was created meanwhile") from None
         call.new = False
-    elif call.changed:
-        assignments = ", ".join(f"{column} = ?" for column in call.changed)
+    elif call.changed or call.events:
+        version = call["version"] or 0
+        assignments = "".join(f"{column} = ?, " for column in call.changed)
         values = [_encode(k, v) for k, v in call.changed.items()]
-        db.conn.execute(f"UPDATE calls SET {assignments} WHERE sid = ?", [*values, call.sid])
+        updated = db.conn.execute(f"UPDATE calls SET {assignments}version = ? WHERE sid = ? AND version = ?",
+                                  [*values, version + 1, call.sid, version]).rowcount
+        if updated != 1:
+            raise Stale(f"call {call.sid} changed after it was read")
+        call.stored(version + 1)
     if call.events:
         at = now_text()
         db.conn.executemany(

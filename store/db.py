@@ -2,34 +2,78 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import sqlite_utils
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
-
-_write_locks: dict[str, threading.RLock] = {}
-_write_locks_guard = threading.Lock()
+MEMORY = ":memory:"
 
 
-def connect(path: str) -> sqlite_utils.Database:
-    """Open ``path`` in WAL mode, autocommit, with a busy timeout for concurrent writers."""
+class WriteGate:
+    """Writers queue here rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries: the
+    threads of a process on a lock of their own, then one of them per process in the kernel (``flock`` on
+    ``<database>.write-lock``), so the next writer starts the moment the last one commits and a commit wakes one
+    thread per process, not all of them. Everything of ours writes through ``transaction``, so SQLite's own lock
+    then never waits."""
+
+    _in_process: dict[str, threading.Lock] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".write-lock"
+        with self._guard:
+            self.threads = self._in_process.setdefault(self.path, threading.Lock())
+        self.fd: int | None = None
+
+    def __enter__(self) -> None:
+        self.threads.acquire()
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+        self.threads.release()
+
+
+def connect(path: str, *, autocheckpoint: bool = True) -> sqlite_utils.Database:
+    """Open ``path`` in WAL mode, autocommit, with a busy timeout for writers that do not pass the gate.
+
+    ``autocheckpoint=False``: this connection's commits never copy the WAL back into the database (SQLite does that
+    on the commit that fills it, fsync and all, inside a webhook's latency); the routing ticker checkpoints."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if not autocheckpoint:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
     db = sqlite_utils.Database(conn)
-    with _write_locks_guard:
-        db.write_lock = _write_locks.setdefault(os.path.abspath(path), threading.RLock())  # type: ignore[attr-defined]
+    db.write_gate = WriteGate(os.path.abspath(path)) if path != MEMORY else None  # type: ignore[attr-defined]
     return db
+
+
+def checkpoint(db: sqlite_utils.Database) -> None:
+    """Copy what the WAL holds into the database without waiting for readers or writers (PASSIVE)."""
+    db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+
+def _gate(db: sqlite_utils.Database) -> AbstractContextManager[None]:
+    return getattr(db, "write_gate", None) or nullcontext()
 
 
 @contextmanager
@@ -38,9 +82,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     if db.conn.in_transaction:  # nested: the outer transaction decides
         yield db
         return
-    # Writers of this process queue here, not in SQLite's sleeping busy handler (which costs tens of ms a turn);
-    # other processes still meet at SQLite's lock.
-    with getattr(db, "write_lock", nullcontext()):
+    with _gate(db):
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -57,8 +99,21 @@ def one(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -
     return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
+def fetch_all(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -> list[dict]:
+    """Every row as a dict (straight on the connection: sqlite-utils' query wraps each read in a SAVEPOINT)."""
+    cursor = db.conn.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
 def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
     """Plain INSERT (no schema introspection); returns the rowid."""
     columns = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     return db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
+
+
+def update(db: sqlite_utils.Database, table: str, key: str, value: object, fields: dict) -> None:
+    """Plain UPDATE of the row whose ``key`` column is ``value``."""
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    db.conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*fields.values(), value])

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import now_text as now
+from store.db import fetch_all, insert, one, update
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,12 @@ def _placeholders(values: Collection[Any]) -> str:
 
 
 def queues(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    rows = db.query("SELECT * FROM queues ORDER BY name")
+    rows = fetch_all(db, "SELECT * FROM queues ORDER BY name")
     return [{**row, "skills": json.loads(row["skills"]), "escalation": json.loads(row["escalation"])} for row in rows]
 
 
 def skill_names(db: sqlite_utils.Database) -> set[str]:
-    return {row["name"] for row in db.query("SELECT name FROM skills")}
+    return {row["name"] for row in fetch_all(db, "SELECT name FROM skills")}
 
 
 def upsert_skill(db: sqlite_utils.Database, name: str, description: str, at: str | None = None) -> None:
@@ -69,7 +70,7 @@ def agents(
     if language is not None:
         where.append("EXISTS (SELECT 1 FROM json_each(a.languages) WHERE value = ?)")
         params.append(language)
-    rows = db.query(
+    rows = fetch_all(db,
         f"""SELECT a.*, (SELECT json_group_object(skill, level) FROM agent_skills WHERE agent_id = a.id) AS skills
             FROM agents a WHERE {" AND ".join(where)} ORDER BY id""",
         params,
@@ -78,19 +79,15 @@ def agents(
 
 
 def agent(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None:
-    rows = list(db.query("SELECT * FROM agents WHERE id = ?", [agent_id]))
-    if not rows:
+    row = one(db, "SELECT * FROM agents WHERE id = ?", [agent_id])
+    if row is None:
         return None
-    levels = db.query("SELECT skill, level FROM agent_skills WHERE agent_id = ?", [agent_id])
-    return {
-        **rows[0],
-        "languages": json.loads(rows[0]["languages"]),
-        "skills": {r["skill"]: r["level"] for r in levels},
-    }
+    levels = fetch_all(db, "SELECT skill, level FROM agent_skills WHERE agent_id = ?", [agent_id])
+    return {**row, "languages": json.loads(row["languages"]), "skills": {r["skill"]: r["level"] for r in levels}}
 
 
 def update_agent(db: sqlite_utils.Database, agent_id: str, **fields: Any) -> None:
-    db["agents"].update(agent_id, fields)
+    update(db, "agents", "id", agent_id, fields)
 
 
 def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[str, int], at: str | None = None) -> None:
@@ -106,12 +103,11 @@ def upsert_agent(db: sqlite_utils.Database, row: dict[str, Any], skills: dict[st
 
 def agent_on_call(db: sqlite_utils.Database, call_sid: str) -> dict[str, Any] | None:
     """The agent busy on (or wrapping up) ``call_sid``, if any."""
-    rows = list(db.query("SELECT * FROM agents WHERE current_call_sid = ?", [call_sid]))
-    return rows[0] if rows else None
+    return one(db, "SELECT * FROM agents WHERE current_call_sid = ?", [call_sid])
 
 
 def wrapups_due(db: sqlite_utils.Database, at: str) -> list[dict[str, Any]]:
-    return list(db.query("SELECT * FROM agents WHERE presence = 'wrapup' AND wrapup_until <= ? ORDER BY id", [at]))
+    return list(fetch_all(db, "SELECT * FROM agents WHERE presence = 'wrapup' AND wrapup_until <= ? ORDER BY id", [at]))
 
 
 # Queue items
@@ -134,20 +130,20 @@ def items(
         if values is not None:
             where.append(f"{column} IN ({_placeholders(values)})")
             params.extend(values)
-    return [_decode_item(row) for row in db.query(f"SELECT * FROM queue_items WHERE {' AND '.join(where)}", params)]
+    return [_decode_item(row) for row in fetch_all(db, f"SELECT * FROM queue_items WHERE {' AND '.join(where)}", params)]
 
 
 def item(db: sqlite_utils.Database, item_id: str) -> dict[str, Any] | None:
-    rows = list(db.query("SELECT * FROM queue_items WHERE id = ?", [item_id]))
-    return _decode_item(rows[0]) if rows else None
+    row = one(db, "SELECT * FROM queue_items WHERE id = ?", [item_id])
+    return _decode_item(row) if row else None
 
 
 def insert_item(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
-    db["queue_items"].insert({**row, "context": json.dumps(row.get("context") or {}, ensure_ascii=False)})
+    insert(db, "queue_items", {**row, "context": json.dumps(row.get("context") or {}, ensure_ascii=False)})
 
 
 def update_item(db: sqlite_utils.Database, item_id: str, **fields: Any) -> None:
-    db["queue_items"].update(item_id, fields)
+    update(db, "queue_items", "id", item_id, fields)
 
 
 def mark_ringing(db: sqlite_utils.Database, item_id: str, agent_id: str, at: str) -> None:
@@ -189,7 +185,7 @@ def anyone_waiting_and_available(db: sqlite_utils.Database) -> bool:
 
 
 def offers_older_than(db: sqlite_utils.Database, at: str, kind: str) -> list[dict[str, Any]]:
-    rows = db.query("SELECT * FROM queue_items WHERE state = 'offered' AND offered_at <= ? AND kind = ?", [at, kind])
+    rows = fetch_all(db, "SELECT * FROM queue_items WHERE state = 'offered' AND offered_at <= ? AND kind = ?", [at, kind])
     return [_decode_item(r) for r in rows]
 
 
@@ -207,7 +203,9 @@ def add_event(
     seconds: float | None = None,
     reason: str | None = None,
 ) -> None:
-    db["routing_events"].insert(
+    insert(
+        db,
+        "routing_events",
         {
             "at": at,
             "kind": kind,
@@ -216,7 +214,7 @@ def add_event(
             "queue": queue,
             "seconds": seconds,
             "reason": reason,
-        }
+        },
     )
 
 
@@ -245,12 +243,12 @@ def touched_since(db: sqlite_utils.Database, after_id: int) -> tuple[bool, set[s
 
 def events(db: sqlite_utils.Database, after_id: int = 0) -> list[dict[str, Any]]:
     """The routing event log in commit order."""
-    return list(db.query("SELECT * FROM routing_events WHERE id > ? ORDER BY id", [after_id]))
+    return list(fetch_all(db, "SELECT * FROM routing_events WHERE id > ? ORDER BY id", [after_id]))
 
 
 def recent_talk_times(db: sqlite_utils.Database, queue: str, limit: int) -> list[float]:
     """Talk seconds of the queue's last ``limit`` finished interactions."""
-    rows = db.query(
+    rows = fetch_all(db,
         "SELECT seconds FROM routing_events WHERE queue = ? AND kind = 'ended' ORDER BY id DESC LIMIT ?", [queue, limit]
     )
     return [row["seconds"] for row in rows]
@@ -258,16 +256,14 @@ def recent_talk_times(db: sqlite_utils.Database, queue: str, limit: int) -> list
 
 def answer_counts(db: sqlite_utils.Database, queue: str, since: str, target_s: float) -> dict[str, int]:
     """Since ``since``: items answered, answered within ``target_s``, abandoned."""
-    row = next(
-        db.query(
-            """SELECT COUNT(*) FILTER (WHERE kind = 'accepted') AS answered,
-                      COUNT(*) FILTER (WHERE kind = 'accepted' AND seconds <= ?) AS within_target,
-                      COUNT(*) FILTER (WHERE kind = 'abandoned') AS abandoned
-               FROM routing_events WHERE queue = ? AND at >= ? AND kind IN ('accepted', 'abandoned')""",
-            [target_s, queue, since],
-        )
+    return one(
+        db,
+        """SELECT COUNT(*) FILTER (WHERE kind = 'accepted') AS answered,
+                  COUNT(*) FILTER (WHERE kind = 'accepted' AND seconds <= ?) AS within_target,
+                  COUNT(*) FILTER (WHERE kind = 'abandoned') AS abandoned
+           FROM routing_events WHERE queue = ? AND at >= ? AND kind IN ('accepted', 'abandoned')""",
+        [target_s, queue, since],
     )
-    return dict(row)
 
 
 # Calls (the columns routing owns or reads)

@@ -229,3 +229,9 @@ def m006_routing_instance(db: sqlite_utils.Database) -> None:
 def m007_offer_ringing(db: sqlite_utils.Database) -> None:
     """When the agent's phone started ringing for an offer (the agent leg's "ringing" status)."""
     db["queue_items"].add_column("ringing_at", str)
+
+
+@migration
+def m008_call_version(db: sqlite_utils.Database) -> None:
+    """Every save of a call bumps its version: a transition decided on an older version is decided again."""
+    db["calls"].add_column("version", int, not_null_default=0)

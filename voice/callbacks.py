@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlite_utils
 from flask import Blueprint, Response, request
 
 from callbacks import service as callbacks
@@ -15,13 +16,14 @@ from core.constants import ANSWERED_BY
 from core.errors import BadRequest
 from core.numbers import callable_number
 from core.queue import HOLD_MUSIC
+from core.turn import Turn
 from routing.service import callback_item_id
 from store import callbacks as store
 from store import calls
 from store import routing as routing_store
 from voice import form
 from voice.signature import verify
-from voice.views import MAX_ID, caller_number, known_call, make_turn, twiml
+from voice.views import MAX_ID, caller_number, known_call, make_turn, respond
 from web.context import services
 
 log = logging.getLogger(__name__)
@@ -37,62 +39,73 @@ def hold_music() -> str:
 @bp.post("/offer")
 def offer() -> Response:
     """The caller answered the offer (in the queue's wait music): 1 → confirm the number or pick a time."""
-    svc = services()
-    db = svc.store.db()
-    turn = make_turn(svc, known_call(db, form.call_sid(request.form)), db)
-    key = form.digits(request.form)[:1]
-    callback.offer_answered(turn, key, caller_number(db, turn.call, svc.env.rules.default_region), hold_music())
-    return twiml(turn)
+    svc, params = services(), form.params()
+    sid, key = form.call_sid(params), form.digits(params)[:1]
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        callback.offer_answered(turn, key, caller_number(db, turn.call, svc.env.rules.default_region), hold_music())
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/number")
 def number() -> Response:
     """Confirm the caller ID (1), key in another number (2), or choose a time later today (3)."""
-    svc = services()
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     step = form.choice(request.args, "step", {"choose", "enter"})
     attempt = form.whole(request.args, "attempt", 1, low=1, high=10)
-    digits = form.digits(request.form)
-    with svc.store.unit() as unit:
-        turn = make_turn(svc, known_call(unit.db, form.call_sid(request.form)), unit.db)
-        own = caller_number(unit.db, turn.call, svc.env.rules.default_region)
+    digits = form.digits(params)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        own = caller_number(db, turn.call, svc.env.rules.default_region)
         chosen = own if step == "choose" else callable_number(digits, svc.env.rules.default_region) if digits else None
-        callback.number_chosen(turn, step, digits, attempt, own, hold_music(), len(callbacks.pending_for(unit.db, chosen)),
-                               routing_store.item(unit.db, turn.sid) is not None)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+        callback.number_chosen(turn, step, digits, attempt, own, hold_music(), len(callbacks.pending_for(db, chosen)),
+                               routing_store.item(db, sid) is not None)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/time")
 def time_of_day() -> Response:
     """A scheduled callback: four digits HHMM, later today and within opening hours."""
-    svc = services()
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     chosen = callable_number(request.args.get("number", ""), svc.env.rules.default_region)
     if chosen is None:
         raise BadRequest("the time step needs a callable number in its query string")
-    with svc.store.unit() as unit:
-        turn = make_turn(svc, known_call(unit.db, form.call_sid(request.form)), unit.db)
-        callback.time_chosen(turn, chosen, form.digits(request.form), hold_music(),
-                             len(callbacks.pending_for(unit.db, chosen)), routing_store.item(unit.db, turn.sid) is not None)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+    digits = form.digits(params)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        callback.time_chosen(turn, chosen, digits, hold_music(), len(callbacks.pending_for(db, chosen)),
+                             routing_store.item(db, sid) is not None)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/pending")
 def pending() -> Response:
     """A caller with a pending callback: 1 keeps it and hangs up, 2 cancels it; nothing: on to the main menu."""
-    svc = services()
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     callback_id = form.whole(request.args, "callback", 0, low=1)
-    with svc.store.unit() as unit:
-        turn = make_turn(svc, known_call(unit.db, form.call_sid(request.form)), unit.db)
-        row = store.get(unit.db, callback_id)
+    key = form.digits(params)[:1]
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        row = store.get(db, callback_id)
         if row["caller_id"] != turn.call["caller_id"]:
             raise BadRequest("that callback belongs to another caller")
-        callback.pending_answered(turn, row, form.digits(request.form)[:1])
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+        callback.pending_answered(turn, row, key)
+        return turn
+
+    return respond(svc, decide)
 
 
 def callback_args() -> tuple[int, str]:
@@ -106,34 +119,34 @@ def callback_args() -> tuple[int, str]:
 @bp.post("/answer")
 def answer() -> Response:
     """Our callback call was answered (Twilio asks after answering-machine detection)."""
-    svc = services()
-    sid = form.call_sid(request.form)
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     callback_id, agent = callback_args()
-    answered_by = form.optional(request.form, "AnsweredBy", ANSWERED_BY)
+    answered_by = form.optional(params, "AnsweredBy", ANSWERED_BY)
     step = form.optional(request.args, "step", {CONFIRM_STEP})
-    with svc.store.unit() as unit:
-        row = store.get(unit.db, callback_id)
-        call = calls.load(unit.db, sid) or lifecycle.new(
-            sid, svc.clock(), caller_id=row["caller_id"], from_number=form.text(request.form, "From")[:64],
+    pressed = form.digits(params)[:1] if step else None
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        row = store.get(db, callback_id)
+        call = calls.load(db, sid) or lifecycle.new(
+            sid, svc.clock(), caller_id=row["caller_id"], from_number=form.text(params, "From")[:64],
             to_number=row["number"], direction="outbound-api", status="in-progress", language=row["language"],
             flow="callback", parent_sid=row["call_sid"], callback_id=callback_id, queue=row["queue"])
-        turn = make_turn(svc, call, unit.db)
-        pressed = form.digits(request.form)[:1] if step else None
-        callback_call.answered(turn, row, agent, answered_by, routing_store.item(unit.db, callback_item_id(callback_id)),
-                               pressed)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+        turn = make_turn(svc, call, db)
+        callback_call.answered(turn, row, agent, answered_by, routing_store.item(db, callback_item_id(callback_id)), pressed)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/status")
 def status() -> Response:
     """The callback call ended: its own record, then the callback's outcome (retry, failed, done)."""
-    svc = services()
-    sid = form.call_sid(request.form)
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     callback_id, _agent = callback_args()
-    call_status = form.call_status(request.form)
-    duration = form.whole(request.form, "CallDuration", 0) or None
+    call_status = form.call_status(params)
+    duration = form.whole(params, "CallDuration", 0) or None
     now = svc.clock()
     with svc.store.unit() as unit:
         if calls.status_seen(unit.db, sid, call_status):
@@ -145,7 +158,6 @@ def status() -> Response:
             lifecycle.status(turn, call_status, duration, routing_store.item(unit.db, sid),
                              routing_store.agent_on_call(unit.db, sid))
             unit.apply(turn)
-            svc.run(turn.commands)
         else:
             unit.carry_out([lifecycle.record_status(sid, call_status, duration)], now)
         unit.carry_out(callback_call.ended(row, call_status, bool(call and call["connected_at"])), now)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
+from flask import request
+from werkzeug.datastructures import MultiDict
 
 from core.constants import CALL_STATUSES
 from core.errors import BadRequest
@@ -12,6 +16,16 @@ CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 DIGITS = re.compile(r"^[0-9*#w]{0,64}$")
 WHOLE = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: "²" and "٣" are digits to str.isdigit, not to int()
 MAX_TEXT = 2000
+
+
+def params() -> MultiDict:
+    """The webhook's POST parameters, parsed once per request: Twilio sends application/x-www-form-urlencoded, read
+    here without the general form machinery (a multipart body comes out as nothing valid, so its signature fails)."""
+    found = request.environ.get("twilio.params")
+    if found is None:
+        body = request.get_data(cache=True, as_text=True) if request.method == "POST" else ""
+        found = request.environ["twilio.params"] = MultiDict(parse_qsl(body, keep_blank_values=True))
+    return found
 
 
 def call_sid(form: Mapping[str, str], name: str = "CallSid") -> str:

@@ -1,14 +1,15 @@
 """The call's webhooks: incoming, flow steps, the queue, ringing an agent, status callbacks.
 
 Each is: verify the signature (``signature.verify``, before every view), parse the form, load what the
-transition needs inside one write transaction, ask the core, apply its changes, answer with TwiML.
-Webhooks that only read (the wait music, ringing an agent) write nothing at all.
+transition needs, ask the core, and apply its changes in one write transaction (``Store.run``: read and decided
+outside the write lock, decided again under it if the call changed meanwhile), answer with TwiML. Webhooks that
+only read (the wait music, ringing an agent) write nothing at all.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,11 +61,9 @@ def known_call(db: sqlite_utils.Database, sid: str) -> Call:
     return call
 
 
-def respond(svc: Services, turn: Turn) -> Response:
-    """Answer a read-only webhook; if the transition changed anything after all, it is applied in one transaction."""
-    if turn.ops or turn.call.changed or turn.call.events:
-        with svc.store.unit() as unit:
-            unit.apply(turn)
+def respond(svc: Services, decide: Callable[[sqlite_utils.Database], Turn]) -> Response:
+    """Run the webhook's transition (applied in one write transaction, or none when it only reads) and answer."""
+    turn = svc.store.run(decide)
     svc.run(turn.commands)
     return twiml(turn)
 
@@ -95,14 +94,15 @@ def offer_args() -> tuple[str, str]:
 
 @bp.post("/incoming")
 def incoming() -> Response:
-    svc, params = services(), request.form
+    svc, params = services(), form.params()
     sid = form.call_sid(params)
     number = normalize(params.get("From"), svc.env.rules.default_region)
-    now = svc.clock()
-    with svc.store.unit() as unit:
-        call = calls.load(unit.db, sid)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        now = svc.clock()
+        call = calls.load(db, sid)
         if call is None:
-            caller = calls.caller_for_number(unit.db, number)
+            caller = calls.caller_for_number(db, number)
             language = svc.flows.language_for(caller["language"])
             call = lifecycle.new(
                 sid, now, caller_id=caller["id"], from_number=form.text(params, "From")[:64],
@@ -110,33 +110,31 @@ def incoming() -> Response:
                 status=form.text(params, "CallStatus")[:32] or "ringing", language=language, flow=svc.flows.name(language))
         else:
             log.info("incoming webhook for %s repeated; starting its flow again", sid)
-        pending = callbacks.pending_for(unit.db, number)
-        turn = make_turn(svc, call, unit.db, now)
+        pending = callbacks.pending_for(db, number)
+        turn = make_turn(svc, call, db, now)
         lifecycle.incoming(turn, pending[0] if pending else None)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/step/<node>")
 def step(node: str) -> Response:
-    svc = services()
-    sid = form.call_sid(request.form)
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     attempt = form.whole(request.args, "attempt", 1, low=1, high=20)
     confirming = request.args.get("confirming") or None
     if confirming is not None and len(confirming) > 4:
         raise BadRequest("confirming names one menu key")
-    with svc.store.unit() as unit:
-        call = known_call(unit.db, sid)
-        if request.args.get("via") == "stream":
-            inp = stream_input(unit.db, sid, turn_key(node, attempt, confirming))
-        else:
-            inp = gathered(request.form)
-        turn = make_turn(svc, call, unit.db)
-        lifecycle.step(turn, node, inp, attempt, confirming)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+    via_stream = request.args.get("via") == "stream"
+    inp = None if via_stream else gathered(params)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        lifecycle.step(turn, node, inp or stream_input(db, sid, turn_key(node, attempt, confirming)), attempt, confirming)
+        return turn
+
+    return respond(svc, decide)
 
 
 def gathered(params: Mapping[str, str]) -> Input:
@@ -163,111 +161,126 @@ def stream_input(db: sqlite_utils.Database, sid: str, key: str) -> Input:
 def queue_wait() -> Response:
     """The <Enqueue> waitUrl, requested again after each pass of the wait music."""
     svc = services()
-    sid = form.call_sid(request.form)
-    queue_time = form.whole(request.form, "QueueTime", 0)
-    db = svc.store.db()
-    turn = make_turn(svc, known_call(db, sid), db)
-    queue.wait_music(turn, waiting(db, sid, turn.now), queue_time, callback_allowed(svc, db, turn.call))
-    return respond(svc, turn)
+    sid = form.call_sid(form.params())
+    queue_time = form.whole(form.params(), "QueueTime", 0)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        queue.wait_music(turn, waiting(db, sid, turn.now), queue_time, callback_allowed(svc, db, turn.call))
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/queue/hold")
 def queue_hold() -> Response:
     """Waiting outside Twilio's queue (it was full or failed): the wait music, looped."""
     svc = services()
-    sid = form.call_sid(request.form)
+    sid = form.call_sid(form.params())
     held = form.whole(request.args, "held", 0)
-    db = svc.store.db()
-    turn = make_turn(svc, known_call(db, sid), db)
-    if turn.call.ended:
-        turn.response.hangup()
-    else:
-        queue.hold(turn, turn.call["queue"], waiting(db, sid, turn.now), held, callback_allowed(svc, db, turn.call))
-    return respond(svc, turn)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        if turn.call.ended:
+            turn.response.hangup()
+        else:
+            queue.hold(turn, turn.call["queue"], waiting(db, sid, turn.now), held, callback_allowed(svc, db, turn.call))
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/queue/result")
 def queue_result() -> Response:
     """<Enqueue>'s action: the caller left Twilio's queue (hung up, was moved on by us, or was never let in)."""
     svc = services()
-    sid = form.call_sid(request.form)
-    result = form.choice(request.form, "QueueResult", QUEUE_RESULTS)
-    with svc.store.unit() as unit:
-        turn = make_turn(svc, known_call(unit.db, sid), unit.db)
-        queue.left_queue(turn, result, routing_store.item(unit.db, sid), callback_allowed(svc, unit.db, turn.call))
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+    sid = form.call_sid(form.params())
+    result = form.choice(form.params(), "QueueResult", QUEUE_RESULTS)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        queue.left_queue(turn, result, routing_store.item(db, sid), callback_allowed(svc, db, turn.call))
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/connect")
 def connect() -> Response:
     """Where the REST redirect sends the caller once routing reserved an agent: ring the agent."""
     svc = services()
-    sid = form.call_sid(request.form)
+    sid = form.call_sid(form.params())
     item_id, agent = offer_args()
-    db = svc.store.db()
-    turn = make_turn(svc, known_call(db, sid), db)
-    queue.connect(turn, routing_store.item(db, item_id), agent)
-    return respond(svc, turn)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        queue.connect(turn, routing_store.item(db, item_id), agent)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/connect/result")
 def connect_result() -> Response:
     """The <Dial> to the agent ended: talked, not answered, or the caller hung up while it rang."""
-    svc = services()
-    sid = form.call_sid(request.form)
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
     item_id, agent = offer_args()
-    dial_status = form.choice(request.form, "DialCallStatus", DIAL_STATUSES)
-    call_status = form.optional(request.form, "CallStatus", form.CALL_STATUSES)
-    with svc.store.unit() as unit:
-        turn = make_turn(svc, known_call(unit.db, sid), unit.db)
-        queue.dial_ended(turn, routing_store.item(unit.db, item_id), routing_store.agent(unit.db, agent), agent,
-                         dial_status, call_status)
-        unit.apply(turn)
-    svc.run(turn.commands)
-    return twiml(turn)
+    dial_status = form.choice(params, "DialCallStatus", DIAL_STATUSES)
+    call_status = form.optional(params, "CallStatus", form.CALL_STATUSES)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        queue.dial_ended(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, dial_status,
+                         call_status)
+        return turn
+
+    return respond(svc, decide)
 
 
 @bp.post("/connect/agent")
 def agent_leg() -> Response:
     """Status callbacks of the agent's leg (<Client statusCallback>): ringing, answered, completed."""
-    svc = services()
-    form.call_sid(request.form)
+    svc, params = services(), form.params()
+    form.call_sid(params)
     item_id, agent = offer_args()
-    status = form.call_status(request.form)
-    parent = form.call_sid(request.form, "ParentCallSid")
-    with svc.store.unit() as unit:
-        call = calls.load(unit.db, parent)
-        if call is None:
-            log.info("agent leg of %s, which has no row: ignored", parent)
-            return Response(status=204)
-        turn = make_turn(svc, call, unit.db)
-        queue.agent_leg(turn, routing_store.item(unit.db, item_id), routing_store.agent(unit.db, agent), agent, status)
-        unit.apply(turn)
-    svc.run(turn.commands)
+    status = form.call_status(params)
+    parent = form.call_sid(params, "ParentCallSid")
+    if calls.load(svc.store.db(), parent) is None:
+        log.info("agent leg of %s, which has no row: ignored", parent)
+        return Response(status=204)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, parent), db)
+        queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status)
+        return turn
+
+    respond(svc, decide)
     return Response(status=204)
 
 
 @bp.post("/status")
 def status() -> Response:
     """Status callbacks: each (call, status) is applied once (Twilio retries them)."""
-    svc = services()
-    sid = form.call_sid(request.form)
-    call_status = form.call_status(request.form)
-    duration = form.whole(request.form, "CallDuration", 0) or None
-    with svc.store.unit() as unit:
-        if calls.status_seen(unit.db, sid, call_status):
-            return Response(status=204)
-        call = calls.load(unit.db, sid)
-        if call is None:
+    svc, params = services(), form.params()
+    sid = form.call_sid(params)
+    call_status = form.call_status(params)
+    duration = form.whole(params, "CallDuration", 0) or None
+    db = svc.store.db()
+    if calls.status_seen(db, sid, call_status):
+        return Response(status=204)
+    if calls.load(db, sid) is None:
+        with svc.store.unit() as unit:
             unit.carry_out([lifecycle.record_status(sid, call_status, duration)], svc.clock())
-            return Response(status=204)
-        turn = make_turn(svc, call, unit.db)
-        lifecycle.status(turn, call_status, duration, routing_store.item(unit.db, sid),
-                         routing_store.agent_on_call(unit.db, sid))
-        unit.apply(turn)
-    svc.run(turn.commands)
+        return Response(status=204)
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        if not calls.status_seen(db, sid, call_status):  # (seen again when it is decided again under the lock)
+            lifecycle.status(turn, call_status, duration, routing_store.item(db, sid), routing_store.agent_on_call(db, sid))
+        return turn
+
+    respond(svc, decide)
     return Response(status=204)
 
 

@@ -23,7 +23,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -154,8 +167,22 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+class PeopleOnlySessions(SecureCookieSessionInterface):
+    """Sessions are for people at the pages: Twilio's webhooks, prompt audio and static files never open one (no
+    cookie to verify on the hot path)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(NO_SESSION_PATHS):
+            return None
+        return super().open_session(app, request)
+
+
+NO_SESSION_PATHS = ("/voice/", "/prompts/", "/static/", "/healthz")
+
+
 def init_app(app: Flask) -> None:
     """Session cookie flags, the template helpers and the sign-in routes."""
+    app.session_interface = PeopleOnlySessions()
     app.config.update(
         SESSION_COOKIE_NAME="cc_session",
         SESSION_COOKIE_HTTPONLY=True,

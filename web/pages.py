@@ -53,7 +53,7 @@ def phone() -> str:
 
 def security_headers(response: Response) -> Response:
     """Pages run only our own scripts (and, with Twilio, talk to Twilio), and are never framed."""
-    if response.mimetype == "text/html":
+    if response.mimetype == "text/html":  # (Twilio's webhooks answer text/xml: nothing to add)
         twilio = "" if services().local_mode else " " + TWILIO_HOSTS
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
