@@ -16,6 +16,13 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class NewCaller:
+    """A number we have not heard from (or a withheld one): its caller row is made, and the call is theirs."""
+
+    number: str | None
+
+
+@dataclass(frozen=True)
 class Enqueue:
     """Put the call in a routing queue (its place: ``entered_at``, default now)."""
 
@@ -159,6 +166,6 @@ class RecordStatus:
     duration_s: int | None = None
 
 
-Operation = (Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
+Operation = (NewCaller | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
              | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
 Command = KickRouting | RedirectCall | PlaceCallback

@@ -27,7 +27,7 @@ from core.turn import Env, Turn
 from routing import service as routing
 from store import calls
 from store import routing as routing_store
-from store.db import connect, transaction
+from store.db import connect, snapshot, transaction
 from store.exceptions import StoreError
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class Store:
         an operation makes of its own rows), everything is read and decided again under the lock, where nothing
         can change: the result is always one that the state at its commit allows."""
         db = self.db()
-        turn = decide(db)
+        with snapshot(db):
+            turn = decide(db)
         if not (turn.ops or turn.call.changed or turn.call.events or turn.call.new):
             return turn  # it only read
         try:
@@ -102,9 +103,8 @@ class UnitOfWork:
         self.policy = policy
 
     def apply(self, turn: Turn) -> None:
-        """Carry out the turn's operations in order, then save its call (changes and events) once."""
-        if turn.call.new:
-            calls.save(self.db, turn.call)
+        """Carry out the turn's operations in order (they may complete the call: its caller, its callback), then
+        save the call (changes and events) once."""
         self.carry_out(turn.ops, turn.now, turn.call)
         calls.save(self.db, turn.call)
 
@@ -116,9 +116,14 @@ class UnitOfWork:
 Applier = Callable[["UnitOfWork", Any, datetime, "Call | None"], None]
 
 
+def _new_caller(unit: UnitOfWork, op: ops.NewCaller, now: datetime, call: Call | None) -> None:
+    call.set(caller_id=calls.caller_for_number(unit.db, op.number)["id"])  # (found, if they called meanwhile)
+
+
 def _enqueue(unit: UnitOfWork, op: ops.Enqueue, now: datetime, call: Call | None) -> None:
+    caller_id = op.caller_id if op.caller_id is not None else call["caller_id"] if call is not None else None
     routing.enqueue_call(unit.db, op.call_sid, op.queue, op.entered_at or now, language=op.language,
-                         priority=op.priority, caller_id=op.caller_id, context=op.context)
+                         priority=op.priority, caller_id=caller_id, context=op.context)
 
 
 def _book(unit: UnitOfWork, op: ops.BookCallback, now: datetime, call: Call | None) -> None:
@@ -133,6 +138,7 @@ def _survey(unit: UnitOfWork, op: ops.SurveyAnswer, now: datetime, call: Call | 
 
 
 APPLY: dict[type, Applier] = {
+    ops.NewCaller: _new_caller,
     ops.Enqueue: _enqueue,
     ops.Abandon: lambda unit, op, now, call: routing.abandon(unit.db, op.call_sid, now),
     ops.Accept: lambda unit, op, now, call: routing.accept(unit.db, op.item_id, op.agent_id, now, call_sid=op.call_sid),

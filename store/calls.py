@@ -11,7 +11,7 @@ import sqlite_utils
 
 from core.clock import now_text
 from core.model import JSON_COLUMNS, Call
-from store.db import insert, one, transaction
+from store.db import insert, one, to_json, transaction
 from store.exceptions import Stale
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 def get_caller(db: sqlite_utils.Database, caller_id: int | None) -> dict[str, Any] | None:
     return one(db, "SELECT * FROM callers WHERE id = ?", [caller_id]) if caller_id else None
+
+
+def find_caller(db: sqlite_utils.Database, number: str | None) -> dict[str, Any] | None:
+    """The caller row of an E.164 number, if we know it (a withheld number is nobody we know)."""
+    return one(db, "SELECT * FROM callers WHERE number = ?", [number]) if number else None
 
 
 def caller_for_number(db: sqlite_utils.Database, number: str | None) -> dict[str, Any]:
@@ -59,7 +64,11 @@ def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
 
 
 def _encode(column: str, value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if column in JSON_COLUMNS else value
+    return to_json(value) if column in JSON_COLUMNS else value
+
+
+def _encoded(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, **{column: to_json(row[column]) for column in JSON_COLUMNS if column in row}}
 
 
 def save(db: sqlite_utils.Database, call: Call) -> None:
@@ -69,7 +78,7 @@ def save(db: sqlite_utils.Database, call: Call) -> None:
     transition saved it (each save bumps ``version``)."""
     if call.new:
         try:
-            insert(db, "calls", {k: _encode(k, v) for k, v in call.snapshot().items()})
+            insert(db, "calls", _encoded(call.snapshot()))
         except sqlite3.IntegrityError:
             raise Stale(f"call {call.sid} was created meanwhile") from None
         call.new = False
@@ -86,7 +95,7 @@ def save(db: sqlite_utils.Database, call: Call) -> None:
         at = now_text()
         db.conn.executemany(
             "INSERT INTO call_events (call_sid, at, kind, data) VALUES (?, ?, ?, ?)",
-            [(call.sid, at, kind, json.dumps(data, ensure_ascii=False)) for kind, data in call.events],
+            [(call.sid, at, kind, to_json(data)) for kind, data in call.events],
         )
     call.changed.clear()
     call.events.clear()

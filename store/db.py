@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import lru_cache
 
 import sqlite_utils
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+# JSON text as the store keeps it (callers' words in their own script); one encoder, not one per json.dumps call.
+to_json = json.JSONEncoder(ensure_ascii=False).encode
 MEMORY = ":memory:"
 
 
@@ -92,6 +96,21 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         db.conn.execute("COMMIT")
 
 
+@contextmanager
+def snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Reads that see one state of the database: a read-only transaction (SAVEPOINT outside a transaction is a
+    deferred BEGIN) that takes no write lock and writes nothing; in WAL mode one read lock serves all its reads,
+    instead of one per statement."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("SAVEPOINT snapshot")
+    try:
+        yield db
+    finally:
+        db.conn.execute("RELEASE snapshot")
+
+
 def one(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -> dict | None:
     """One row as a dict, or None (straight on the connection: the hot webhook path, no introspection)."""
     cursor = db.conn.execute(sql, params)
@@ -106,11 +125,14 @@ def fetch_all(db: sqlite_utils.Database, sql: str, params: list | tuple | dict =
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+@lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
 def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
     """Plain INSERT (no schema introspection); returns the rowid."""
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    return db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
+    return db.conn.execute(_insert_sql(table, tuple(row)), tuple(row.values())).lastrowid
 
 
 def update(db: sqlite_utils.Database, table: str, key: str, value: object, fields: dict) -> None:

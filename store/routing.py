@@ -19,7 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import now_text as now
-from store.db import fetch_all, insert, one, update
+from store.db import fetch_all, insert, one, to_json, update
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def item(db: sqlite_utils.Database, item_id: str) -> dict[str, Any] | None:
 
 
 def insert_item(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
-    insert(db, "queue_items", {**row, "context": json.dumps(row.get("context") or {}, ensure_ascii=False)})
+    insert(db, "queue_items", {**row, "context": to_json(row.get("context") or {})})
 
 
 def update_item(db: sqlite_utils.Database, item_id: str, **fields: Any) -> None:

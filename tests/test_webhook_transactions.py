@@ -1,4 +1,5 @@
-"""Each webhook is one transition applied in one write transaction (or none, when it only reads).
+"""Each webhook is one transition applied in one write transaction (or none, when it only reads); what it reads to
+decide comes before, in a read-only snapshot (a SAVEPOINT, which takes no write lock).
 
 Counted with SQLite's trace callback on the connection the webhooks use, for every kind of webhook Twilio
 sends in a call's life: incoming, menu step, queue wait, the Connect action of a Media Streams turn, the
@@ -36,7 +37,15 @@ def post(client, statements, path, params):
     response = signed_post(client, path, params)
     assert response.status_code in (200, 204), response.data[:300]
     writes = sum(1 for s in statements if s.strip().upper().startswith("BEGIN"))
+    reads = before_write(statements)
+    assert all(s.startswith(("SELECT", "SAVEPOINT snapshot", "RELEASE snapshot")) for s in reads), (path, reads)
     return response.data.decode(), writes
+
+
+def before_write(statements):
+    """What a webhook ran before its write transaction: reads only (in a read-only snapshot)."""
+    begins = [i for i, s in enumerate(statements) if s.upper().startswith("BEGIN")]
+    return statements[: begins[0]] if begins else statements
 
 
 def action_of(twiml: str, tag: str) -> str:

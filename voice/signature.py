@@ -25,6 +25,6 @@ def verify() -> None:
     signature = request.headers.get("X-Twilio-Signature")
     if not signature:
         raise Forbidden("missing X-Twilio-Signature")
-    sent = params() if request.method == "POST" else {}
+    sent = params().to_dict(flat=False) if request.method == "POST" else {}
     if not valid(config["TWILIO_AUTH_TOKEN"], public_url(base, request.full_path), sent, signature):
         raise Forbidden("invalid X-Twilio-Signature")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import sqlite_utils
 from flask import Blueprint, Response, abort, jsonify, request
@@ -23,6 +24,7 @@ from core.constants import DIAL_STATUSES, QUEUE_RESULTS
 from core.errors import BadRequest
 from core.model import Call, Input, Match, turn_key
 from core.numbers import callable_number, normalize
+from core.ops import NewCaller
 from core.queue import Wait
 from core.turn import Turn
 from routing import service as routing
@@ -41,8 +43,13 @@ bp.before_request(verify)
 MAX_ID = 80
 
 
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
 def twiml(turn: Turn) -> Response:
-    return Response(str(turn.response), mimetype="text/xml")
+    """The turn's TwiML: the ``VoiceResponse`` tree serialized by ElementTree, as ``str(response)`` does it, but
+    straight to text (the library's own path encodes to UTF-8 bytes through a codec writer and decodes them back)."""
+    return Response(XML_DECLARATION + ElementTree.tostring(turn.response.xml(), encoding="unicode"), mimetype="text/xml")
 
 
 def make_turn(svc: Services, call: Call, db: sqlite_utils.Database, now: datetime | None = None) -> Turn:
@@ -100,18 +107,20 @@ def incoming() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         now = svc.clock()
-        call = calls.load(db, sid)
+        call, caller = calls.load(db, sid), None
         if call is None:
-            caller = calls.caller_for_number(db, number)
-            language = svc.flows.language_for(caller["language"])
+            caller = calls.find_caller(db, number)
+            language = svc.flows.language_for(caller["language"] if caller else None)
             call = lifecycle.new(
-                sid, now, caller_id=caller["id"], from_number=form.text(params, "From")[:64],
+                sid, now, caller_id=caller["id"] if caller else None, from_number=form.text(params, "From")[:64],
                 to_number=form.text(params, "To")[:64], direction=form.text(params, "Direction")[:32] or "inbound",
                 status=form.text(params, "CallStatus")[:32] or "ringing", language=language, flow=svc.flows.name(language))
         else:
             log.info("incoming webhook for %s repeated; starting its flow again", sid)
         pending = callbacks.pending_for(db, number)
         turn = make_turn(svc, call, db, now)
+        if call.new and caller is None:
+            turn.do(NewCaller(number))
         lifecycle.incoming(turn, pending[0] if pending else None)
         return turn
 
