@@ -4,6 +4,7 @@ the only one that may mount the simulator (local mode: Twilio's stand-in at /sim
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -85,6 +86,7 @@ def main() -> None:
     for what, path in links:
         click.echo(f"{what:>26}: {base}{path}")
     app.services.start_background()
+    gc.freeze()  # what start-up built lives as long as the process: full collections no longer walk it
     app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True)
 
 

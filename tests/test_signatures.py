@@ -1,9 +1,16 @@
 """Every Twilio webhook refuses requests Twilio did not sign with our auth token, and writes nothing."""
 
+from urllib.parse import parse_qsl, urlencode
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from tests.conftest import TOKEN, new_sid, signed_post
-from wire.signature import sign
+from voice.form import pairs
+from wire.signature import sign, valid
 
 VOICE_ENDPOINTS = ["/voice/incoming", "/voice/status", "/voice/step/main_menu", "/voice/queue/wait?queue=general", "/voice/queue/result"]
 
@@ -76,3 +83,27 @@ def test_local_mode_generates_a_token_and_still_checks(tmp_path):
     assert len(app.config["TWILIO_AUTH_TOKEN"]) >= 32
     response = app.test_client().post("/voice/incoming", data={"CallSid": new_sid()})
     assert response.status_code == 403
+
+
+FORM_PAIRS = st.lists(st.tuples(st.sampled_from(["From", "Digits", "SpeechResult", "a b", "ä%+&="]), st.text(max_size=12)),
+                      max_size=8)
+URLS = st.sampled_from(["https://cc.example.com/voice/incoming", "https://cc.example.com:443/voice/step/m?attempt=1",
+                        "http://127.0.0.1:5000/voice/status"])
+
+
+@given(FORM_PAIRS)
+def test_form_bodies_parse_as_the_standard_library_parses_them(sent):
+    body = urlencode(sent)
+    assert pairs(body) == parse_qsl(body, keep_blank_values=True)
+
+
+@given(FORM_PAIRS, URLS)
+def test_signatures_are_checked_as_the_twilio_library_checks_them(sent, url):
+    """Repeated names, several values, the port variants: the same verdict as RequestValidator, right or wrong."""
+    signature = RequestValidator(TOKEN).compute_signature(url, MultiDict(sent))
+    assert RequestValidator(TOKEN).validate(url, MultiDict(sent), signature)
+    assert valid(TOKEN, url, sent, signature)
+    assert not valid(TOKEN, url, [*sent, ("Extra", "1")], signature)
+    assert not valid("other-" + TOKEN, url, sent, signature)
+    for variant in (url.replace(":443", ""), url.replace(".com/", ".com:443/"), url.replace(":5000", ":5001")):
+        assert valid(TOKEN, variant, sent, signature) == RequestValidator(TOKEN).validate(variant, MultiDict(sent), signature)

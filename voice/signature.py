@@ -6,7 +6,7 @@ from flask import request
 
 from core.errors import Forbidden
 from core.urls import websocket_url
-from voice.form import params
+from voice.form import sent
 from web.context import services
 from wire.signature import valid
 
@@ -25,6 +25,5 @@ def verify() -> None:
     signature = request.headers.get("X-Twilio-Signature")
     if not signature:
         raise Forbidden("missing X-Twilio-Signature")
-    sent = params().to_dict(flat=False) if request.method == "POST" else {}
-    if not valid(config["TWILIO_AUTH_TOKEN"], public_url(base, request.full_path), sent, signature):
+    if not valid(config["TWILIO_AUTH_TOKEN"], public_url(base, request.full_path), sent(), signature):
         raise Forbidden("invalid X-Twilio-Signature")
