@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBACK_RETRY_S", float, 120.0, "First retry delay for a callback the customer did not answer; doubles each attempt."),
     Setting("CALLBACK_RING_S", int, 30, "Seconds a callback call rings the customer before it counts as not answered."),
     Setting("CALLBACK_RECOVER_AFTER_S", float, 120.0, "A callback dialling this long without news is checked against Twilio's call log."),
+    Setting("RECONCILE_EVERY_S", float, 60.0, "How often calls whose reports may have been lost (open calls, ringing and busy agents) are checked against Twilio; also at start-up."),
+    Setting("RECONCILE_AFTER_S", float, 30.0, "A call is checked against Twilio once it has been open this long (its webhooks may still be on their way before)."),
     Setting("CALLBACK_CALLER_ID", _str, "+15550001000", "Caller ID of callback calls when the original call's number is unknown: one of your Twilio numbers (the fictional default is refused with Twilio)."),
     Setting("OPENING_HOURS", _str, "mon-fri 08:00-20:00; sat 09:00-13:00", "When callbacks may be placed, in TIMEZONE."),
     Setting("TIMEZONE", _str, "UTC", "Time zone of OPENING_HOURS (IANA name)."),

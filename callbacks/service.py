@@ -140,9 +140,6 @@ def pending_for(db: sqlite_utils.Database, number: str | None) -> list[dict[str,
 
 # --- recovery ----------------------------------------------------------------------------------
 
-FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-
-
 def recover(db: sqlite_utils.Database, now: datetime, telephony: Telephony, enqueue_job: Callable[[int, str], None],
             policy: Policy, *, after_s: float = DIALING_GRACE_S) -> dict[str, int]:
     """After a crash, a restart or a lost job: every open callback is back in line, or its job queued again, or its
@@ -173,9 +170,9 @@ def recover(db: sqlite_utils.Database, now: datetime, telephony: Telephony, enqu
                     routing.withdraw(db, item_id, now, reason="dialing interrupted")
             counts["reset"] += 1
         elif row["status"] != "pending" and row["placed_call_sid"] and quiet:
-            status = telephony.fetch(row["placed_call_sid"]).status
-            if status in FINISHED:  # its status callback was lost (the server was down): settle it now
-                _settle(db, row, status, now, policy)
+            info = telephony.fetch(row["placed_call_sid"])
+            if info.ended:  # its status callback was lost (the server was down): settle it now
+                _settle(db, row, info.status, now, policy)
                 counts["settled"] += 1
     return counts
 

@@ -81,7 +81,9 @@ def outcome_when_ended(call: Call, status: str) -> str:
     """Why the call ended, when nothing else said so."""
     if status != "completed":
         return status
-    if call["queued_at"] and not call["connected_at"]:
+    if call["connected_at"]:  # the Dial's action, which says so, was lost
+        return "answered"
+    if call["queued_at"]:
         return "abandoned"
     return "hung-up-in-ivr"
 

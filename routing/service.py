@@ -421,9 +421,12 @@ def finish_wrapups(db: sqlite_utils.Database, now: datetime) -> list[str]:
 
 
 def set_presence(
-    db: sqlite_utils.Database, agent_id: str, presence: Presence | str, now: datetime, *, reason: str | None = None
+    db: sqlite_utils.Database, agent_id: str, presence: Presence | str, now: datetime, *, reason: str | None = None,
+    forced_by: str | None = None,
 ) -> None:
-    """An agent or supervisor sets offline, available or break (with a reason); not while reserved or on a call."""
+    """An agent or supervisor sets offline, available or break (with a reason); not while reserved or on a call,
+    unless a supervisor forces it (``forced_by``): an offer is taken back (the caller keeps their place), a call
+    ends for routing (its talk time recorded), and a "forced" event says who did it, from what, and why."""
     presence = Presence(presence)
     if presence not in MANUAL:
         raise RoutingError(f"presence {presence.value} is set by routing, not by hand")
@@ -433,10 +436,27 @@ def set_presence(
             raise RoutingError(f"{agent_id} is not an agent")
         current = Presence(row["presence"])
         if current in (Presence.RESERVED, Presence.BUSY):
-            raise RoutingError(f"{agent_id} is {current.value}: presence changes after the call")
-        if current == presence and presence != Presence.BREAK:
+            if forced_by is None:
+                raise RoutingError(f"{agent_id} is {current.value}: presence changes after the call "
+                                   "(a supervisor can force it)")
+            _let_go(db, agent_id, current, now, forced_by)
+        if forced_by is not None:
+            why = f": {reason}" if reason else ""
+            store.add_event(db, iso(now), "forced", agent_id=agent_id,
+                            reason=f"{current.value} to {presence.value} by {forced_by}{why}")
+        elif current == presence and presence != Presence.BREAK:
             return
         _set_agent(db, agent_id, presence, now, not_ready_reason=reason if presence == Presence.BREAK else None)
+
+
+def _let_go(db: sqlite_utils.Database, agent_id: str, current: Presence, now: datetime, forced_by: str) -> None:
+    """A forced change: the offer to a reserved agent is taken back, a busy agent's call ends for routing."""
+    if current == Presence.BUSY:
+        hang_up(db, agent_id, now)
+        return
+    for item in store.items(db, state="offered"):
+        if item["offered_to"] == agent_id:
+            withdraw(db, item["id"], now, reason=f"agent state forced by {forced_by}")
 
 
 # Read queries: the caller's estimate, the supervisor's boards

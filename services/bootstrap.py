@@ -22,6 +22,7 @@ from routing.admin import IDENTITY
 from services import jobqueue
 from services.jobqueue import JobQueue
 from services.prompts import PromptAudio
+from services.reconcile import Reconciler
 from services.ticker import Ticker
 from services.uow import Store
 from speech import models
@@ -122,7 +123,9 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     )
     env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find)
     telephony = telephony_for(resolved)
-    ticker = Ticker(store, env, telephony, jobs, policy, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"], clock=clock)
+    ticker = Ticker(store, env, telephony, jobs, policy, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
+                    reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],
+                                         after_s=resolved["RECONCILE_AFTER_S"], clock=clock), clock=clock)
     devices = LocalDevices(resolved["BASE_URL"] + "/sim") if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
                     devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, speech_languages=speech_languages,

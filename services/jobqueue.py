@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 CALLS, BULK = "calls", "bulk"
 QUEUE_ORDER = (CALLS, BULK)  # what a worker takes first
 DIAL_RETRY = Retry(max=3, interval=[5, 30, 120])  # placing the call failed (Twilio unreachable, worker died)
+DIAL_TIMEOUT_S = 30  # placing a call is one REST request
+# A running job's heartbeat: renewed every JOB_MONITORING_S while its work horse lives, lapsing HEARTBEAT_SLACK_S
+# later (rq's own slack is 60 s); a lapsed job is abandoned (``cleanup_abandoned``) and retried.
+JOB_MONITORING_S, HEARTBEAT_SLACK_S = 5, 10
+SCHEDULER_GRACE_S = 10
 LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 _current: contextvars.ContextVar[Services | None] = contextvars.ContextVar("services", default=None)
@@ -61,7 +67,12 @@ class _WithServices:
 
 
 class ProcessWorker(_WithServices, Worker):
-    """`make worker`: forks a work horse per job, like rq's own worker."""
+    """`make worker`: forks a work horse per job, like rq's own worker, with a short heartbeat: when the worker
+    and its work horse are killed, their job is known abandoned within JOB_MONITORING_S + HEARTBEAT_SLACK_S."""
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        remaining = job.timeout - working_time if job.timeout and job.timeout > 0 else self.job_monitoring_interval
+        return int(min(remaining, self.job_monitoring_interval)) + HEARTBEAT_SLACK_S
 
 
 class ThreadWorker(_WithServices, SimpleWorker):
@@ -81,8 +92,11 @@ class JobQueue:
         self._thread: threading.Thread | None = None
 
     def worker(self, services: Services, *, thread: bool = False) -> Worker:
-        worker_class = ThreadWorker if thread else ProcessWorker
-        worker = worker_class([self.queues[name] for name in QUEUE_ORDER], connection=self.connection)
+        queues = [self.queues[name] for name in QUEUE_ORDER]
+        if thread:
+            worker: Worker = ThreadWorker(queues, connection=self.connection)
+        else:
+            worker = ProcessWorker(queues, connection=self.connection, job_monitoring_interval=JOB_MONITORING_S)
         worker.services = services
         return worker
 
@@ -101,6 +115,24 @@ class JobQueue:
         except Exception:  # any connection fault means "not ok" on /healthz
             return False
 
+    def cleanup_abandoned(self) -> None:
+        """Jobs whose worker died mid-run (heartbeat lapsed) are failed as abandoned, or retried if they may be
+        (rq does this itself only every ten minutes); a dial retry overdue by SCHEDULER_GRACE_S is queued now (the
+        scheduler's lock dies with its worker, and another worker takes it over only at its maintenance)."""
+        for queue in self.queues.values():
+            queue.started_job_registry.cleanup()
+        calls = self.queues[CALLS]
+        registry = calls.scheduled_job_registry
+        for job_id in registry.get_jobs_to_schedule(int(time.time() - SCHEDULER_GRACE_S)):
+            try:
+                job = Job.fetch(job_id, connection=self.connection)
+            except NoSuchJobError:
+                registry.remove(job_id)
+                continue
+            registry.remove(job)
+            calls.enqueue_job(job)
+            log.info("job %s was overdue (no scheduler running): queued now", job_id)
+
     def once(self, queue: str, job_id: str, fn: Callable[..., Any], *args: Any, **options: Any) -> str:
         """Queue ``fn(*args)`` unless a live job with this id exists (never two live jobs for one thing)."""
         try:
@@ -116,7 +148,7 @@ class JobQueue:
         from services.jobs import place_callback
 
         return self.once(CALLS, f"callback-{callback_id}", place_callback, callback_id, agent_id, retry=DIAL_RETRY,
-                         result_ttl=600, failure_ttl=86400)
+                         job_timeout=DIAL_TIMEOUT_S, result_ttl=600, failure_ttl=86400)
 
     def render_prompt(self, text: str, language: str, job_id: str) -> str:
         from services.jobs import render_prompt

@@ -18,18 +18,19 @@ import sqlite_utils
 
 from callbacks import service as callbacks
 from core import queue
-from core.clock import Clock, utcnow
+from core.clock import Clock, iso, utcnow
 from core.ops import PlaceCallback, RedirectCall
 from core.policy import CallbackPolicy
 from core.turn import Env
 from routing import service as routing
 from routing.service import Offer
 from services.jobqueue import JobQueue
+from services.reconcile import Reconciler
 from services.uow import Store
 from store import calls
 from store import routing as routing_store
 from store.db import checkpoint, transaction
-from telephony.exceptions import CallNotInProgress
+from telephony.exceptions import CallNotInProgress, TelephonyError
 from telephony.port import Telephony
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long bef
 
 class Ticker:
     def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy, *,
-                 recover_after_s: float, interval: float = 1.0, clock: Clock = utcnow) -> None:
+                 recover_after_s: float, reconcile: Reconciler, interval: float = 1.0, clock: Clock = utcnow) -> None:
         self.store = store
+        self.reconcile = reconcile
         self.env = env
         self.telephony = telephony
         self.jobs = jobs
@@ -80,6 +82,11 @@ class Ticker:
                     self.recover(db)
                 except Exception:  # e.g. Twilio unreachable: routing goes on, recovery tries again later
                     log.exception("callback recovery failed")
+                try:
+                    if self.reconcile.due() and self.reconcile.run(db):
+                        self.kick()
+                except Exception:  # the same: a failed pass is tried again at the next one
+                    log.exception("reconciliation failed")
             try:
                 self.tick(db)
                 checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
@@ -89,6 +96,7 @@ class Ticker:
             self._wake.clear()
 
     def recover(self, db: sqlite_utils.Database) -> dict[str, int]:
+        self.jobs.cleanup_abandoned()  # first: a dial job whose worker died is then no longer "started"
         counts = callbacks.recover(db, self.clock(), self.telephony, self.jobs.place_callback, self.policy,
                                    after_s=self.recover_after_s)
         if any(counts.values()):
@@ -123,9 +131,17 @@ class Ticker:
         return command
 
     def _expire(self, db: sqlite_utils.Database, now: datetime) -> None:
-        """Ring-no-answer for offers whose Dial never reported back (a safety net for lost callbacks)."""
+        """Ring-no-answer for offers whose Dial never reported back (a safety net for lost callbacks), once the
+        platform has been asked whether the agent answered after all (then they are on the call, not on break)."""
+        timeout_s = self.env.rules.ring_timeout_s + EXPIRY_GRACE_S
+        for row in routing_store.offers_older_than(db, iso(now - timedelta(seconds=timeout_s)), "call"):
+            try:
+                self.reconcile.settle_call(db, row["call_sid"])
+            except TelephonyError as exc:  # not known or not reachable: the offer is taken back as before
+                log.info("offer of %s to %s could not be checked with the platform: %s", row["call_sid"],
+                         row["offered_to"], exc)
         with transaction(db):
-            for row in routing.expire_offers(db, now, self.env.rules.ring_timeout_s + EXPIRY_GRACE_S):
+            for row in routing.expire_offers(db, now, timeout_s):
                 call = calls.load(db, row["call_sid"]) if row["call_sid"] else None
                 if call is not None:
                     call.log("ring-no-answer", {"agent": row["offered_to"], "expired": True})

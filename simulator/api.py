@@ -10,6 +10,7 @@ be pointed at it; and a control API (``/calls``, ``/clients/…``, ``/customers/
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -150,6 +151,17 @@ def _blueprint(prefix: str) -> Blueprint:
         platform().queue_limits[name] = (size, failure or None)
         return jsonify(queue=name, max_size=size, fails=failure or None)
 
+    @bp.post("/twilio-api")
+    def set_rest_api() -> Response:
+        """How the REST API misbehaves: ``hang_s`` > 0 holds each calls.create that long, then fails it with a 503
+        and places nothing (Twilio slow and failing); 0 is normal again."""
+        try:
+            hang_s = float(_json().get("hang_s", 0))
+        except (TypeError, ValueError):
+            raise SimulatorError("hang_s is a number of seconds") from None
+        platform().rest_hang_s = max(0.0, hang_s)
+        return jsonify(hang_s=platform().rest_hang_s)
+
     # --- Twilio REST API (the subset the server uses) ----------------------------------------
 
     def _rest_auth(account_sid: str) -> None:
@@ -163,6 +175,7 @@ def _blueprint(prefix: str) -> Blueprint:
         p = platform()
         return {"sid": call.sid, "account_sid": p.account_sid, "to": call.to, "from": call.from_, "status": call.status,
                 "direction": call.direction, "parent_call_sid": call.parent_sid, "answered_by": call.answered_by,
+                "duration": call.duration(),
                 "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{p.account_sid}/Calls/{call.sid}.json"}
 
     def _rest_call(sid: str) -> SimCall:
@@ -175,6 +188,9 @@ def _blueprint(prefix: str) -> Blueprint:
     @bp.post("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
     def rest_create(account_sid: str) -> tuple[Response, int]:
         _rest_auth(account_sid)
+        if platform().rest_hang_s:
+            time.sleep(platform().rest_hang_s)
+            raise TwilioError(503, 20503, "Service unavailable")
         form = request.form
         if not form.get("To") or not form.get("From"):
             raise TwilioError(400, 21201, "To and From are required")
@@ -190,13 +206,14 @@ def _blueprint(prefix: str) -> Blueprint:
 
     @bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Calls.json")
     def rest_list(account_sid: str) -> Response:
-        """The call log, filtered like Twilio's by To and StartTime> (used to reconcile after a crash)."""
+        """The call log, filtered like Twilio's by To, ParentCallSid and StartTime> (used to reconcile after a crash)."""
         _rest_auth(account_sid)
-        to = request.args.get("To")
+        to, parent = request.args.get("To"), request.args.get("ParentCallSid")
         after = request.args.get("StartTime>")
         since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else 0.0
         with platform().lock:
-            found = [c for c in platform().calls.values() if (not to or c.to == to) and c.created_at >= since]
+            found = [c for c in platform().calls.values()
+                     if (not to or c.to == to) and (not parent or c.parent_sid == parent) and c.created_at >= since]
         found.sort(key=lambda c: -c.created_at)
         uri = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
         return jsonify(calls=[_resource(c) for c in found], page=0, page_size=len(found) or 50, start=0,

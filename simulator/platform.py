@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlencode
 
 import requests
 
-from simulator.exceptions import SimulatorError
+from simulator.exceptions import SimulatorError, WebhookFailed
 from simulator.twiml import Verb, parse
 from wire.signature import sign
 
@@ -41,13 +41,19 @@ log = logging.getLogger(__name__)
 
 WORDS_PER_SECOND = 2.5
 MAX_REDIRECTS = 200
-REQUEST_TIMEOUT_S = 30
+REQUEST_TIMEOUT_S = 30  # the simulator's own requests (hold music, the control API)
+# Twilio's webhook connection defaults ("Webhooks: Connection Overrides"): connect timeout 5 s, read timeout 15 s,
+# one retry when the connection could not be made (policy "ct"); a TwiML request that still fails ends the call
+# with this sentence (error 11200, no fallback URL configured); a failed status callback is dropped.
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S, CONNECT_RETRIES = 5.0, 15.0, 1
+APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 INTERACTIVE_READ_S = 10.0  # wall seconds an interactive caller gets, on top of an input's timeout, to read the prompt
 TWILIO_QUEUE_SIZE = 100  # Twilio's default MaxQueueSize
 # What the Dial action hears when the caller hung up while the dialled party rang. Twilio documents that the
 # action is requested when the Dial ends; we could not confirm whether DialCallStatus then says no-answer or
 # canceled, so the default is the one that looks most like the agent's fault, and tests try both.
 DIAL_STATUS_WHEN_CALLER_LEAVES = "no-answer"
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
 def new_sid(prefix: str = "CA") -> str:
@@ -190,6 +196,12 @@ class SimCall:
             "events": self.log,
         }
 
+    def duration(self) -> str | None:
+        """Twilio's Duration of an ended call: whole seconds since it was answered (None while it lasts)."""
+        if self.ended is None:
+            return None
+        return str(int(self.ended - self.answered)) if self.answered else "0"
+
     def outcome(self) -> str:
         kinds = [e["kind"] for e in self.log]
         if "bridged" in kinds:
@@ -258,6 +270,7 @@ class Platform:
         self.queue_limits: dict[str, tuple[int, str | None]] = {}  # queue → (max size, "system-error" or None)
         self.default_phone = default_phone  # how an identity nobody registered answers (None: it is not registered)
         self.dial_status_when_caller_leaves = dial_status_when_caller_leaves
+        self.rest_hang_s = 0.0  # calls.create held this long, then failed (the control API's /twilio-api)
         self.lock = threading.RLock()
         self.http = requests.Session()
         self.listeners: list[Callable[[SimCall, dict[str, Any]], None]] = []
@@ -386,7 +399,7 @@ class Platform:
                     members.remove(call.sid)
         if call.ended is None:
             call.ended = time.monotonic()
-        if call.status not in ("busy", "no-answer", "failed", "canceled"):
+        if call.status not in FINAL_STATUSES:
             call.status = "completed"
         if call.status_callback and ("completed" in call.status_events or call.status != "completed"):
             self._post_status(call, call.status)
@@ -429,21 +442,32 @@ class Platform:
         return {**base, **(extra or {})}
 
     def request(self, call: SimCall, url: str, extra: dict[str, str] | None = None, method: str = "POST") -> requests.Response:
-        """A signed webhook request, exactly as Twilio signs it (URL + sorted POST params)."""
+        """A signed webhook request, exactly as Twilio signs it (URL + sorted POST params), sent as Twilio sends it."""
         params = self.params(call, extra)
         call.requests.append((url, params, method))
-        response = self._send(url, params, method)
+        for attempt in range(CONNECT_RETRIES + 1):
+            try:
+                response = self._send(url, params, method, (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+                break
+            except requests.ConnectionError as exc:  # refused or connect timeout: Twilio tries once more
+                if attempt == CONNECT_RETRIES:
+                    call.note("http-error", url=url, status=None, text=f"connection failed: {exc}"[:300])
+                    raise WebhookFailed(f"{method} {url}: connection failed") from None
+            except requests.Timeout:  # connected, no answer within the read timeout: no retry
+                call.note("http-error", url=url, status=None, text=f"no response within {READ_TIMEOUT_S:.0f} s")
+                raise WebhookFailed(f"{method} {url}: no response within {READ_TIMEOUT_S:.0f} s") from None
         if response.status_code >= 400:
             call.note("http-error", url=url, status=response.status_code, text=response.text[:300])
-            raise SimulatorError(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
+            raise WebhookFailed(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
         return response
 
-    def _send(self, url: str, params: dict[str, str], method: str) -> requests.Response:
+    def _send(self, url: str, params: dict[str, str], method: str,
+              timeout: float | tuple[float, float] = REQUEST_TIMEOUT_S) -> requests.Response:
         if method.upper() == "GET":
             full = url + ("&" if "?" in url else "?") + urlencode(params)
-            return self.http.get(full, headers={"X-Twilio-Signature": sign(self.auth_token, full, {})}, timeout=REQUEST_TIMEOUT_S)
+            return self.http.get(full, headers={"X-Twilio-Signature": sign(self.auth_token, full, {})}, timeout=timeout)
         headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
-        return self.http.post(url, data=params, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        return self.http.post(url, data=params, headers=headers, timeout=timeout)
 
     def _fetch(self, call: SimCall, url: str, method: str, extra: dict[str, str] | None = None) -> list[Verb]:
         response = self.request(call, url, extra, method)
@@ -462,6 +486,10 @@ class Platform:
             except Redirected:
                 nxt = self._take_redirect(call)
             except Hangup:
+                return
+            except WebhookFailed as exc:  # no TwiML to run: Twilio apologizes and hangs up
+                call.note("say", text=APPLICATION_ERROR, language="en-US")
+                call.note("error", text=str(exc))
                 return
             if nxt is None:
                 call.note("end-of-twiml")
@@ -737,17 +765,34 @@ class Platform:
             call.note("error", text=f"Dial action failed: {exc}")
 
     def _child_status(self, call: SimCall, noun: Verb, child_sid: str, status: str, to: str, duration: int = 0) -> None:
-        """Status callbacks of the dialled leg (<Client statusCallback=…>), as Twilio sends them."""
+        """The dialled leg moves on: its record (what the REST API lists as the call's children) and its status
+        callbacks (<Client statusCallback=…>), as Twilio sends them."""
+        child = self._leg(call, child_sid, to)
+        child.status = status
+        if status == "in-progress":
+            child.answered = time.monotonic()
+        elif status in FINAL_STATUSES:
+            child.ended = time.monotonic()
+            child.done.set()
         url = noun.attr("statusCallback")
         events = noun.attr("statusCallbackEvent", "completed").split()
         event = {"ringing": "ringing", "in-progress": "answered"}.get(status, "completed")
         if not url or event not in events:
             return
-        child = SimCall(sid=child_sid, from_=call.from_, to=to, direction="outbound-dial", script=Script(), status=status, parent_sid=call.sid)
         try:
             self.request(child, self.url(url), {"CallDuration": str(duration), "DialCallStatus": status})
         except SimulatorError as exc:
             call.note("error", text=f"child status callback failed: {exc}")
+
+    def _leg(self, call: SimCall, child_sid: str, to: str) -> SimCall:
+        """The child call of a <Dial> noun, kept like any call (Twilio lists it with ParentCallSid)."""
+        with self.lock:
+            child = self.calls.get(child_sid)
+            if child is None:
+                child = SimCall(sid=child_sid, from_=call.from_, to=to, direction="outbound-dial", script=Script(),
+                                parent_sid=call.sid)
+                self.calls[child_sid] = child
+            return child
 
     def _ring_client(self, call: SimCall, noun: Verb, timeout: float, child_sid: str) -> tuple[str, int]:
         """Ring an agent's softphone for up to ``timeout`` wall seconds; bridge if it answers. A caller with

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from core.clock import now_text
 from core.model import JSON_COLUMNS, Call
-from store.db import insert, one, to_json, transaction
+from store.db import fetch_all, insert, one, to_json, transaction
 from store.exceptions import Stale
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,17 @@ def load(db: sqlite_utils.Database, sid: str) -> Call | None:
     """The call with its row, or None."""
     row = one(db, "SELECT * FROM calls WHERE sid = ?", [sid])
     return None if row is None else Call(_decoded(row))
+
+
+def unsettled(db: sqlite_utils.Database, started_before: str) -> list[str]:
+    """Calls that may still be live, or whose end we were not told of: not ended, started before ``started_before``,
+    and every call an agent is reserved for or busy on (whatever its age)."""
+    rows = fetch_all(db, """
+        SELECT sid FROM calls WHERE ended_at IS NULL AND started_at < ?
+        UNION SELECT call_sid FROM queue_items WHERE state = 'offered' AND kind = 'call'
+        UNION SELECT current_call_sid FROM agents WHERE presence IN ('reserved', 'busy') AND current_call_sid IS NOT NULL
+        """, [started_before])
+    return [row["sid"] for row in rows]
 
 
 def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:

@@ -235,3 +235,9 @@ def m007_offer_ringing(db: sqlite_utils.Database) -> None:
 def m008_call_version(db: sqlite_utils.Database) -> None:
     """Every save of a call bumps its version: a transition decided on an older version is decided again."""
     db["calls"].add_column("version", int, not_null_default=0)
+
+
+@migration
+def m009_open_calls_index(db: sqlite_utils.Database) -> None:
+    """Reconciliation looks up the calls that have not ended, often: an index of only those."""
+    db.execute("CREATE INDEX calls_open ON calls (started_at) WHERE ended_at IS NULL")

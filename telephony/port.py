@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from core.constants import TERMINAL_STATUSES
+
 
 @dataclass(frozen=True)
 class CallInfo:
@@ -17,6 +19,11 @@ class CallInfo:
     from_: str = ""
     parent_sid: str | None = None
     answered_by: str | None = None
+    duration_s: int | None = None  # once it has ended
+
+    @property
+    def ended(self) -> bool:
+        return self.status in TERMINAL_STATUSES
 
 
 class Telephony(Protocol):
@@ -30,7 +37,11 @@ class Telephony(Protocol):
     def hang_up(self, call_sid: str) -> None:
         """End a live call; CallNotInProgress when it is over already."""
 
-    def fetch(self, call_sid: str) -> CallInfo: ...
+    def fetch(self, call_sid: str) -> CallInfo:
+        """The call as the platform knows it; CallNotInProgress when the platform has no such call."""
+
+    def children(self, call_sid: str) -> list[CallInfo]:
+        """The legs ``call_sid`` dialled (<Dial><Client> to an agent), newest first."""
 
     def calls_to(self, number: str, since: datetime) -> list[CallInfo]:
         """Calls placed to ``number`` since ``since`` (the call log), newest first."""

@@ -57,6 +57,10 @@ class TwilioTelephony:
     def fetch(self, call_sid: str) -> CallInfo:
         return _info(self._ask(f"fetch {call_sid}", lambda: self.client.calls(call_sid).fetch()))
 
+    def children(self, call_sid: str) -> list[CallInfo]:
+        found = self._ask(f"legs of {call_sid}", lambda: self.client.calls.list(parent_call_sid=call_sid))
+        return [_info(call) for call in found]
+
     def calls_to(self, number: str, since: datetime) -> list[CallInfo]:
         found = self._ask(f"calls to {mask(number)}", lambda: self.client.calls.list(to=number, start_time_after=since))
         return [_info(call) for call in found]
@@ -64,4 +68,5 @@ class TwilioTelephony:
 
 def _info(call: Any) -> CallInfo:
     return CallInfo(sid=call.sid, status=call.status, to=call.to or "", from_=call._from or "",
-                    parent_sid=call.parent_call_sid, answered_by=call.answered_by)
+                    parent_sid=call.parent_call_sid, answered_by=call.answered_by,
+                    duration_s=int(call.duration) if str(call.duration or "").isdecimal() else None)

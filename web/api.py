@@ -21,6 +21,8 @@ from web.context import services
 
 log = logging.getLogger(__name__)
 
+MAX_REASON_CHARS = 200
+
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(guard)
 
@@ -95,16 +97,19 @@ def own_presence() -> Response:
 @bp.post("/agents/<agent_id>/presence")
 @allow("supervisor")
 def force_presence(agent_id: str) -> Response:
-    """A supervisor forces an agent's state."""
-    return _set_presence(agent_id, body())
+    """A supervisor forces an agent's state, also when reserved or on a call (audited as a "forced" event)."""
+    return _set_presence(agent_id, body(), forced_by=current_user()["id"])
 
 
-def _set_presence(agent_id: str, data: dict[str, Any]) -> Response:
+def _set_presence(agent_id: str, data: dict[str, Any], forced_by: str | None = None) -> Response:
     presence = data.get("presence")
     if presence not in desk.PRESENCES:
         raise BadRequest(f"presence must be one of {', '.join(desk.PRESENCES)}")
     svc = services()
-    service.set_presence(svc.store.db(), agent_id, presence, svc.clock(), reason=data.get("reason") or None)
+    reason = data.get("reason") or None
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
+        raise BadRequest(f"reason is a text of at most {MAX_REASON_CHARS} characters")
+    service.set_presence(svc.store.db(), agent_id, presence, svc.clock(), reason=reason, forced_by=forced_by)
     svc.ticker.kick()
     return jsonify(agent=agent_id, presence=presence)
 

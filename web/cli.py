@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import sqlite3
 from pathlib import Path
 
 import click
@@ -59,13 +61,19 @@ def load(path: str) -> None:
 @click.argument("agent_id")
 @click.argument("presence", type=click.Choice(["available", "break", "offline"]))
 @click.option("--reason", default=None, help="why (shown on the supervisor's board)")
-def presence(agent_id: str, presence: str, reason: str | None) -> None:
+@click.option("--force", is_flag=True, help="also when reserved or on a call (a supervisor's decision, audited): an "
+              "offer is taken back, a call ends for routing")
+def presence(agent_id: str, presence: str, reason: str | None, force: bool) -> None:
     """Set an agent available, on a break or offline."""
+    forced_by = f"cli:{getpass.getuser()}" if force else None
     try:
-        service.set_presence(services().store.db(), agent_id, presence, services().clock(), reason=reason)
+        service.set_presence(services().store.db(), agent_id, presence, services().clock(), reason=reason,
+                             forced_by=forced_by)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"{agent_id}: {presence}")
+    except sqlite3.OperationalError as exc:  # locked past the busy timeout, read-only or full: say so, no traceback
+        _fail(RuntimeError(f"the database cannot be written now ({exc}); nothing was changed, try again"))
+    click.echo(f"{agent_id}: {presence}{' (forced, recorded)' if force else ''}")
 
 
 @agents.command("list")

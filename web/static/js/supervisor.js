@@ -4,6 +4,7 @@ import { api, duration, el, live, secondsSince, showError } from "./common.js";
 const page = document.getElementById("supervisor-page");
 const SKILLS = page.dataset.skills ? page.dataset.skills.split(",") : [];
 const PRESENCES = page.dataset.presences.split(",");
+const ON_A_CALL = ["reserved", "busy"]; // forcing these is confirmed first
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -129,8 +130,13 @@ function agentRow(agent) {
   const force = el("button", { type: "button" }, "Set state");
   const edit = el("button", { type: "button", "aria-expanded": "false" }, "Edit skills");
   const editor = skillEditor(agent, edit);
-  force.addEventListener("click", act(() => api(`/api/agents/${encodeURIComponent(agent.id)}/presence`,
-    { method: "POST", body: { presence: select.value, reason: select.value === "break" ? "set by supervisor" : null } })));
+  force.addEventListener("click", act(async () => {
+    const now = agentRows.get(agent.id).agent.presence;
+    if (ON_A_CALL.includes(now) && !window.confirm(`${agent.name} is ${now}. Force ${select.value}? `
+        + "A ringing offer goes back to the queue; a call ends for routing (the line itself is not hung up).")) return;
+    await api(`/api/agents/${encodeURIComponent(agent.id)}/presence`,
+      { method: "POST", body: { presence: select.value, reason: select.value === "break" ? "set by supervisor" : null } });
+  }));
   edit.addEventListener("click", () => {
     const open = editor.hidden;
     editor.hidden = !open;
