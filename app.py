@@ -21,7 +21,7 @@ from services.config import resolve
 from speech import models
 from store.migrations import MIGRATIONS, applied
 from voice import callbacks as voice_callbacks
-from voice import media, prompts
+from voice import journaled, media, prompts
 from voice import views as voice_views
 from web import api, auth, cli, errors, events, pages, phone
 from web.context import CenterApp, services
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     config = resolve({**settings.load(), **(test_config or {})}, Path(app.instance_path))
     app.config.update(config)
     app.services = bootstrap(config)
+    app.services.ticker.replay = journaled.replayer(app)
     for blueprint in (voice_views.bp, voice_callbacks.bp, media.bp, prompts.bp, api.bp, phone.bp, events.bp):
         app.register_blueprint(blueprint)
     media.sock.init_app(app)

@@ -159,8 +159,9 @@ def render_prompts(folder: Path) -> str | None:
 
 
 @contextmanager
-def gunicorn(target: str, workdir: Path, prompts: Path, config: Path) -> Iterator[str]:
-    """Serve ``target`` under gunicorn on a free port with the settings file ``config``; yields the base URL."""
+def gunicorn(target: str, workdir: Path, prompts: Path, config: Path, **settings: str) -> Iterator[str]:
+    """Serve ``target`` under gunicorn on a free port with the settings file ``config`` (and the center's
+    ``settings``); yields the base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -169,6 +170,7 @@ def gunicorn(target: str, workdir: Path, prompts: Path, config: Path) -> Iterato
         "PROMPT_CACHE_DIR": str(prompts),
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PUBLIC_BASE_URL": base_url,
+        **settings,
     }
     command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread"]
     command += ["--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "-c", str(config)]

@@ -393,12 +393,8 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         row = _agent_row(db, agent_id)
         if row["presence"] != Presence.BUSY.value:
             return False
-        talk_s = seconds_since(row["presence_since"], now)
-        queue = _ladders(db).queue(row["current_queue"])
-        store.add_event(
-            db, iso(now), "ended", item_id=row["current_item"], agent_id=agent_id, queue=queue.name, seconds=talk_s
-        )
-        until = wrapup_until(queue, now)
+        _talk_ended(db, row, now)
+        until = wrapup_until(_ladders(db).queue(row["current_queue"]), now)
         if until is not None:
             store.update_agent(
                 db, agent_id, presence=Presence.WRAPUP.value, presence_since=iso(now), wrapup_until=iso(until)
@@ -407,6 +403,12 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         else:
             _set_agent(db, agent_id, Presence.AVAILABLE, now)
     return True
+
+
+def _talk_ended(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> None:
+    """The "ended" event of a busy agent's call, with its talk time."""
+    store.add_event(db, iso(now), "ended", item_id=row["current_item"], agent_id=row["id"], queue=row["current_queue"],
+                    seconds=seconds_since(row["presence_since"], now))
 
 
 def finish_wrapups(db: sqlite_utils.Database, now: datetime) -> list[str]:
@@ -450,9 +452,10 @@ def set_presence(
 
 
 def _let_go(db: sqlite_utils.Database, agent_id: str, current: Presence, now: datetime, forced_by: str) -> None:
-    """A forced change: the offer to a reserved agent is taken back, a busy agent's call ends for routing."""
+    """A forced change: the offer to a reserved agent is taken back, a busy agent's call ends for routing (no
+    wrap-up: the supervisor says what comes next)."""
     if current == Presence.BUSY:
-        hang_up(db, agent_id, now)
+        _talk_ended(db, _agent_row(db, agent_id), now)
         return
     for item in store.items(db, state="offered"):
         if item["offered_to"] == agent_id:

@@ -21,6 +21,7 @@ from ivr.engine import Engine
 from routing.admin import IDENTITY
 from services import jobqueue
 from services.jobqueue import JobQueue
+from services.journal import Journal
 from services.prompts import PromptAudio
 from services.reconcile import Reconciler
 from services.ticker import Ticker
@@ -46,6 +47,7 @@ class Services:
     jobs: JobQueue
     prompts: PromptAudio
     ticker: Ticker
+    journal: Journal
     speech_languages: frozenset[str]
     clock: Clock = utcnow
     _background: bool = field(default=False, repr=False)
@@ -103,7 +105,8 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     """Build every service of the center from resolved settings (services.config.resolve)."""
     resolved = dict(config)
     policy = CallbackPolicy.from_settings(resolved)
-    store = Store(resolved["DATABASE_PATH"], policy, clock)
+    store = Store(resolved["DATABASE_PATH"], policy, clock, write_wait_s=resolved["STORE_WRITE_WAIT_S"])
+    journal = Journal(resolved["JOURNAL_PATH"])
     migrate(store.db())
     check_agent_ids(store, resolved["LOCAL_MODE"])
     urls = Urls(resolved["BASE_URL"])
@@ -123,10 +126,11 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     )
     env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find)
     telephony = telephony_for(resolved)
-    ticker = Ticker(store, env, telephony, jobs, policy, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
+    ticker = Ticker(store, env, telephony, jobs, policy, journal, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
                     reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],
                                          after_s=resolved["RECONCILE_AFTER_S"], clock=clock), clock=clock)
     devices = LocalDevices(resolved["BASE_URL"] + "/sim") if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
-                    devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, speech_languages=speech_languages,
+                    devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, journal=journal,
+                    speech_languages=speech_languages,
                     clock=clock)

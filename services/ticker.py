@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlite_utils
@@ -25,11 +26,13 @@ from core.turn import Env
 from routing import service as routing
 from routing.service import Offer
 from services.jobqueue import JobQueue
+from services.journal import Entry, Journal
 from services.reconcile import Reconciler
 from services.uow import Store
 from store import calls
 from store import routing as routing_store
 from store.db import checkpoint, transaction
+from store.exceptions import StoreUnavailable
 from telephony.exceptions import CallNotInProgress, TelephonyError
 from telephony.port import Telephony
 
@@ -40,10 +43,24 @@ HOUSEKEEPING_EVERY_S = 10
 RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
 
 
+def _safely(what: str, work: Callable[[], object]) -> None:
+    """Run one part of the loop; a failure is logged (a database that cannot be written, in one line) and the
+    loop goes on."""
+    try:
+        work()
+    except StoreUnavailable as exc:
+        log.warning("%s paused: %s", what, exc)
+    except Exception:
+        log.exception("%s failed", what)
+
+
 class Ticker:
-    def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy, *,
+    def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy,
+                 journal: Journal, *,
                  recover_after_s: float, reconcile: Reconciler, interval: float = 1.0, clock: Clock = utcnow) -> None:
         self.store = store
+        self.journal = journal
+        self.replay: Callable[[Entry], None] | None = None  # set by the web app: a journaled webhook, run again
         self.reconcile = reconcile
         self.env = env
         self.telephony = telephony
@@ -78,22 +95,27 @@ class Ticker:
         while not self._stop.is_set():
             if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
                 last_housekeeping = time.monotonic()
-                try:
-                    self.recover(db)
-                except Exception:  # e.g. Twilio unreachable: routing goes on, recovery tries again later
-                    log.exception("callback recovery failed")
-                try:
-                    if self.reconcile.due() and self.reconcile.run(db):
-                        self.kick()
-                except Exception:  # the same: a failed pass is tried again at the next one
-                    log.exception("reconciliation failed")
-            try:
-                self.tick(db)
-                checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
-            except Exception:  # a bad tick must not stop routing for good
-                log.exception("routing tick failed")
+                _safely("callback recovery", lambda: self.recover(db))  # e.g. Twilio unreachable: tried again later
+                _safely("reconciliation", lambda: self.reconcile.due() and self.reconcile.run(db) and self.kick())
+            _safely("routing tick", lambda: self._round(db))  # a bad tick must not stop routing for good
             self._wake.wait(self.interval)
             self._wake.clear()
+
+    def _round(self, db: sqlite_utils.Database) -> None:
+        self.drain(db)
+        self.tick(db)
+        checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
+
+    def drain(self, db: sqlite_utils.Database) -> None:
+        """Apply the webhooks kept in the journal while the database could not be written (first: they happened
+        before anything this tick decides)."""
+        if self.replay is not None and self.journal.pending():
+            if self.journal.drain(self.replay, lambda: self._forget_replayed(db)):
+                self.kick()
+
+    def _forget_replayed(self, db: sqlite_utils.Database) -> None:
+        with transaction(db):
+            calls.forget_replayed(db)
 
     def recover(self, db: sqlite_utils.Database) -> dict[str, int]:
         self.jobs.cleanup_abandoned()  # first: a dial job whose worker died is then no longer "started"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,7 +29,7 @@ from routing import service as routing
 from store import calls
 from store import routing as routing_store
 from store.db import connect, snapshot, transaction
-from store.exceptions import StoreError
+from store.exceptions import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,13 @@ log = logging.getLogger(__name__)
 class Store:
     """The database of this center: one connection per thread, reused (threads outlive requests)."""
 
-    def __init__(self, path: str, policy: CallbackPolicy, clock: Clock = utcnow) -> None:
+    def __init__(self, path: str, policy: CallbackPolicy, clock: Clock = utcnow, *,
+                 write_wait_s: float | None = None) -> None:
         self.path = path
         self.policy = policy
         self.clock = clock
+        self.write_wait_s = write_wait_s  # request threads: a write gives up after this long (StoreUnavailable)
+        self._down_until = 0.0  # after a write gave up: webhooks do not try again before this (time.monotonic)
         self.checkpointed_elsewhere = False  # the routing ticker runs: request threads never checkpoint
         self._local = threading.local()
 
@@ -47,7 +51,8 @@ class Store:
         """This thread's connection, opened on first use."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = connect(self.path, autocheckpoint=not self.checkpointed_elsewhere)
+            db = self._local.db = connect(self.path, autocheckpoint=not self.checkpointed_elsewhere,
+                                          write_wait_s=self.write_wait_s)
         return db
 
     def connect(self) -> sqlite_utils.Database:
@@ -60,26 +65,45 @@ class Store:
         with transaction(database):
             yield UnitOfWork(database, self.policy)
 
-    def run(self, decide: Callable[[sqlite_utils.Database], Turn]) -> Turn:
+    def decided(self, decide: Callable[[sqlite_utils.Database], Turn]) -> Turn:
+        """A transition decided on a snapshot, and not applied."""
+        db = self.db()
+        with snapshot(db):
+            return decide(db)
+
+    def run(self, decide: Callable[[sqlite_utils.Database], Turn], *, journal_id: str | None = None) -> Turn:
         """One webhook's transition: read and decide without the write lock, then apply under it, so that what
         holds the lock is only the writing. If what was read changed meanwhile (the call's version, or the check
         an operation makes of its own rows), everything is read and decided again under the lock, where nothing
-        can change: the result is always one that the state at its commit allows."""
+        can change: the result is always one that the state at its commit allows.
+
+        StoreUnavailable (the database cannot be written now) carries the turn decided on the snapshot, for the
+        webhook to answer with. ``journal_id``: a journaled report replayed; applied once, whatever happens."""
         db = self.db()
         with snapshot(db):
             turn = decide(db)
-        if not (turn.ops or turn.call.changed or turn.call.events or turn.call.new):
+        if journal_id is None and not (turn.ops or turn.call.changed or turn.call.events or turn.call.new):
             return turn  # it only read
+        if journal_id is None and time.monotonic() < self._down_until:  # do not queue up behind a lock that holds
+            raise StoreUnavailable("the database could not be written a moment ago; not waiting again yet", turn=turn)
         try:
+            try:
+                with self.unit(db) as unit:
+                    if unit.first_replay(journal_id):
+                        unit.apply(turn)
+                return turn
+            except ServiceError as exc:
+                if isinstance(exc, StoreUnavailable):
+                    raise
+                log.info("%s changed while deciding (%s): deciding again under the lock", turn.sid, exc)
             with self.unit(db) as unit:
-                unit.apply(turn)
+                if unit.first_replay(journal_id):
+                    turn = decide(db)
+                    unit.apply(turn)
             return turn
-        except ServiceError as exc:
-            log.info("%s changed while deciding (%s): deciding again under the lock", turn.sid, exc)
-        with self.unit(db) as unit:
-            turn = decide(db)
-            unit.apply(turn)
-        return turn
+        except StoreUnavailable as exc:
+            self._down_until = time.monotonic() + (self.write_wait_s or 0.0)
+            raise StoreUnavailable(str(exc), turn=turn) from exc
 
     @contextmanager
     def transition(self, sid: str, env: Env, now: datetime,
@@ -101,6 +125,10 @@ class UnitOfWork:
     def __init__(self, db: sqlite_utils.Database, policy: CallbackPolicy) -> None:
         self.db = db
         self.policy = policy
+
+    def first_replay(self, journal_id: str | None) -> bool:
+        """Note that a journaled report is being applied; False if it was applied before (or no report: True)."""
+        return journal_id is None or calls.mark_replayed(self.db, journal_id)
 
     def apply(self, turn: Turn) -> None:
         """Carry out the turn's operations in order (they may complete the call: its caller, its callback), then

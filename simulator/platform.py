@@ -470,8 +470,9 @@ class Platform:
         return self.http.post(url, data=params, headers=headers, timeout=timeout)
 
     def _fetch(self, call: SimCall, url: str, method: str, extra: dict[str, str] | None = None) -> list[Verb]:
+        started = time.monotonic()
         response = self.request(call, url, extra, method)
-        call.note("fetch", url=url.replace(self.base_url, ""))
+        call.note("fetch", url=url.replace(self.base_url, ""), ms=round((time.monotonic() - started) * 1000))
         if not response.text.strip():
             return []
         return parse(response.text)

@@ -68,6 +68,20 @@ def unsettled(db: sqlite_utils.Database, started_before: str) -> list[str]:
     return [row["sid"] for row in rows]
 
 
+def mark_replayed(db: sqlite_utils.Database, journal_id: str) -> bool:
+    """Record that a journaled webhook was applied (in its transaction); False if it had been already."""
+    try:
+        insert(db, "journal_replayed", {"id": journal_id, "at": now_text()})
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
+def forget_replayed(db: sqlite_utils.Database) -> None:
+    """The journal was emptied: its ids will not come again."""
+    db.conn.execute("DELETE FROM journal_replayed")
+
+
 def get_call(db: sqlite_utils.Database, sid: str) -> dict[str, Any] | None:
     """The call row as a dict (JSON columns decoded), or None."""
     call = load(db, sid)

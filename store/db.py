@@ -8,15 +8,23 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
 import sqlite_utils
 
+from store.exceptions import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's words for "cannot write now" (locked, full disk, read-only file or folder, failing disk)
+UNAVAILABLE = ("database is locked", "database or disk is full", "readonly database", "disk i/o error",
+               "unable to open database file")
+POLL_S = (0.0002, 0.01)  # a bounded wait for another process's gate polls, from this to this
+BUSY_SLACK_MS = 50  # a gate passed within this leaves SQLite's wait as it is (no statement to change it)
 # JSON text as the store keeps it (callers' words in their own script); one encoder, not one per json.dumps call.
 to_json = json.JSONEncoder(ensure_ascii=False).encode
 MEMORY = ":memory:"
@@ -27,25 +35,56 @@ class WriteGate:
     threads of a process on a lock of their own, then one of them per process in the kernel (``flock`` on
     ``<database>.write-lock``), so the next writer starts the moment the last one commits and a commit wakes one
     thread per process, not all of them. Everything of ours writes through ``transaction``, so SQLite's own lock
-    then never waits."""
+    then never waits. ``wait_s``: give up after that long (StoreUnavailable) instead of waiting for ever."""
 
     _in_process: dict[str, threading.Lock] = {}
     _guard = threading.Lock()
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, wait_s: float | None = None) -> None:
         self.path = path + ".write-lock"
+        self.wait_s = wait_s
         with self._guard:
             self.threads = self._in_process.setdefault(self.path, threading.Lock())
         self.fd: int | None = None
+        self.busy_ms: int | None = None if wait_s is None else int(wait_s * 1000)  # SQLite's wait, as last set
+        self.deadline: float | None = None
 
     def __enter__(self) -> None:
-        self.threads.acquire()
+        deadline = self.deadline = None if self.wait_s is None else time.monotonic() + self.wait_s
+        if not self.threads.acquire(timeout=-1 if deadline is None else self.wait_s):
+            raise StoreUnavailable(f"the database cannot be written now: locked for {self.wait_s} s (by writers of this process)")
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            if deadline is None:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            else:
+                self._flock_by(deadline)
         except BaseException:
             self.__exit__()
             raise
+
+    def _flock_by(self, deadline: float) -> None:
+        pause = POLL_S[0]
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"the database cannot be written now: locked for {self.wait_s} s (by another process)") from None
+                time.sleep(pause)
+                pause = min(pause * 2, POLL_S[1])
+
+    def bound(self, conn: sqlite3.Connection) -> None:
+        """With a bounded wait: what is left of it after the gate is what SQLite may wait (a writer not ours)."""
+        if self.deadline is None or self.busy_ms is None:
+            return
+        full = int(self.wait_s * 1000)
+        left = max(1, int((self.deadline - time.monotonic()) * 1000))
+        wanted = full if left > full - BUSY_SLACK_MS else left
+        if wanted != self.busy_ms:
+            conn.execute(f"PRAGMA busy_timeout={wanted}")
+            self.busy_ms = wanted
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
@@ -54,46 +93,80 @@ class WriteGate:
         self.threads.release()
 
 
-def connect(path: str, *, autocheckpoint: bool = True) -> sqlite_utils.Database:
+def unavailable(exc: sqlite3.Error) -> StoreUnavailable | None:
+    """The StoreUnavailable that SQLite's error means, or None for any other error."""
+    text = str(exc).lower()
+    return StoreUnavailable(f"the database cannot be written now: {exc}") if any(w in text for w in UNAVAILABLE) else None
+
+
+def connect(path: str, *, autocheckpoint: bool = True, write_wait_s: float | None = None) -> sqlite_utils.Database:
     """Open ``path`` in WAL mode, autocommit, with a busy timeout for writers that do not pass the gate.
 
     ``autocheckpoint=False``: this connection's commits never copy the WAL back into the database (SQLite does that
-    on the commit that fills it, fsync and all, inside a webhook's latency); the routing ticker checkpoints."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    on the commit that fills it, fsync and all, inside a webhook's latency); the routing ticker checkpoints.
+    ``write_wait_s``: a write waits at most about this long for the lock (twice: the gate, then SQLite's lock of a
+    writer that is not ours), then fails with StoreUnavailable; None: 30 s, for loops nobody waits on."""
+    busy_ms = BUSY_TIMEOUT_MS if write_wait_s is None else int(write_wait_s * 1000)
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     if not autocheckpoint:
         conn.execute("PRAGMA wal_autocheckpoint=0")
     db = sqlite_utils.Database(conn)
-    db.write_gate = WriteGate(os.path.abspath(path)) if path != MEMORY else None  # type: ignore[attr-defined]
+    db.write_gate = WriteGate(os.path.abspath(path), write_wait_s) if path != MEMORY else None  # type: ignore[attr-defined]
     return db
 
 
 def checkpoint(db: sqlite_utils.Database) -> None:
     """Copy what the WAL holds into the database without waiting for readers or writers (PASSIVE)."""
-    db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-
-
-def _gate(db: sqlite_utils.Database) -> AbstractContextManager[None]:
-    return getattr(db, "write_gate", None) or nullcontext()
+    _write(db, "PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it lands or none."""
+    """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it lands or none (StoreUnavailable when the
+    database cannot be written now)."""
     if db.conn.in_transaction:  # nested: the outer transaction decides
         yield db
         return
-    with _gate(db):
-        db.conn.execute("BEGIN IMMEDIATE")
+    gate = getattr(db, "write_gate", None)
+    with gate or nullcontext():
+        if gate is not None:
+            gate.bound(db.conn)
+        _write(db, "BEGIN IMMEDIATE")
         try:
             yield db
-        except BaseException:
-            db.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            _rollback(db)
+            cause = unavailable(exc) if isinstance(exc, sqlite3.OperationalError) else None
+            if cause is not None:
+                raise cause from exc
             raise
-        db.conn.execute("COMMIT")
+        try:
+            _write(db, "COMMIT")
+        except StoreUnavailable:
+            _rollback(db)
+            raise
+
+
+def _write(db: sqlite_utils.Database, statement: str) -> None:
+    try:
+        db.conn.execute(statement)
+    except sqlite3.OperationalError as exc:
+        cause = unavailable(exc)
+        if cause is None:
+            raise
+        raise cause from exc
+
+
+def _rollback(db: sqlite_utils.Database) -> None:
+    if db.conn.in_transaction:
+        try:
+            db.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:  # SQLite rolled back itself (a full disk can do that)
+            log.warning("rollback failed; SQLite had ended the transaction itself")
 
 
 @contextmanager

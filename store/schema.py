@@ -241,3 +241,9 @@ def m008_call_version(db: sqlite_utils.Database) -> None:
 def m009_open_calls_index(db: sqlite_utils.Database) -> None:
     """Reconciliation looks up the calls that have not ended, often: an index of only those."""
     db.execute("CREATE INDEX calls_open ON calls (started_at) WHERE ended_at IS NULL")
+
+
+@migration
+def m010_journal_replayed(db: sqlite_utils.Database) -> None:
+    """Webhooks kept in the journal while the database could not be written, once applied (each applied once)."""
+    db["journal_replayed"].create({"id": str, "at": str}, pk="id")

@@ -224,3 +224,43 @@ def test_a_dial_job_killed_with_its_worker_is_run_again_and_dials_once(tmp_path)
                 proc.kill()
         running.close()
         redis.kill()
+
+
+def test_a_callback_dial_does_not_wait_behind_prompt_rendering(tmp_path):
+    """40 new sentences to render (real espeak renderings, the bulk queue) are waiting when an agent is reserved for a callback:
+    the one worker dials first (the calls queue), while most of the rendering still waits."""
+    redis = Redis(free_port()).start()
+    running = Center(tmp_path, {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"})
+    worker = None
+    try:
+        from redis import Redis as Client
+        from rq import Queue
+
+        from services.jobs import render_prompt
+
+        bulk = Queue("bulk", connection=Client(port=redis.port))
+        for n in range(40):
+            bulk.enqueue(render_prompt, f"Sentence number {n} of a long announcement nobody has heard yet.", "en")
+        worker = subprocess.Popen([sys.executable, "-m", "services.worker"], cwd=ROOT,
+                                  env={**os.environ, **running.server.env},
+                                  stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        wait_for(lambda: len(bulk) < 40, 30, "the worker rendering")
+        number = "+12025554455"
+        requests.post(f"{running.sim_url}/customers/{number}", json={"behaviour": "answer", "talk_s": 1}, timeout=5)
+
+        def book(db) -> None:
+            sid, at = "CA" + secrets.token_hex(16), datetime.now(UTC) - timedelta(minutes=1)
+            lifecycle.start(db, sid, at, number, to_number="+15550001000", language="en", flow="main")
+            lifecycle.enqueue(db, sid, "support", at)
+            lifecycle.book_callback(db, sid, number, at)
+
+        running.server.seed(book)
+        running.agent("fay", answer_after_s=0.2, talk_s=1)
+        wait_for(lambda: running.server.query("SELECT placed_call_sid FROM callbacks")[0]["placed_call_sid"], 15,
+                 "the callback dialled")
+        assert len(bulk) >= 30, f"only {len(bulk)} renderings were still waiting: the dial waited behind them"
+    finally:
+        if worker is not None:
+            worker.kill()
+        running.close()
+        redis.kill()

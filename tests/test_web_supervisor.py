@@ -196,3 +196,25 @@ def next_snapshot(lines):
 
 def board_of(snapshot):
     return {agent["id"]: agent["presence"] for agent in snapshot["agents"]}
+
+
+def test_the_supervisor_forces_a_stuck_busy_agent_free_after_confirming_and_it_is_recorded(web, center, browser,
+                                                                                         tmp_path):
+    agents = tmp_path / "dan.yaml"
+    agents.write_text(yaml.safe_dump({"agents": [{"id": "dan", "name": "Dan Stuck", "languages": ["en"],
+                                                  "skills": {"support": 3}}]}))
+    web.seed(lambda db: admin.load_center(db, agents, now()))
+    web.seed(lambda db: db.execute("UPDATE agents SET presence = 'busy', presence_since = ?, current_call_sid = "
+                                   "'CA00000000000000000000000000000dead' WHERE id = 'dan'", [iso(now())]))
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    sign_in(page, web, "sam")
+    row = page.locator('#agents tr[data-agent="dan"]')
+    expect(row.locator('[data-field="presence"]')).to_have_text("busy", timeout=WAIT_MS)
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    row.get_by_label("New state for Dan Stuck").select_option("available")
+    row.get_by_role("button", name="Set state").click()
+    expect(row.locator('[data-field="presence"]')).to_have_text("available", timeout=WAIT_MS)
+    assert asked and "Dan Stuck is busy" in asked[0]
+    audit = web.query("SELECT reason FROM routing_events WHERE agent_id = 'dan' AND kind = 'forced'")
+    assert [a["reason"] for a in audit] == ["busy to available by sam"]

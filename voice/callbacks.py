@@ -21,14 +21,17 @@ from routing.service import callback_item_id
 from store import callbacks as store
 from store import calls
 from store import routing as routing_store
+from store.exceptions import StoreUnavailable
 from voice import form
+from voice.journaled import arrived, keep, kept_report, replay_id, waiting_in_journal
 from voice.signature import verify
-from voice.views import MAX_ID, caller_number, known_call, make_turn, respond
+from voice.views import MAX_ID, caller_number, known_call, load_call, make_turn, respond
 from web.context import services
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
+bp.register_error_handler(StoreUnavailable, kept_report)
 bp.before_request(verify)
 
 
@@ -128,8 +131,8 @@ def answer() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         row = store.get(db, callback_id)
-        call = calls.load(db, sid) or lifecycle.new(
-            sid, svc.clock(), caller_id=row["caller_id"], from_number=form.text(params, "From")[:64],
+        call = load_call(db, sid) or lifecycle.new(
+            sid, arrived(svc), caller_id=row["caller_id"], from_number=form.text(params, "From")[:64],
             to_number=row["number"], direction="outbound-api", status="in-progress", language=row["language"],
             flow="callback", parent_sid=row["call_sid"], callback_id=callback_id, queue=row["queue"])
         turn = make_turn(svc, call, db)
@@ -147,9 +150,12 @@ def status() -> Response:
     callback_id, _agent = callback_args()
     call_status = form.call_status(params)
     duration = form.whole(params, "CallDuration", 0) or None
-    now = svc.clock()
+    now = arrived(svc)
+    if waiting_in_journal(svc, sid):
+        keep(svc, sid)
+        return Response(status=204)
     with svc.store.unit() as unit:
-        if calls.status_seen(unit.db, sid, call_status):
+        if calls.status_seen(unit.db, sid, call_status) or not unit.first_replay(replay_id()):
             return Response(status=204)
         row = store.get(unit.db, callback_id)
         call = calls.load(unit.db, sid)

@@ -31,7 +31,9 @@ from routing import service as routing
 from services.bootstrap import Services
 from store import calls
 from store import routing as routing_store
+from store.exceptions import StoreUnavailable
 from voice import form
+from voice.journaled import arrived, call_as_kept, keep, kept_report, replay_id, waiting_in_journal
 from voice.signature import verify
 from web.context import services
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(verify)
+bp.register_error_handler(StoreUnavailable, kept_report)
 
 MAX_ID = 80
 
@@ -58,21 +61,49 @@ def make_turn(svc: Services, call: Call, db: sqlite_utils.Database, now: datetim
     def lookup(source: str, key: str) -> dict[str, Any] | None:
         return calls.order(db, key) if source == "order_status" else None
 
-    return Turn(call, svc.env, now or svc.clock(), lookup=lookup)
+    return Turn(call, svc.env, now or arrived(svc), lookup=lookup)
+
+
+def load_call(db: sqlite_utils.Database, sid: str) -> Call | None:
+    """The call as stored, or as the journal left it while its reports wait there."""
+    return call_as_kept(services(), sid) or calls.load(db, sid)
 
 
 def known_call(db: sqlite_utils.Database, sid: str) -> Call:
-    call = calls.load(db, sid)
+    call = load_call(db, sid)
     if call is None:
         raise BadRequest(f"unknown call {sid}; calls start at /voice/incoming")
     return call
 
 
-def respond(svc: Services, decide: Callable[[sqlite_utils.Database], Turn]) -> Response:
-    """Run the webhook's transition (applied in one write transaction, or none when it only reads) and answer."""
-    turn = svc.store.run(decide)
-    svc.run(turn.commands)
-    return twiml(turn)
+def respond(svc: Services, decide: Callable[[sqlite_utils.Database], Turn], *, sid: str | None = None,
+            answer: Callable[[Turn], Response] = twiml) -> Response:
+    """Run the webhook's transition (applied in one write transaction, or none when it only reads) and answer.
+
+    When the database cannot be written (or this call's earlier reports wait in the journal), the answer is the
+    one decided on a snapshot, and the request is kept in the journal, to be applied later (``voice.journaled``)."""
+    sid = sid or form.call_sid(form.params())
+    if waiting_in_journal(svc, sid):
+        turn = svc.store.decided(decide)
+        if turn.ops or turn.call.changed or turn.call.events or turn.call.new:
+            keep(svc, sid, turn)
+        return answer(turn)
+    try:
+        turn = svc.store.run(decide, journal_id=replay_id())
+    except StoreUnavailable as exc:
+        if replay_id() is not None or not isinstance(exc.turn, Turn):
+            raise
+        log.warning("%s for call %s: %s; answered, and kept in the journal", request.path, sid, exc)
+        keep(svc, sid, exc.turn)
+        return answer(exc.turn)
+    if replay_id() is None:
+        svc.run(turn.commands)
+    return answer(turn)
+
+
+def no_content(turn: Turn) -> Response:
+    """Reports (status callbacks) are answered with nothing."""
+    return Response(status=204)
 
 
 def caller_number(db: sqlite_utils.Database, call: Call, region: str) -> str | None:
@@ -106,8 +137,8 @@ def incoming() -> Response:
     number = normalize(params.get("From"), svc.env.rules.default_region)
 
     def decide(db: sqlite_utils.Database) -> Turn:
-        now = svc.clock()
-        call, caller = calls.load(db, sid), None
+        now = arrived(svc)
+        call, caller = load_call(db, sid), None
         if call is None:
             caller = calls.find_caller(db, number)
             language = svc.flows.language_for(caller["language"] if caller else None)
@@ -255,7 +286,7 @@ def agent_leg() -> Response:
     item_id, agent = offer_args()
     status = form.call_status(params)
     parent = form.call_sid(params, "ParentCallSid")
-    if calls.load(svc.store.db(), parent) is None:
+    if load_call(svc.store.db(), parent) is None:
         log.info("agent leg of %s, which has no row: ignored", parent)
         return Response(status=204)
 
@@ -264,8 +295,7 @@ def agent_leg() -> Response:
         queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status)
         return turn
 
-    respond(svc, decide)
-    return Response(status=204)
+    return respond(svc, decide, sid=parent, answer=no_content)
 
 
 @bp.post("/status")
@@ -276,11 +306,15 @@ def status() -> Response:
     call_status = form.call_status(params)
     duration = form.whole(params, "CallDuration", 0) or None
     db = svc.store.db()
+    if waiting_in_journal(svc, sid) and call_as_kept(svc, sid) is None:  # a call we know nothing of yet
+        keep(svc, sid)
+        return Response(status=204)
     if calls.status_seen(db, sid, call_status):
         return Response(status=204)
-    if calls.load(db, sid) is None:
+    if load_call(db, sid) is None:
         with svc.store.unit() as unit:
-            unit.carry_out([lifecycle.record_status(sid, call_status, duration)], svc.clock())
+            if unit.first_replay(replay_id()):
+                unit.carry_out([lifecycle.record_status(sid, call_status, duration)], arrived(svc))
         return Response(status=204)
 
     def decide(db: sqlite_utils.Database) -> Turn:
@@ -289,8 +323,7 @@ def status() -> Response:
             lifecycle.status(turn, call_status, duration, routing_store.item(db, sid), routing_store.agent_on_call(db, sid))
         return turn
 
-    respond(svc, decide)
-    return Response(status=204)
+    return respond(svc, decide, answer=no_content)
 
 
 RECORD = ("sid", "status", "direction", "language", "path", "intent", "queue", "agent_id", "outcome", "callback_id",
