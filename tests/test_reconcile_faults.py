@@ -74,6 +74,18 @@ class Center:
         assert created.status_code == 201, created.text
         return created.json()["call_sid"]
 
+    def book_callback(self, number: str) -> None:
+        """A caller of a minute ago who asked to be called back (their phone answers and talks 1 s)."""
+        requests.post(f"{self.sim_url}/customers/{number}", json={"behaviour": "answer", "talk_s": 1}, timeout=5)
+
+        def book(db) -> None:
+            sid, at = "CA" + secrets.token_hex(16), datetime.now(UTC) - timedelta(minutes=1)
+            lifecycle.start(db, sid, at, number, to_number="+15550001000", language="en", flow="main")
+            lifecycle.enqueue(db, sid, "support", at)
+            lifecycle.book_callback(db, sid, number, at)
+
+        self.server.seed(book)
+
     def sim_call(self, sid: str) -> dict:
         return requests.get(f"{self.sim_url}/calls/{sid}", timeout=10).json()
 
@@ -189,17 +201,10 @@ def test_a_dial_job_killed_with_its_worker_is_run_again_and_dials_once(tmp_path)
 
     try:
         number = "+12025553344"
-        requests.post(f"{running.sim_url}/customers/{number}", json={"behaviour": "answer", "talk_s": 1}, timeout=5)
         requests.post(f"{running.sim_url}/twilio-api", json={"hang_s": 30}, timeout=5)  # calls.create hangs
         worker = start_worker()
 
-        def book(db) -> None:
-            sid, at = "CA" + secrets.token_hex(16), datetime.now(UTC) - timedelta(minutes=1)
-            lifecycle.start(db, sid, at, number, to_number="+15550001000", language="en", flow="main")
-            lifecycle.enqueue(db, sid, "support", at)
-            lifecycle.book_callback(db, sid, number, at)
-
-        running.server.seed(book)
+        running.book_callback(number)
         agent = running.agent("eve", answer_after_s=0.2, talk_s=1)
         wait_for(lambda: running.server.query("SELECT status FROM callbacks")[0]["status"] == "dialing", 30,
                  "the dial job running")
@@ -246,15 +251,8 @@ def test_a_callback_dial_does_not_wait_behind_prompt_rendering(tmp_path):
                                   stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
         wait_for(lambda: len(bulk) < 40, 30, "the worker rendering")
         number = "+12025554455"
-        requests.post(f"{running.sim_url}/customers/{number}", json={"behaviour": "answer", "talk_s": 1}, timeout=5)
 
-        def book(db) -> None:
-            sid, at = "CA" + secrets.token_hex(16), datetime.now(UTC) - timedelta(minutes=1)
-            lifecycle.start(db, sid, at, number, to_number="+15550001000", language="en", flow="main")
-            lifecycle.enqueue(db, sid, "support", at)
-            lifecycle.book_callback(db, sid, number, at)
-
-        running.server.seed(book)
+        running.book_callback(number)
         running.agent("fay", answer_after_s=0.2, talk_s=1)
         wait_for(lambda: running.server.query("SELECT placed_call_sid FROM callbacks")[0]["placed_call_sid"], 15,
                  "the callback dialled")

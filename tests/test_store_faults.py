@@ -13,19 +13,11 @@ import pytest
 import requests
 import yaml
 
+from bench.lock_latency import HOLD_LOCK
 from routing import admin
 from routing import service as routing
 from tests.conftest import ROOT, Server, new_number, wait_until
 
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-conn.execute("INSERT INTO journal_replayed (id, at) VALUES ('lock-holder', 'now')")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("ROLLBACK")
-"""
 WEBHOOK_ANSWER_MS = 3000  # well inside Twilio's 15 s: STORE_WRITE_WAIT_S is 1 s
 
 
