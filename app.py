@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 import settings
 from core.errors import ConfigError
+from services import logs
 from services.bootstrap import bootstrap
 from services.config import resolve
 from speech import models
@@ -29,6 +31,8 @@ from web.context import CenterApp, services
 log = logging.getLogger(__name__)
 
 DEMO_PHONE = {"answer_after_s": 3.0, "talk_s": 20.0}  # local mode: agents without the agent page open still answer
+# Request limits: Twilio's webhook forms and the pages' JSON are a few kB; anything far bigger is refused (413).
+LIMITS = {"MAX_CONTENT_LENGTH": 256 * 1024, "MAX_FORM_MEMORY_SIZE": 64 * 1024, "MAX_FORM_PARTS": 200}
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
@@ -36,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     app = CenterApp(__name__, instance_relative_config=True, static_folder="web/static", template_folder="web/templates")
     config = resolve({**settings.load(), **(test_config or {})}, Path(app.instance_path))
     app.config.update(config)
+    app.config.update(LIMITS)
     app.services = bootstrap(config)
     app.services.ticker.replay = journaled.replayer(app)
     for blueprint in (voice_views.bp, voice_callbacks.bp, media.bp, prompts.bp, api.bp, phone.bp, events.bp):
@@ -46,9 +51,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     errors.init_app(app)
     cli.init_app(app)
     app.add_url_rule("/healthz", view_func=healthz)
+    app.before_request(refuse_big_bodies)
+    app.after_request(no_sniffing)
     if config["LOCAL_MODE"]:
         mount_simulator(app, config)
     return app
+
+
+def refuse_big_bodies() -> None:
+    """A declared body over the limit is refused before anything reads it, the signature check included (a body
+    sent without a length is cut at the limit when it is read)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"the request body is limited to {limit // 1024} kB")
+
+
+def no_sniffing(response: Response) -> Response:
+    """Every response is what its Content-Type says: browsers must not guess (JSON never runs as a script)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def mount_simulator(app: CenterApp, config: dict[str, Any]) -> None:
@@ -74,7 +95,7 @@ def healthz() -> tuple[Response, int]:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     try:
         app = create_app()
     except ConfigError as exc:

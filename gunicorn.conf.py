@@ -2,8 +2,11 @@
 
 import gc
 
+from services import logs
+
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 (gunicorn's hook signature)
     """Routing ticker, embedded rq worker (without REDIS_URL) and speech models, once per worker process."""
+    logs.configure()  # the app's own lines too, numbers masked like gunicorn's
     worker.wsgi.services.start_background()
     gc.freeze()  # what start-up built lives as long as the worker: full collections no longer walk it

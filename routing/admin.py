@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 IDENTITY = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # usable as a Twilio <Client> identity and in a URL
 
 
-def load_center(db: sqlite_utils.Database, path: str | Path, now: datetime) -> dict[str, int]:
-    """Upsert the skills, queues and agents of the YAML file at ``path``, all or nothing; returns counts."""
+def load_center(db: sqlite_utils.Database, path: str | Path, now: datetime, *, demo: bool = False) -> dict[str, int]:
+    """Upsert the skills, queues and agents of the YAML file at ``path``, all or nothing; returns counts.
+    ``demo``: its agents are demo logins (known passwords), refused outside local mode."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     unknown = set(data) - {"skills", "queues", "agents"}
     if unknown:
@@ -57,7 +58,7 @@ def load_center(db: sqlite_utils.Database, path: str | Path, now: datetime) -> d
         for name, spec in queues.items():
             store.upsert_queue(db, _queue_row(str(name), spec or {}, known_skills, known_queues), iso(now))
         for spec in data.get("agents") or []:
-            _upsert_agent(db, spec, known_skills, now)
+            _upsert_agent(db, spec, known_skills, now, demo)
     summary = {"skills": len(data.get("skills") or {}), "queues": len(queues), "agents": len(data.get("agents") or [])}
     log.info("loaded %s from %s", summary, path)
     return summary
@@ -90,7 +91,8 @@ def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known
     return row
 
 
-def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skills: set[str], now: datetime) -> None:
+def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skills: set[str], now: datetime,
+                  demo: bool) -> None:
     unknown = set(spec) - {"id", "name", "role", "password", "languages", "skills", "presence"}
     if unknown or not spec.get("id"):
         raise RoutingError(f"agent {spec.get('id')}: needs an id; unknown keys {sorted(unknown)}")
@@ -107,12 +109,15 @@ def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skil
     if presence not in {p.value for p in MANUAL}:
         raise RoutingError(f"agent {agent_id}: presence is one of {sorted(p.value for p in MANUAL)}")
     existing = store.agent(db, agent_id)
-    row: dict[str, Any] = {"id": agent_id, "name": spec.get("name", agent_id), "role": role, "languages": languages}
+    row: dict[str, Any] = {"id": agent_id, "name": spec.get("name", agent_id), "role": role, "languages": languages,
+                           "demo": int(demo)}
     password = spec.get("password")
     if password and not (
         existing and existing["password_hash"] and check_password_hash(existing["password_hash"], password)
     ):
         row["password_hash"] = generate_password_hash(str(password))
+        if existing:  # a new password signs out every session of the old one
+            row["session_epoch"] = (existing["session_epoch"] or 0) + 1
     store.upsert_agent(db, row, _skills(f"agent {agent_id}", spec.get("skills") or {}, known_skills), iso(now))
     if role == "agent" and (existing is None or existing["presence"] == Presence.OFFLINE.value):
         service.set_presence(db, agent_id, Presence(presence), now)

@@ -89,6 +89,14 @@ def telephony_for(config: Mapping[str, Any]) -> Telephony:
                            api_secret=config["TWILIO_API_SECRET"], api_base_url=config["TWILIO_API_BASE_URL"])
 
 
+def warn_demo_logins(store: Store, local_mode: bool) -> None:
+    """With Twilio, demo logins (seeded with known passwords) are refused at sign-in: say which at start-up."""
+    demo = [row["id"] for row in store.db().query("SELECT id FROM agents WHERE demo = 1 ORDER BY id")]
+    if demo and not local_mode:
+        log.warning("demo logins %s are refused outside local mode: give these people real passwords "
+                    "(flask --app app agents load …) or remove them", demo)
+
+
 def check_agent_ids(store: Store, local_mode: bool) -> None:
     """Agent ids are Twilio <Client> identities: with Twilio, refuse to start when one cannot be."""
     bad = [row["id"] for row in store.db().query("SELECT id FROM agents") if not IDENTITY.match(row["id"])]
@@ -109,6 +117,7 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     journal = Journal(resolved["JOURNAL_PATH"])
     migrate(store.db())
     check_agent_ids(store, resolved["LOCAL_MODE"])
+    warn_demo_logins(store, resolved["LOCAL_MODE"])
     urls = Urls(resolved["BASE_URL"])
     flows = Engine(flow_data.load_all(), resolved["DEFAULT_LANGUAGE"])
     speech_languages = frozenset(lang for lang, status in models.languages(resolved).items() if status.loadable)

@@ -24,6 +24,15 @@ FICTIONAL_CALLER_ID = settings.BY_NAME["CALLBACK_CALLER_ID"].default
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
+def private(path: Path, mode: int) -> None:
+    """Only the server's own user may read ``path`` (callers' data, password hashes, secrets)."""
+    try:
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+    except OSError as exc:  # not ours to change (a shared folder): said, not fatal
+        log.warning("could not make %s private (mode %o): %s", path, mode, exc)
+
+
 def instance_secret(instance: Path, name: str) -> str:
     """A random secret kept in the instance folder (mode 0600), made on first start."""
     path = instance / name
@@ -40,7 +49,8 @@ def instance_secret(instance: Path, name: str) -> str:
 def resolve(config: Mapping[str, Any], instance: Path = DEFAULT_INSTANCE) -> dict[str, Any]:
     """Every setting with its runtime default filled in; raises ConfigError for settings that cannot work."""
     resolved = dict(config)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private(instance, 0o700)
     resolved["INSTANCE_PATH"] = str(instance)
     local = not resolved["TWILIO_ACCOUNT_SID"]
     resolved["LOCAL_MODE"] = local

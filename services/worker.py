@@ -7,13 +7,14 @@ import sys
 
 import settings
 from core.errors import ConfigError
+from services import logs
 from services.bootstrap import bootstrap
 from services.config import resolve
 from services.jobqueue import QUEUE_ORDER
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     try:
         services = bootstrap(resolve(settings.load()))
     except ConfigError as exc:

@@ -107,6 +107,8 @@ def connect(path: str, *, autocheckpoint: bool = True, write_wait_s: float | Non
     ``write_wait_s``: a write waits at most about this long for the lock (twice: the gate, then SQLite's lock of a
     writer that is not ours), then fails with StoreUnavailable; None: 30 s, for loops nobody waits on."""
     busy_ms = BUSY_TIMEOUT_MS if write_wait_s is None else int(write_wait_s * 1000)
+    if path != MEMORY:
+        _private(path)
     conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -117,6 +119,21 @@ def connect(path: str, *, autocheckpoint: bool = True, write_wait_s: float | Non
     db = sqlite_utils.Database(conn)
     db.write_gate = WriteGate(os.path.abspath(path), write_wait_s) if path != MEMORY else None  # type: ignore[attr-defined]
     return db
+
+
+def _private(path: str) -> None:
+    """The database and its WAL files readable by the server's user only (SQLite gives the WAL files the mode of
+    the database file, which is made 0600 here before SQLite first opens it)."""
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o777 != 0o600:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not make %s private: %s", name, exc)
 
 
 def checkpoint(db: sqlite_utils.Database) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
+from store.db import transaction
+
 log = logging.getLogger(__name__)
 
 
@@ -87,7 +89,8 @@ def replace_skills(db: sqlite_utils.Database, agent_id: str, levels: dict[str, i
 def user(db: sqlite_utils.Database, user_id: str) -> dict[str, Any] | None:
     """A person who may sign in: id, name, role and password hash (None without a password)."""
     rows = list(
-        db.query("SELECT id, name, role, password_hash FROM agents WHERE id = ? AND password_hash IS NOT NULL", [user_id])
+        db.query("SELECT id, name, role, password_hash, session_epoch, demo FROM agents "
+                 "WHERE id = ? AND password_hash IS NOT NULL", [user_id])
     )
     return rows[0] if rows else None
 
@@ -95,3 +98,32 @@ def user(db: sqlite_utils.Database, user_id: str) -> dict[str, Any] | None:
 def known_callers(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
     """Callers with a number (the /phone page offers to call as one of them)."""
     return list(db.query("SELECT number, name, language FROM callers WHERE number IS NOT NULL ORDER BY id LIMIT ?", [limit]))
+
+
+def end_sessions(db: sqlite_utils.Database, user_id: str) -> None:
+    """Every session of this person ends (logout, or a password changed)."""
+    with transaction(db):
+        db.execute("UPDATE agents SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+
+
+def sign_in_failures(db: sqlite_utils.Database, keys: list[str], since: str) -> dict[str, list[str]]:
+    """The times of failed sign-ins since ``since`` for each key (``user:…``, ``address:…``), oldest first."""
+    found: dict[str, list[str]] = {key: [] for key in keys}
+    marks = ", ".join("?" * len(keys))
+    for row in db.query(f"SELECT key, at FROM sign_in_failures WHERE key IN ({marks}) AND at >= ? ORDER BY at",
+                        [*keys, since]):
+        found[row["key"]].append(row["at"])
+    return found
+
+
+def failed_sign_in(db: sqlite_utils.Database, keys: list[str], at: str, forget_before: str) -> None:
+    with transaction(db):
+        db.execute("DELETE FROM sign_in_failures WHERE at < ?", [forget_before])
+        for key in keys:
+            db.execute("INSERT INTO sign_in_failures (key, at) VALUES (?, ?)", [key, at])
+
+
+def signed_in(db: sqlite_utils.Database, key: str) -> None:
+    """A right password: that account's failures are forgotten (the address's are kept)."""
+    with transaction(db):
+        db.execute("DELETE FROM sign_in_failures WHERE key = ?", [key])

@@ -247,3 +247,13 @@ def m009_open_calls_index(db: sqlite_utils.Database) -> None:
 def m010_journal_replayed(db: sqlite_utils.Database) -> None:
     """Webhooks kept in the journal while the database could not be written, once applied (each applied once)."""
     db["journal_replayed"].create({"id": str, "at": str}, pk="id")
+
+
+@migration
+def m011_sign_in(db: sqlite_utils.Database) -> None:
+    """Sessions a logout or a new password revokes (``session_epoch``), demo logins (known passwords, refused
+    outside local mode), and failed sign-ins per account and per address (throttling)."""
+    db["agents"].add_column("session_epoch", int, not_null_default=0)
+    db["agents"].add_column("demo", int, not_null_default=0)
+    db["sign_in_failures"].create({"key": str, "at": str})
+    db["sign_in_failures"].create_index(["key", "at"])

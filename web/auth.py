@@ -20,6 +20,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.clock import iso, parse_time
 from core.constants import ROLES
 from store import desk
 from web.context import services
@@ -47,6 +49,9 @@ from web.context import services
 log = logging.getLogger(__name__)
 
 HOME = {"agent": "pages.agent", "supervisor": "pages.supervisor"}
+# Sign-in throttling: this many failures within the window lock the account, or the address, until the oldest
+# of them is older than the window (429 with Retry-After).
+FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, FAILURE_WINDOW = 5, 20, timedelta(minutes=15)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -76,12 +81,19 @@ def public(view: View) -> View:
 
 
 def current_user() -> dict[str, Any] | None:
-    """The signed-in person (id, name, role), read from the store once per request."""
+    """The signed-in person (id, name, role), read from the store once per request; a session ended by a logout
+    or a new password (its epoch is behind the account's) is nobody."""
     if "user" not in g:
         user_id = session.get("user_id")
         row = desk.user(services().store.db(), user_id) if user_id else None
-        g.user = {k: row[k] for k in ("id", "name", "role")} if row else None
+        valid = row is not None and row["session_epoch"] == session.get("epoch") and may_sign_in(row)
+        g.user = {k: row[k] for k in ("id", "name", "role")} if valid else None
     return g.user
+
+
+def may_sign_in(row: dict[str, Any]) -> bool:
+    """Demo logins (known passwords) only in local mode."""
+    return not row["demo"] or services().local_mode
 
 
 def csrf_token() -> str:
@@ -149,20 +161,48 @@ def login() -> Response | str | tuple[str, int]:
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", next=target, error=None)
-    user = authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+    username = request.form.get("username", "").strip()[:64]
+    keys = [f"user:{username}", f"address:{request.remote_addr}"]
+    wait_s = throttled(keys)
+    if wait_s:
+        log.warning("sign-in for %r from %s refused for %s s: too many failures", username, request.remote_addr, wait_s)
+        minutes = max(1, round(wait_s / 60))
+        page = render_template("login.html", next=target, error=f"Too many failed sign-ins. Try again in {minutes} "
+                               f"minute{'s' if minutes != 1 else ''}.")
+        return Response(page, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
+    user = authenticate(username, request.form.get("password", ""))
     if user is None:
-        log.info("failed sign-in for %r from %s", request.form.get("username", ""), request.remote_addr)
+        log.info("failed sign-in for %r from %s", username, request.remote_addr)
+        now = services().clock()
+        desk.failed_sign_in(services().store.db(), keys, iso(now), iso(now - FAILURE_WINDOW))
         return render_template("login.html", next=target, error="Wrong user name or password."), 401
+    if not may_sign_in(user):
+        log.warning("demo login %r refused: demo logins work in local mode only", username)
+        return render_template("login.html", next=target, error="Demo logins work in local mode only."), 403
+    desk.signed_in(services().store.db(), keys[0])
     session.clear()  # a new session (and CSRF token) on sign-in: no fixation
     session["user_id"] = user["id"]
+    session["epoch"] = user["session_epoch"]
     csrf_token()
     log.info("%s %s signed in", user["role"], user["id"])
     return redirect(target or home_url(user["role"]))
 
 
+def throttled(keys: list[str]) -> int:
+    """Seconds until sign-in is allowed again for this account and address (0: now)."""
+    now = services().clock()
+    failures = desk.sign_in_failures(services().store.db(), keys, iso(now - FAILURE_WINDOW))
+    waits = [(parse_time(times[-limit]) + FAILURE_WINDOW - now).total_seconds()
+             for times, limit in ((failures[keys[0]], FAILURES_PER_ACCOUNT), (failures[keys[1]], FAILURES_PER_ADDRESS))
+             if len(times) >= limit]
+    return max(1, int(max(waits)) + 1) if waits else 0
+
+
 @bp.post("/logout")
 @allow(*ROLES)
 def logout() -> Response:
+    """Signs out everywhere: every session of this person ends, the one in this browser's cookie and any copy."""
+    desk.end_sessions(services().store.db(), current_user()["id"])
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -34,11 +34,13 @@ def init_db() -> None:
 def seed_demo() -> None:
     """Load the demo callers, orders, agents and queues (idempotent)."""
     svc = services()
-    summary = {**demo.seed(svc.store.db()), **admin.load_center(svc.store.db(), demo.CENTER, svc.clock())}
+    summary = {**demo.seed(svc.store.db()), **admin.load_center(svc.store.db(), demo.CENTER, svc.clock(), demo=True)}
     click.echo("demo data: " + ", ".join(f"{n} {what}" for what, n in summary.items()))
     for role in ("supervisor", "agent"):
         people = [p for p in demo.logins() if p["role"] == role]
         click.echo(f"demo {role} logins (user / password): " + ", ".join(f"{p['id']} / {p['password']}" for p in people))
+    if not svc.local_mode:
+        click.echo("these demo logins work in local mode only: with Twilio they are refused at sign-in")
 
 
 @click.group("agents")
