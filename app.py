@@ -77,8 +77,26 @@ def mount_simulator(app: CenterApp, config: dict[str, Any]) -> None:
     from simulator.api import standalone_app
 
     simulator = standalone_app(config["BASE_URL"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_ACCOUNT_SID"],
-                               prefix="", default_phone=DEMO_PHONE)
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/sim": simulator})  # type: ignore[method-assign]
+                               prefix="", default_phone=DEMO_PHONE, control_token=config["TWILIO_AUTH_TOKEN"])
+    app.wsgi_app = LoopbackHostsOnly(DispatcherMiddleware(app.wsgi_app, {"/sim": simulator}))  # type: ignore[method-assign]
+
+
+class LoopbackHostsOnly:
+    """Local mode serves loopback only: a request whose Host is not a loopback name is a page of another site
+    reaching us through DNS rebinding (its own name, our address), and gets a 400."""
+
+    NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        host = environ.get("HTTP_HOST", "").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in self.NAMES:
+            return self.app(environ, start_response)
+        start_response("400 Bad Request", [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff")])
+        return [b'{"error": "local mode answers only 127.0.0.1, localhost or [::1]", "status": 400}']
 
 
 def healthz() -> tuple[Response, int]:

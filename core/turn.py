@@ -7,6 +7,7 @@ runs ``turn.commands`` after the commit and answers with ``turn.response``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from core.model import Call, Choice, Input
 from core.ops import Command, Operation
 from core.policy import CallbackPolicy
+from core.stream_tokens import StreamTokens
 from core.urls import Urls
 
 Lookup = Callable[[str, str], "dict[str, Any] | None"]  # (source, key) → record, for self-service answers
@@ -77,6 +79,7 @@ class Env:
     urls: Urls
     flows: Flows
     audio: Callable[[str, str], str | None] = lambda text, language: None  # rendered prompt URL, or None → <Say>
+    tokens: StreamTokens = field(default_factory=lambda: StreamTokens(secrets.token_bytes(32)))  # per stream turn
 
 
 def no_lookup(source: str, key: str) -> None:

@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import Connect, Gather
 
 from core import queue
 from core.constants import AGENT_INTENT, AGENT_KEY
-from core.model import Choice, Input, Match
+from core.model import Choice, Input, Match, turn_key
 from core.ops import SurveyAnswer
 from core.turn import Turn
 from ivr.exceptions import IvrError
@@ -133,7 +133,9 @@ def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str, 
         turn.response.append(gather)
         connect = Connect(action=turn.urls.step(node.id, attempt, via="stream", confirming=confirming))
         stream = connect.stream(url=turn.urls.media_stream())
-        for name, value in (("call_sid", turn.sid), ("node", node.id), ("attempt", attempt), ("confirming", confirming or "")):
+        token = turn.env.tokens.issue(turn.sid, turn_key(node.id, attempt, confirming), turn.now)
+        for name, value in (("call_sid", turn.sid), ("node", node.id), ("attempt", attempt), ("confirming", confirming or ""),
+                            *token.items()):
             stream.parameter(name=name, value=str(value))
         turn.response.append(connect)
         return

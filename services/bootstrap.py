@@ -4,6 +4,7 @@ attribute here; nothing is looked up by name."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from core import ops
 from core.clock import Clock, utcnow
 from core.errors import ConfigError
 from core.policy import CallbackPolicy
+from core.stream_tokens import StreamTokens
 from core.turn import Env, Rules
 from core.urls import Urls
 from ivr import flows as flow_data
@@ -89,6 +91,11 @@ def telephony_for(config: Mapping[str, Any]) -> Telephony:
                            api_secret=config["TWILIO_API_SECRET"], api_base_url=config["TWILIO_API_BASE_URL"])
 
 
+def stream_tokens(secret_key: str) -> StreamTokens:
+    """Stream tokens keyed by a secret derived from SECRET_KEY (the same in every process of the center)."""
+    return StreamTokens(hashlib.sha256(b"media stream tokens\0" + secret_key.encode()).digest())
+
+
 def warn_demo_logins(store: Store, local_mode: bool) -> None:
     """With Twilio, demo logins (seeded with known passwords) are refused at sign-in: say which at start-up."""
     demo = [row["id"] for row in store.db().query("SELECT id FROM agents WHERE demo = 1 ORDER BY id")]
@@ -133,12 +140,12 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
         callback_offer_after_s=resolved["CALLBACK_OFFER_AFTER_S"],
         callback=policy,
     )
-    env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find)
+    env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find, tokens=stream_tokens(resolved["SECRET_KEY"]))
     telephony = telephony_for(resolved)
     ticker = Ticker(store, env, telephony, jobs, policy, journal, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
                     reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],
                                          after_s=resolved["RECONCILE_AFTER_S"], clock=clock), clock=clock)
-    devices = LocalDevices(resolved["BASE_URL"] + "/sim") if resolved["LOCAL_MODE"] else None
+    devices = LocalDevices(resolved["BASE_URL"] + "/sim", resolved["TWILIO_AUTH_TOKEN"]) if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
                     devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, journal=journal,
                     speech_languages=speech_languages,

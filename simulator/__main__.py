@@ -99,22 +99,24 @@ def with_record(summary: dict[str, Any], record: dict[str, Any]) -> dict[str, An
 def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
     """Let the local-mode server's simulator run the call; follow it by polling."""
     base = args.base_url.rstrip("/")
-    created = requests.post(f"{base}/sim/calls", json=body, timeout=10)
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {_token(args)}"  # the server's simulator answers its own token only
+    created = http.post(f"{base}/sim/calls", json=body, timeout=10)
     if created.status_code != 201:
         raise SimulatorError(f"the server refused the call: {created.status_code} {created.text[:300]}")
     sid = created.json()["call_sid"]
     seen, last = 0, []
     deadline = time.monotonic() + args.timeout
     while True:
-        state = requests.get(f"{base}/sim/calls/{sid}", params={"since": seen}, timeout=10).json()
+        state = http.get(f"{base}/sim/calls/{sid}", params={"since": seen}, timeout=10).json()
         if not args.json:
             _print_new(state["events"], last)
         seen += len(state["events"])
         if state["ended"]:
-            summary = requests.get(f"{base}/sim/calls/{sid}", timeout=10).json()
+            summary = http.get(f"{base}/sim/calls/{sid}", timeout=10).json()
             return with_record(summary, server_record(base, _token(args), sid))
         if time.monotonic() > deadline:
-            requests.post(f"{base}/sim/calls/{sid}/hangup", timeout=10)
+            http.post(f"{base}/sim/calls/{sid}/hangup", json={}, timeout=10)
             raise SimulatorError(f"call {sid} still running after {args.timeout} s; hung up")
         time.sleep(POLL_S)
 
@@ -145,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     body = {"from": args.from_, "to": args.to, "steps": steps, "hold_s": args.hold, "talk_s": args.talk}
     try:
         try:
-            local = requests.get(args.base_url.rstrip("/") + "/sim/", timeout=5).status_code == 200
+            # a local-mode server's simulator answers (401 without its token); any other server has no /sim
+            local = requests.get(args.base_url.rstrip("/") + "/sim/", timeout=5).status_code in (200, 401)
         except requests.ConnectionError:
             raise SimulatorError(f"no server at {args.base_url}; start it with `make run`") from None
         summary = run_on_server(args, body) if local else run_here(args, body)

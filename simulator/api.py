@@ -9,6 +9,7 @@ be pointed at it; and a control API (``/calls``, ``/clients/…``, ``/customers/
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from datetime import datetime
@@ -39,8 +40,25 @@ def _json() -> dict[str, Any]:
     return body
 
 
-def _blueprint(prefix: str) -> Blueprint:
+REST_PREFIX = "/twilio/"  # Twilio's REST face: HTTP basic auth, form bodies, as Twilio's
+
+
+def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
     bp = Blueprint("sim", __name__, url_prefix=prefix or None)
+
+    @bp.before_request
+    def control_api_guard() -> tuple[Response, int] | None:
+        """With a control token (a local-mode server's simulator): the control API answers only requests that
+        carry it (``Authorization: Bearer …``) and take JSON, so a page on another origin can neither read it nor
+        place calls with an auto-submitted form."""
+        if control_token is None or request.path.removeprefix(prefix).startswith(REST_PREFIX):
+            return None
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(sent.encode(), control_token.encode()):
+            return jsonify(error="the simulator's control API needs its token (Authorization: Bearer …)"), 401
+        if request.method == "POST" and request.content_type and not request.is_json:
+            return jsonify(error="the simulator's control API takes JSON bodies only"), 415
+        return None
 
     @bp.get("/")
     def index() -> Response:
@@ -243,12 +261,12 @@ class TwilioError(Exception):
 
 
 def standalone_app(server_url: str, auth_token: str, account_sid: str, *, prefix: str = "/sim",
-                   default_phone: dict[str, float] | None = None) -> Flask:
+                   default_phone: dict[str, float] | None = None, control_token: str | None = None) -> Flask:
     """The simulated Twilio calling back the server at ``server_url`` (which then runs with TWILIO_API_BASE_URL
     pointed at <this>/twilio). ``default_phone``: how a softphone nobody registered behaves (None: it never rings)."""
     app = Flask("simulator")
     app.extensions["simulator"] = Platform(server_url, auth_token, account_sid, default_phone=default_phone)
-    app.register_blueprint(_blueprint(prefix))
+    app.register_blueprint(_blueprint(prefix, control_token))
 
     @app.errorhandler(TwilioError)
     def rest_refused(error: TwilioError) -> tuple[Response, int]:

@@ -68,6 +68,15 @@ def unsettled(db: sqlite_utils.Database, started_before: str) -> list[str]:
     return [row["sid"] for row in rows]
 
 
+def use_stream_token(db: sqlite_utils.Database, token: str, at: str) -> bool:
+    """Note a stream token as used (in a transaction); False if it was used before."""
+    try:
+        insert(db, "stream_tokens", {"token": token, "at": at})
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
 def mark_replayed(db: sqlite_utils.Database, journal_id: str) -> bool:
     """Record that a journaled webhook was applied (in its transaction); False if it had been already."""
     try:

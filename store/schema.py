@@ -257,3 +257,9 @@ def m011_sign_in(db: sqlite_utils.Database) -> None:
     db["agents"].add_column("demo", int, not_null_default=0)
     db["sign_in_failures"].create({"key": str, "at": str})
     db["sign_in_failures"].create_index(["key", "at"])
+
+
+@migration
+def m012_stream_tokens(db: sqlite_utils.Database) -> None:
+    """Media Stream tokens already used: each opens one stream, once."""
+    db["stream_tokens"].create({"token": str, "at": str}, pk="token")

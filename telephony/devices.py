@@ -22,11 +22,12 @@ SOFTPHONE_ACTIONS = ("answer", "reject", "hangup")
 
 
 class LocalDevices:
-    """The simulator's control API at ``base_url`` (``…/sim`` of a local-mode server)."""
+    """The simulator's control API at ``base_url`` (``…/sim`` of a local-mode server), with its ``token``."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str) -> None:
         self.base = base_url.rstrip("/")
         self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"  # the simulator's control API needs it
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -87,6 +87,7 @@ class Server:
         self.env = {**os.environ, "PORT": str(self.port), "DATABASE_PATH": self.db_path,
                     "PROMPT_CACHE_DIR": str(workdir / "prompts"), **(env or {})}
         self.proc: subprocess.Popen | None = None
+        self._sim: requests.Session | None = None
 
     def start(self) -> Server:
         self.log = open(self.log_path, "ab")
@@ -111,6 +112,15 @@ class Server:
                 self.proc.kill()
         self.log.close()
 
+    @property
+    def sim(self) -> requests.Session:
+        """HTTP to a local-mode server's simulator (its control API takes the server's local token only)."""
+        if self._sim is None:
+            token = self.env.get("TWILIO_AUTH_TOKEN") or (ROOT / "instance" / "local_auth_token").read_text().strip()
+            self._sim = requests.Session()
+            self._sim.headers["Authorization"] = f"Bearer {token}"
+        return self._sim
+
     def db(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db_path, timeout=30)
         conn.row_factory = sqlite3.Row
@@ -131,19 +141,19 @@ class Server:
     def call(self, from_: str, steps: list[dict[str, Any]] | None = None, timeout: float = 90, **script: Any) -> dict[str, Any]:
         """Place a simulated call on the server's simulator and wait until it ends; returns its summary."""
         body = {"from": from_, "steps": steps or [], "hold_s": 5, **script}
-        created = requests.post(self.base_url + "/sim/calls", json=body, timeout=10)
+        created = self.sim.post(self.base_url + "/sim/calls", json=body, timeout=10)
         assert created.status_code == 201, created.text
         return self.wait_call(created.json()["call_sid"], timeout)
 
     def start_call(self, from_: str, steps: list[dict[str, Any]] | None = None, **script: Any) -> str:
-        created = requests.post(self.base_url + "/sim/calls", json={"from": from_, "steps": steps or [], **script}, timeout=10)
+        created = self.sim.post(self.base_url + "/sim/calls", json={"from": from_, "steps": steps or [], **script}, timeout=10)
         assert created.status_code == 201, created.text
         return created.json()["call_sid"]
 
     def wait_call(self, sid: str, timeout: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = requests.get(f"{self.base_url}/sim/calls/{sid}", timeout=10).json()
+            state = self.sim.get(f"{self.base_url}/sim/calls/{sid}", timeout=10).json()
             if state["ended"]:
                 return state
             time.sleep(0.1)
@@ -176,7 +186,7 @@ def staff(server, tmp_path):
         server.seed(lambda db: admin.load_center(db, path, datetime.now(UTC)))
         server.seed(lambda db: service.set_presence(db, agent_id, "available", datetime.now(UTC)))
         phone = {"answers": answers, "talk_s": talk_s, "answer_after_s": answer_after_s}
-        assert requests.post(f"{server.base_url}/sim/clients/{agent_id}", json=phone, timeout=5).status_code == 200
+        assert server.sim.post(f"{server.base_url}/sim/clients/{agent_id}", json=phone, timeout=5).status_code == 200
         added.append(agent_id)
         return agent_id
 

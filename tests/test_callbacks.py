@@ -4,7 +4,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from callbacks import service
 from tests.conftest import new_number, presence, wait_until
@@ -12,12 +11,12 @@ from web.api import call_context
 
 
 def customer(server, number, behaviour="answer", **script):
-    response = requests.post(f"{server.base_url}/sim/customers/{number}", json={"behaviour": behaviour, **script}, timeout=5)
+    response = server.sim.post(f"{server.base_url}/sim/customers/{number}", json={"behaviour": behaviour, **script}, timeout=5)
     assert response.status_code == 200
 
 
 def outbound_calls_to(server, number):
-    calls = requests.get(f"{server.base_url}/sim/calls", timeout=5).json()["calls"]
+    calls = server.sim.get(f"{server.base_url}/sim/calls", timeout=5).json()["calls"]
     return [c for c in calls if c["to"] == number and c["direction"] == "outbound-api"]
 
 
@@ -93,12 +92,12 @@ def test_a_machine_gets_a_message_after_its_greeting_and_an_unsure_detection_ask
 
     voicemail = outbound_calls_to(server, machine)[0]
     assert (voicemail["machine_detection"], voicemail["answered_by"]) == ("DetectMessageEnd", "machine_end_beep")
-    left = requests.get(f"{server.base_url}/sim/calls/{voicemail['sid']}", timeout=5).json()
+    left = server.sim.get(f"{server.base_url}/sim/calls/{voicemail['sid']}", timeout=5).json()
     assert "Hello, this is Northwind returning your call. We will try again later." in left["heard"]
     assert "bridged" not in [e["kind"] for e in left["events"]]
 
     person = outbound_calls_to(server, unsure)[0]
-    talked = requests.get(f"{server.base_url}/sim/calls/{person['sid']}", timeout=5).json()
+    talked = server.sim.get(f"{server.base_url}/sim/calls/{person['sid']}", timeout=5).json()
     assert person["answered_by"] == "unknown"
     assert any("To talk to an agent now, press 1" in line for line in talked["heard"])
     assert talked["agent"] == agent

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from bench.lock_latency import HOLD_LOCK
@@ -38,7 +37,7 @@ def start(server: Server) -> Server:
                                                                    "skills": {"support": 5}}]}))
     server.seed(lambda db: admin.load_center(db, center, datetime.now(UTC)))
     server.seed(lambda db: routing.set_presence(db, "amy", "available", datetime.now(UTC)))
-    requests.post(f"{server.base_url}/sim/clients/amy", json={"answer_after_s": 0.2, "talk_s": 1}, timeout=5)
+    server.sim.post(f"{server.base_url}/sim/clients/amy", json={"answer_after_s": 0.2, "talk_s": 1}, timeout=5)
     return server
 
 

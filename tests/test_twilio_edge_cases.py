@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from routing import admin, service
 from store import routing as routing_store
@@ -175,7 +174,7 @@ def test_whole_call_replaying_a_step_after_the_call_ended(server):
     row = server.query("SELECT * FROM calls WHERE sid = ?", [result["call_sid"]])[0]
     assert row["outcome"] == "abandoned"
 
-    replayed = requests.post(f"{server.base_url}/sim/calls/{result['call_sid']}/replay",
+    replayed = server.sim.post(f"{server.base_url}/sim/calls/{result['call_sid']}/replay",
                              json={"matching": "/voice/step/"}, timeout=10).json()
 
     assert replayed["status"] == 200 and "<Hangup" in replayed["body"] and "<Enqueue" not in replayed["body"]
@@ -187,14 +186,14 @@ def test_whole_call_replaying_a_step_after_the_call_ended(server):
 def test_whole_call_a_queue_twilio_will_not_take_still_reaches_an_agent(server, staff, failure):
     agent = staff("late", ["en"], {"support": 5})
     server.seed(lambda db: service.set_presence(db, agent, "break", server_now(), reason="test"))
-    assert requests.post(f"{server.base_url}/sim/queues/support", json=failure, timeout=5).status_code == 200
+    assert server.sim.post(f"{server.base_url}/sim/queues/support", json=failure, timeout=5).status_code == 200
     try:
         sid = server.start_call(new_number(), [{"keys": "3"}], hold_s=30)
         wait_until(lambda: any(e["kind"] == "queue-refused" for e in sim_events(server, sid)))
         server.seed(lambda db: service.set_presence(db, agent, "available", server_now()))
         result = server.wait_call(sid)
     finally:
-        requests.post(f"{server.base_url}/sim/queues/support", json={}, timeout=5)
+        server.sim.post(f"{server.base_url}/sim/queues/support", json={}, timeout=5)
     heard = " | ".join(result["heard"])
     assert "Our lines are very busy" in heard
     assert result["agent"] == agent
@@ -214,7 +213,7 @@ def test_whole_call_the_redirect_to_the_agent_tells_the_queue_action_redirected(
 
 
 def sim_events(server, sid):
-    return requests.get(f"{server.base_url}/sim/calls/{sid}", timeout=5).json()["events"]
+    return server.sim.get(f"{server.base_url}/sim/calls/{sid}", timeout=5).json()["events"]
 
 
 def server_now():

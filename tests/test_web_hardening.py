@@ -84,7 +84,7 @@ def test_the_database_and_instance_files_are_private(web):
 def test_phone_numbers_are_masked_in_the_server_log(web):
     number = new_number()
     web.call(number, [{"keys": "9"}])  # a caller, and a URL with the number in it (the access log):
-    assert requests.post(f"{web.base_url}/sim/customers/{number}", json={"behaviour": "busy"}, timeout=10).ok
+    assert web.sim.post(f"{web.base_url}/sim/customers/{number}", json={"behaviour": "busy"}, timeout=10).ok
     wait_until(lambda: "/sim/customers/" in web.log_path.read_text())
     log = web.log_path.read_text()
     assert number not in log and number.replace("+", "%2B") not in log
@@ -107,3 +107,19 @@ def test_demo_logins_are_refused_with_twilio_and_named_at_start_up(tmp_path):
         assert "are refused outside local mode" in server.log_path.read_text()
     finally:
         server.stop()
+
+
+def test_the_local_simulator_answers_only_its_token_json_and_loopback_hosts(web):
+    sid = web.start_call(new_number(), [{"keys": "9"}])
+    stranger = requests.Session()
+    for method, path in (("POST", "/sim/calls"), ("GET", f"/sim/calls/{sid}"), ("POST", "/sim/clients/olga"),
+                         ("POST", f"/sim/calls/{sid}/hangup"), ("GET", "/sim/calls")):
+        response = stranger.request(method, web.base_url + path, json={"from": "+12025550100"}, timeout=10)
+        assert response.status_code == 401 and "token" in response.json()["error"], (path, response.status_code)
+    form = web.sim.post(web.base_url + "/sim/calls", data={"from": "+12025550100"}, timeout=10)  # an auto-submitted form
+    assert form.status_code == 415
+    assert web.sim.get(f"{web.base_url}/sim/calls/{sid}", timeout=10).status_code == 200  # the token opens it
+    rebound = {"Host": f"attacker.example:{web.port}"}  # DNS rebinding: another site's name, our address
+    for path in ("/login", "/sim/", "/healthz"):
+        assert requests.get(web.base_url + path, headers=rebound, timeout=10).status_code == 400, path
+    assert requests.get(web.base_url + "/login", headers={"Host": f"localhost:{web.port}"}, timeout=10).status_code == 200

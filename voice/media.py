@@ -17,7 +17,9 @@ from flask import Blueprint
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
+from core.clock import iso
 from core.model import turn_key
+from core.stream_tokens import StreamRefused
 from services.bootstrap import Services
 from speech import models
 from speech.exceptions import SpeechError
@@ -37,14 +39,24 @@ MAX_STREAM_S = 60.0  # wall-clock limit of one turn's socket, whatever the peer 
 DECODE_GRACE_S = 20.0  # after the socket closed, how long the recognizer may take to finish what it received
 
 
-def listen_for(svc: Services, db: Any) -> Any:
-    """The turn's Listen, from the start message: the call's language, the menu's (or yes/no) choices."""
+def listen_for(svc: Services, db: Any, refused: list[str]) -> Any:
+    """The turn's Listen, from the start message: the call's language, the menu's (or yes/no) choices; a start
+    without this call's and turn's unused token is refused (``refused`` says why) and touches no call."""
 
     def listen(start: StreamStart) -> Listen:
         params = start.custom_parameters
         call = calls.load(db, start.call_sid)
         if call is None or params.get("call_sid", start.call_sid) != start.call_sid:
             raise SpeechError(f"stream for unknown call {start.call_sid!r}")
+        try:
+            token = svc.env.tokens.check(start.call_sid, turn_of(params), params, svc.clock())
+            with svc.store.unit(db):
+                if not calls.use_stream_token(db, token, iso(svc.clock())):
+                    raise StreamRefused(f"stream start for {start.call_sid} with a token used before")
+        except StreamRefused as exc:
+            log.warning("refused: %s (stream %s)", exc, start.stream_sid)
+            refused.append(str(exc))
+            raise SpeechError(str(exc)) from None
         language = svc.flows.language_for(call["language"])
         choices = svc.flows.choices(language, params.get("node", ""), params.get("confirming") or None)
         return Listen(model=models.get_model(language, svc.config), lang=language, choices=choices)
@@ -52,12 +64,19 @@ def listen_for(svc: Services, db: Any) -> Any:
     return listen
 
 
+def turn_of(params: dict[str, str]) -> str:
+    """The menu turn a stream's parameters name (node, attempt, option being confirmed)."""
+    attempt = int(params["attempt"]) if str(params.get("attempt", "")).isdecimal() else 1
+    return turn_key(params.get("node", ""), attempt, params.get("confirming") or None)
+
+
 @sock.route("/media", bp=bp)
 def media(ws: Any) -> None:
     """One turn of one call's Media Stream."""
     svc = services()
     db = svc.store.connect()  # the socket outlives ordinary request scoping
-    session = MediaStreamSession(listen_for(svc, db))
+    refused: list[str] = []
+    session = MediaStreamSession(listen_for(svc, db, refused))
     deadline = time.monotonic() + MAX_STREAM_S
     try:
         while not session.decided and time.monotonic() < deadline:
@@ -69,7 +88,8 @@ def media(ws: Any) -> None:
                 session.receive(message)
         # The peer may have sent everything (and "stop") faster than real time: let decoding catch up.
         result = session.wait(DECODE_GRACE_S) or session.close("the stream ended before a decision")
-        keep(svc, db, session, result)
+        if not refused:
+            keep(svc, db, session, result)
     finally:
         if not session.done:
             session.close("socket handler finished")
@@ -82,7 +102,6 @@ def keep(svc: Services, db: Any, session: MediaStreamSession, result: TurnResult
         log.warning("media stream closed without a start message: %s", result.error if result else "no result")
         return
     params = session.start.custom_parameters
-    attempt = int(params["attempt"]) if str(params.get("attempt", "")).isdecimal() else 1
     heard = result.as_dict()
     heard["alternatives"] = [{"text": text, "confidence": conf} for text, conf in result.alternatives]
     if not svc.env.rules.store_transcripts:  # STORE_TRANSCRIPTS=false: keep the decision, not the words
@@ -93,5 +112,5 @@ def keep(svc: Services, db: Any, session: MediaStreamSession, result: TurnResult
         call = calls.load(db, session.start.call_sid)
         if call is None:
             return
-        call.log("heard", {"turn": turn_key(params.get("node", ""), attempt, params.get("confirming") or None), **heard})
+        call.log("heard", {"turn": turn_of(params), **heard})
         calls.save(db, call)
