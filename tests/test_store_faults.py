@@ -3,6 +3,7 @@ webhooks still answer within Twilio's time, the callers go on with their calls, 
 journal and lands in the database once it can be written again. Real processes: `python app.py`, its simulated
 Twilio, another process holding SQLite's lock (`BEGIN IMMEDIATE`), a small tmpfs as the database's disk."""
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -105,6 +106,8 @@ def test_on_a_full_disk_calls_go_on_and_land_in_the_records_when_space_is_freed(
     try:
         start(server)
         try:
+            with sqlite3.connect(server.db_path) as conn:  # an empty WAL: the next write must grow a file
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             filler = disk / "filler"
             with open(filler, "wb") as out:
                 try:
@@ -115,7 +118,7 @@ def test_on_a_full_disk_calls_go_on_and_land_in_the_records_when_space_is_freed(
                     pass  # the disk is full
             journal = tmp_path / "journal.jsonl"
             sid = server.start_call(new_number(), [{"keys": "3"}], hold_s=60)
-            wait_until(lambda: journal.exists() and journal.read_text().count("\n") >= 2, 30)  # kept, not written
+            wait_until(lambda: journal.exists() and journal.read_text().count("\n") >= 1, 30)  # kept, not written
             assert "database or disk is full" in server.log_path.read_text()
             filler.unlink()  # space again
 
