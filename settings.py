@@ -85,6 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPENING_HOURS", _str, "mon-fri 08:00-20:00; sat 09:00-13:00", "When callbacks may be placed, in TIMEZONE."),
     Setting("TIMEZONE", _str, "UTC", "Time zone of OPENING_HOURS (IANA name)."),
     Setting("SPEECH_INPUT", _choice("vosk", "twilio", "dtmf"), "vosk", "How menus listen: vosk (Media Streams + local Vosk where a model exists, else keys), twilio (<Gather input=speech>: audio goes to Twilio), dtmf (keys only)."),
+    Setting("RETENTION_DAYS", int, 0, "Calls that ended more than this many days ago lose what is personal (numbers, keys, words, notes, event logs; their figures stay), checked daily. 0: kept."),
     Setting("STORE_TRANSCRIPTS", _bool, True, "Keep what callers said on the call row; false keeps only the intent."),
     Setting("MAX_REPROMPTS", int, 2, "Re-prompts after no input or no match before the caller goes to a human."),
     Setting("RING_TIMEOUT_S", int, 15, "Seconds an agent's phone rings before the call goes to the next agent."),

@@ -29,7 +29,7 @@ from services.jobqueue import JobQueue
 from services.journal import Entry, Journal
 from services.reconcile import Reconciler
 from services.uow import Store
-from store import calls
+from store import calls, privacy
 from store import routing as routing_store
 from store.db import checkpoint, transaction
 from store.exceptions import StoreUnavailable
@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 EXPIRY_GRACE_S = 10  # an offer outlives the Dial timeout by this much before it is taken back
 HOUSEKEEPING_EVERY_S = 10
-RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
+RETRY_AFTER_S = 10
+DAY_S = 86400  # an offer that could not be handed over waits this long before the next try
 
 
 def _safely(what: str, work: Callable[[], object]) -> None:
@@ -57,11 +58,14 @@ def _safely(what: str, work: Callable[[], object]) -> None:
 class Ticker:
     def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy,
                  journal: Journal, *,
-                 recover_after_s: float, reconcile: Reconciler, interval: float = 1.0, clock: Clock = utcnow) -> None:
+                 recover_after_s: float, reconcile: Reconciler, retention_days: int = 0, interval: float = 1.0,
+                 clock: Clock = utcnow) -> None:
         self.store = store
         self.journal = journal
         self.replay: Callable[[Entry], None] | None = None  # set by the web app: a journaled webhook, run again
         self.reconcile = reconcile
+        self.retention_days = retention_days
+        self._retained_at: float | None = None
         self.env = env
         self.telephony = telephony
         self.jobs = jobs
@@ -97,6 +101,7 @@ class Ticker:
                 last_housekeeping = time.monotonic()
                 _safely("callback recovery", lambda: self.recover(db))  # e.g. Twilio unreachable: tried again later
                 _safely("reconciliation", lambda: self.reconcile.due() and self.reconcile.run(db) and self.kick())
+                _safely("retention", lambda: self.retain(db))
             _safely("routing tick", lambda: self._round(db))  # a bad tick must not stop routing for good
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -105,6 +110,17 @@ class Ticker:
         self.drain(db)
         self.tick(db)
         checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
+
+    def retain(self, db: sqlite_utils.Database) -> int:
+        """Once a day (and at start-up): what is personal about calls older than RETENTION_DAYS is erased."""
+        if not self.retention_days or (self._retained_at is not None and time.monotonic() - self._retained_at < DAY_S):
+            return 0
+        self._retained_at = time.monotonic()
+        now = self.clock()
+        erased = privacy.expire(db, iso(now - timedelta(days=self.retention_days)), iso(now))
+        if erased:
+            log.info("retention: %s call(s) older than %s days made anonymous", erased, self.retention_days)
+        return erased
 
     def drain(self, db: sqlite_utils.Database) -> None:
         """Apply the webhooks kept in the journal while the database could not be written (first: they happened

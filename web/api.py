@@ -10,9 +10,10 @@ from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from core import calls as lifecycle
-from core.clock import parse_time
+from core.clock import iso, parse_time
+from core.numbers import normalize
 from routing import desk, service
-from store import calls
+from store import calls, privacy
 from store import desk as store_desk
 from store import routing as store_routing
 from web import softphone
@@ -125,6 +126,37 @@ def skills(agent_id: str) -> Response:
     changed = desk.set_skills(svc.store.db(), agent_id, levels, svc.clock())
     svc.ticker.kick()
     return jsonify(agent=agent_id, skills=changed)
+
+
+@bp.get("/callers/<path:number>/export")
+@allow("supervisor")
+def export_caller(number: str) -> Response:
+    """Everything held on one caller, as JSON (data protection: the caller's right of access)."""
+    found = privacy.export(services().store.db(), caller_number(number))
+    if found is None:
+        abort(404, "no caller with that number")
+    log.info("supervisor %s exported the data of a caller", current_user()["id"])
+    return jsonify(found)
+
+
+@bp.post("/callers/<path:number>/forget")
+@allow("supervisor")
+def forget_caller(number: str) -> Response:
+    """Erase what is personal about one caller ({"confirm": true}); audited, the figures stay."""
+    if body().get("confirm") is not True:
+        raise BadRequest('forgetting a caller cannot be undone: send {"confirm": true}')
+    svc = services()
+    done = privacy.forget(svc.store.db(), caller_number(number), iso(svc.clock()), current_user()["id"])
+    if done is None:
+        abort(404, "no caller with that number")
+    return jsonify(forgotten=True, **done)
+
+
+def caller_number(raw: str) -> str:
+    number = normalize(raw, services().env.rules.default_region)
+    if not number:
+        raise BadRequest("give the caller's number in E.164 form, e.g. +12025550123")
+    return number
 
 
 @bp.post("/softphone/<action>")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sqlite3
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
+from core.clock import iso
 from core.errors import ServiceError
+from core.numbers import mask, normalize
 from ivr import flows as flow_data
 from routing import admin, service
 from speech import models
-from store import demo
+from store import demo, privacy
 from store.migrations import migrate
 from web.context import services
 
@@ -146,6 +149,43 @@ def build() -> None:
     click.echo(f"prompts in {svc.prompts.folder}: {counts['rendered']} rendered, {counts['cached']} already there")
 
 
+@click.group("callers")
+def callers() -> None:
+    """One caller's data: export it, or forget it (data protection)."""
+
+
+def _number(raw: str) -> str:
+    number = normalize(raw, services().env.rules.default_region)
+    if not number:
+        _fail(ValueError(f"{raw!r} is not a phone number (E.164, e.g. +12025550123)"))
+    return number
+
+
+@callers.command("export")
+@click.argument("number")
+def export_caller(number: str) -> None:
+    """Print as JSON everything held on the caller with this number."""
+    found = privacy.export(services().store.db(), _number(number))
+    if found is None:
+        _fail(LookupError(f"no caller with the number {mask(number)}"))
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+
+
+@callers.command("forget")
+@click.argument("number")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def forget_caller(number: str, yes: bool) -> None:
+    """Erase what is personal about the caller with this number (their figures stay, anonymous)."""
+    e164 = _number(number)
+    if not yes:
+        click.confirm(f"Erase everything personal about {mask(e164)}? This cannot be undone", abort=True)
+    svc = services()
+    done = privacy.forget(svc.store.db(), e164, iso(svc.clock()), f"cli:{getpass.getuser()}")
+    if done is None:
+        _fail(LookupError(f"no caller with the number {mask(e164)}"))
+    click.echo(f"forgotten: {done['calls']} call(s) made anonymous, {done['callbacks']} callback(s) erased")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, agents, flows, speech, prompts):
+    for command in (init_db, seed_demo, agents, flows, speech, prompts, callers):
         app.cli.add_command(command)
