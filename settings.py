@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_API_BASE_URL", _str, "", "Base URL of the Twilio REST API. Empty: api.twilio.com, or the built-in simulator in local mode."),
     Setting("PUBLIC_BASE_URL", _str, "", "The URL Twilio reaches this server at (https://cc.example.com); signatures are checked and every callback URL is built on it. Required with Twilio; empty in local mode: http://127.0.0.1:PORT."),
     Setting("DATABASE_PATH", _str, "", "SQLite database file. Empty: instance/contact_center.db."),
+    Setting("LIVE_CONNECTIONS", int, 12, "Event streams and Media Streams one web process serves at once (each holds a request thread for as long as it lasts): keep it below gunicorn's --threads, so that the rest always answer webhooks."),
+    Setting("LIVE_CONNECTIONS_PER_USER", int, 3, "Event streams one signed-in person may hold open at once, per web process."),
     Setting("STORE_WRITE_WAIT_S", float, 1.0, "How long a webhook waits for the database's write lock; after that (or on a full disk, a read-only file) it answers the caller and keeps its report in JOURNAL_PATH, applied when the database can be written again."),
     Setting("JOURNAL_PATH", _str, "", "The webhook journal (a file). Empty: DATABASE_PATH + '.journal'; put it on another filesystem than the database to survive a full disk."),
     Setting("REDIS_URL", _str, "", "Redis for rq jobs and live events. Empty: an embedded in-process stand-in."),

@@ -26,6 +26,7 @@ from services.jobqueue import JobQueue
 from services.journal import Journal
 from services.prompts import PromptAudio
 from services.reconcile import Reconciler
+from services.slots import Slots
 from services.ticker import Ticker
 from services.uow import Store
 from speech import models
@@ -50,6 +51,7 @@ class Services:
     prompts: PromptAudio
     ticker: Ticker
     journal: Journal
+    slots: Slots
     speech_languages: frozenset[str]
     clock: Clock = utcnow
     _background: bool = field(default=False, repr=False)
@@ -149,5 +151,6 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     devices = LocalDevices(resolved["BASE_URL"] + "/sim", resolved["TWILIO_AUTH_TOKEN"]) if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
                     devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, journal=journal,
+                    slots=Slots(resolved["LIVE_CONNECTIONS"], resolved["LIVE_CONNECTIONS_PER_USER"]),
                     speech_languages=speech_languages,
                     clock=clock)

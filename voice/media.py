@@ -21,6 +21,7 @@ from core.clock import iso
 from core.model import turn_key
 from core.stream_tokens import StreamRefused
 from services.bootstrap import Services
+from services.slots import NoSlot
 from speech import models
 from speech.exceptions import SpeechError
 from speech.stream import Listen, MediaStreamSession, StreamStart, TurnResult
@@ -36,7 +37,9 @@ sock = Sock()
 
 RECEIVE_TIMEOUT_S = 1.0
 MAX_STREAM_S = 60.0  # wall-clock limit of one turn's socket, whatever the peer does
-DECODE_GRACE_S = 20.0  # after the socket closed, how long the recognizer may take to finish what it received
+DECODE_GRACE_S = 20.0
+START_WAIT_S = 5.0  # Twilio sends "connected" and "start" at once: a socket silent this long is not Twilio's
+MEDIA, TRY_AGAIN_LATER = "media", 1013  # the slot key of every Media Stream; WebSocket close code  # after the socket closed, how long the recognizer may take to finish what it received
 
 
 def listen_for(svc: Services, db: Any, refused: list[str]) -> Any:
@@ -72,22 +75,41 @@ def turn_of(params: dict[str, str]) -> str:
 
 @sock.route("/media", bp=bp)
 def media(ws: Any) -> None:
-    """One turn of one call's Media Stream."""
+    """One turn of one call's Media Stream (refused at once when the process's live connections are taken)."""
     svc = services()
+    try:
+        svc.slots.take(MEDIA, shared=True)
+    except NoSlot as exc:
+        log.warning("media stream refused: %s", exc)
+        ws.close(reason=TRY_AGAIN_LATER, message=str(exc)[:120])
+        return
+    try:
+        serve_turn(svc, ws)
+    finally:
+        svc.slots.give_back(MEDIA)
+
+
+def serve_turn(svc: Services, ws: Any) -> None:
     db = svc.store.connect()  # the socket outlives ordinary request scoping
     refused: list[str] = []
     session = MediaStreamSession(listen_for(svc, db, refused))
-    deadline = time.monotonic() + MAX_STREAM_S
+    opened = time.monotonic()
+    deadline = opened + MAX_STREAM_S
     try:
         while not session.decided and time.monotonic() < deadline:
+            if session.start is None and time.monotonic() - opened > START_WAIT_S:
+                log.warning("media stream sent no start within %s s: closed", START_WAIT_S)
+                break
             try:
                 message = ws.receive(timeout=RECEIVE_TIMEOUT_S)
             except ConnectionClosed:
                 break
             if message is not None:
                 session.receive(message)
-        # The peer may have sent everything (and "stop") faster than real time: let decoding catch up.
-        result = session.wait(DECODE_GRACE_S) or session.close("the stream ended before a decision")
+        if session.start is None:  # nothing to decode: no waiting for the recognizer
+            result = session.close("the socket sent no start")
+        else:  # the peer may have sent everything (and "stop") faster than real time: let decoding catch up
+            result = session.wait(DECODE_GRACE_S) or session.close("the stream ended before a decision")
         if not refused:
             keep(svc, db, session, result)
     finally:

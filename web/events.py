@@ -61,8 +61,12 @@ def events() -> Response:
             found = desk.agent_snapshot(db, agent_id)
             return {**found, "ringing": bool(found["offer"] and found["offer"]["ringing_at"])}
 
-    stream = _stream(svc.store, snapshot)
-    return Response(stream, mimetype="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    key = f"user:{user['id']}"
+    svc.slots.take(key)  # refused at once (429/503) when over the limits
+    response = Response(_stream(svc.store, snapshot), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(lambda: svc.slots.give_back(key))  # when the server closes it, however it ended
+    return response
 
 
 def _stream(store: Store, snapshot: Snapshot) -> Iterator[str]:
