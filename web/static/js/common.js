@@ -18,7 +18,8 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
-/** Follow /events: onSnapshot(snapshot) for every snapshot pushed; the status element says Live or Reconnecting. */
+/** Follow /events: onSnapshot(snapshot) for every snapshot pushed; the status element says Live or Reconnecting.
+ * A stream the server refused (429/503: its live connections are taken) is opened again a few seconds later. */
 export function live(onSnapshot, statusElement) {
   const source = new EventSource("/events");
   source.onmessage = (event) => {
@@ -31,6 +32,9 @@ export function live(onSnapshot, statusElement) {
   source.onerror = () => {
     statusElement.textContent = "Reconnecting…";
     statusElement.dataset.state = "down";
+    if (source.readyState === EventSource.CLOSED) {  // refused, not dropped: the browser will not retry by itself
+      setTimeout(() => live(onSnapshot, statusElement), 5000 + Math.random() * 5000);
+    }
   };
   return source;
 }
