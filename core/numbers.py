@@ -7,6 +7,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from core.errors import BadRequest
+
 WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "unavailable", "withheld"})
 CALLABLE_TYPES = frozenset(
     {PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP}
@@ -37,6 +39,14 @@ def callable_number(raw: str, region: str = "US") -> str | None:
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in CALLABLE_TYPES:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def required(raw: str, region: str) -> str:
+    """The E.164 form of a number someone typed (an operator, a supervisor); BadRequest when it is none."""
+    number = normalize(raw, region)
+    if not number:
+        raise BadRequest(f"{raw[:40]!r} is not a phone number: give it in E.164 form, e.g. +12025550123")
+    return number
 
 
 def country_code(number: str | None) -> int | None:

@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from core import calls as lifecycle
 from core.clock import iso, parse_time
-from core.numbers import normalize
+from core.numbers import required
 from routing import desk, service
 from store import calls, privacy
 from store import desk as store_desk
@@ -153,10 +153,7 @@ def forget_caller(number: str) -> Response:
 
 
 def caller_number(raw: str) -> str:
-    number = normalize(raw, services().env.rules.default_region)
-    if not number:
-        raise BadRequest("give the caller's number in E.164 form, e.g. +12025550123")
-    return number
+    return required(raw, services().env.rules.default_region)
 
 
 @bp.post("/softphone/<action>")

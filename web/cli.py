@@ -6,13 +6,14 @@ import getpass
 import json
 import sqlite3
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 
 from core.clock import iso
 from core.errors import ServiceError
-from core.numbers import mask, normalize
+from core.numbers import mask, required
 from ivr import flows as flow_data
 from routing import admin, service
 from speech import models
@@ -21,7 +22,7 @@ from store.migrations import migrate
 from web.context import services
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     raise click.ClickException(str(exc)) from None
 
 
@@ -155,10 +156,10 @@ def callers() -> None:
 
 
 def _number(raw: str) -> str:
-    number = normalize(raw, services().env.rules.default_region)
-    if not number:
-        _fail(ValueError(f"{raw!r} is not a phone number (E.164, e.g. +12025550123)"))
-    return number
+    try:
+        return required(raw, services().env.rules.default_region)
+    except ServiceError as exc:
+        _fail(exc)
 
 
 @callers.command("export")
