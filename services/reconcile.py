@@ -11,7 +11,6 @@ both apply the same report.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 import sqlite_utils
@@ -20,6 +19,7 @@ from core import reconcile
 from core.clock import Clock, iso, utcnow
 from core.reconcile import Seen
 from core.turn import Env
+from services.every import Every
 from services.uow import Store
 from store import calls
 from store import routing as routing_store
@@ -37,18 +37,12 @@ class Reconciler:
         self.store = store
         self.env = env
         self.telephony = telephony
-        self.every_s = every_s
+        self.passes = Every(every_s)  # the first one at once: start-up
         self.after_s = after_s
         self.clock = clock
-        self._last: float | None = None
-
-    def due(self) -> bool:
-        """Is it time for a pass (the first one at once: start-up)?"""
-        return self._last is None or time.monotonic() - self._last >= self.every_s
 
     def run(self, db: sqlite_utils.Database) -> int:
         """One pass over every call that may need it; how many were settled."""
-        self._last = time.monotonic()
         now = self.clock()
         settled = 0
         for sid in calls.unsettled(db, iso(now - timedelta(seconds=self.after_s))):
@@ -68,14 +62,14 @@ class Reconciler:
         if calls.load(db, sid) is None:
             return False
         info = self.telephony.fetch(sid)
-        involved = routing_store.item(db, sid) is not None or routing_store.agent_on_call(db, sid) is not None
-        seen = Seen(info.status, info.duration_s, self._legs(sid) if involved else {})
-        if not reconcile.needs_settling(seen, routing_store.item(db, sid), routing_store.agent_on_call(db, sid),
-                                        calls.status_seen(db, sid, seen.status)):
+        item, on_call = routing_store.item(db, sid), routing_store.agent_on_call(db, sid)
+        seen = Seen(info.status, info.duration_s, self._legs(sid) if item or on_call else {})
+        if not reconcile.needs_settling(seen, item, on_call, calls.status_seen(db, sid, seen.status)):
             return False  # (checked again below, under the write lock, where it is decided)
         settled = False
         with self.store.transition(sid, self.env, self.clock(), db) as (turn, tx):
-            item, on_call, status_seen = routing_store.item(tx, sid), routing_store.agent_on_call(tx, sid), calls.status_seen(tx, sid, seen.status)
+            item, on_call = routing_store.item(tx, sid), routing_store.agent_on_call(tx, sid)
+            status_seen = calls.status_seen(tx, sid, seen.status)
             if reconcile.needs_settling(seen, item, on_call, status_seen):
                 offered = routing_store.agent(tx, item["offered_to"]) if item and item["state"] == "offered" else None
                 reconcile.settle(turn, seen, item, offered, on_call, status_seen)

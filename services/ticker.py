@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,6 +24,7 @@ from core.policy import CallbackPolicy
 from core.turn import Env
 from routing import service as routing
 from routing.service import Offer
+from services.every import Every
 from services.jobqueue import JobQueue
 from services.journal import Entry, Journal
 from services.reconcile import Reconciler
@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 EXPIRY_GRACE_S = 10  # an offer outlives the Dial timeout by this much before it is taken back
 HOUSEKEEPING_EVERY_S = 10
-RETRY_AFTER_S = 10
-DAY_S = 86400  # an offer that could not be handed over waits this long before the next try
+RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
+DAY_S = 86400
 
 
 def _safely(what: str, work: Callable[[], object]) -> None:
@@ -65,7 +65,8 @@ class Ticker:
         self.replay: Callable[[Entry], None] | None = None  # set by the web app: a journaled webhook, run again
         self.reconcile = reconcile
         self.retention_days = retention_days
-        self._retained_at: float | None = None
+        self._retention = Every(DAY_S)
+        self._housekeeping = Every(HOUSEKEEPING_EVERY_S)
         self.env = env
         self.telephony = telephony
         self.jobs = jobs
@@ -95,12 +96,10 @@ class Ticker:
 
     def _run(self) -> None:
         db = self.store.connect()
-        last_housekeeping = -HOUSEKEEPING_EVERY_S
         while not self._stop.is_set():
-            if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
-                last_housekeeping = time.monotonic()
+            if self._housekeeping.take():
                 _safely("callback recovery", lambda: self.recover(db))  # e.g. Twilio unreachable: tried again later
-                _safely("reconciliation", lambda: self.reconcile.due() and self.reconcile.run(db) and self.kick())
+                _safely("reconciliation", lambda: self.reconcile.passes.take() and self.reconcile.run(db) and self.kick())
                 _safely("retention", lambda: self.retain(db))
             _safely("routing tick", lambda: self._round(db))  # a bad tick must not stop routing for good
             self._wake.wait(self.interval)
@@ -113,9 +112,8 @@ class Ticker:
 
     def retain(self, db: sqlite_utils.Database) -> int:
         """Once a day (and at start-up): what is personal about calls older than RETENTION_DAYS is erased."""
-        if not self.retention_days or (self._retained_at is not None and time.monotonic() - self._retained_at < DAY_S):
+        if not self.retention_days or not self._retention.take():
             return 0
-        self._retained_at = time.monotonic()
         now = self.clock()
         erased = privacy.expire(db, iso(now - timedelta(days=self.retention_days)), iso(now))
         if erased:
