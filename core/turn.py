@@ -124,6 +124,11 @@ class Turn:
         else:
             target.say(text, language=self.env.flows.voice(self.language))
 
+    @property
+    def writes(self) -> bool:
+        """Does applying this turn change the store (operations, or a new or changed call)?"""
+        return bool(self.ops or self.call.changed or self.call.events or self.call.new)
+
     def do(self, op: Operation) -> None:
         self.ops.append(op)
 

@@ -82,7 +82,7 @@ class Store:
         db = self.db()
         with snapshot(db):
             turn = decide(db)
-        if journal_id is None and not (turn.ops or turn.call.changed or turn.call.events or turn.call.new):
+        if journal_id is None and not turn.writes:
             return turn  # it only read
         if journal_id is None and time.monotonic() < self._down_until:  # do not queue up behind a lock that holds
             raise StoreUnavailable("the database could not be written a moment ago; not waiting again yet", turn=turn)

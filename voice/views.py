@@ -85,7 +85,7 @@ def respond(svc: Services, decide: Callable[[sqlite_utils.Database], Turn], *, s
     sid = sid or form.call_sid(form.params())
     if waiting_in_journal(svc, sid):
         turn = svc.store.decided(decide)
-        if turn.ops or turn.call.changed or turn.call.events or turn.call.new:
+        if turn.writes:
             keep(svc, sid, turn)
         return answer(turn)
     try:
