@@ -7,7 +7,7 @@ DEB_PACKAGES := espeak-ng sox libsox-fmt-all redis-server chromium
 BENCH_PACKAGES := wrk
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test bench worker screenshots lint deps deps-test system-packages bench-packages clean
+.PHONY: run test bench worker screenshots lint deps deps-test system-packages bench-packages clean translations translations-update
 
 # Debian packages that are missing, installed with apt-get (we are root on these machines).
 define apt_install
@@ -33,8 +33,27 @@ $(VENV)/.deps-test: requirements.txt requirements-test.txt $(VENV)/.deps
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
 	@touch $@
 
-deps: system-packages $(VENV)/.deps
-deps-test: system-packages $(VENV)/.deps-test
+deps: system-packages $(VENV)/.deps translations
+deps-test: system-packages $(VENV)/.deps-test translations
+
+# The pages' message catalogs (web/translations/<lang>/LC_MESSAGES/messages.po), compiled for the server.
+TRANSLATIONS := web/translations
+PAGE_LANGUAGES := en ru fa ko
+CATALOGS := $(foreach lang,$(PAGE_LANGUAGES),$(TRANSLATIONS)/$(lang)/LC_MESSAGES/messages.mo)
+
+translations: $(CATALOGS) ## compile the pages' catalogs (.po → .mo)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.deps
+	$(VENV)/bin/pybabel -q compile -l $* -i $< -o $@
+
+translations-update: $(VENV)/.deps ## extract the pages' messages from templates, Python and scripts; merge them into every catalog
+	$(VENV)/bin/pybabel -q extract -F web/babel.cfg --sort-by-file --no-wrap --project "Northwind Contact Center" \
+		-o $(TRANSLATIONS)/messages.pot .
+	for lang in $(PAGE_LANGUAGES); do \
+		test -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po || \
+			$(VENV)/bin/pybabel -q init --no-wrap -l $$lang -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS); \
+	done
+	$(VENV)/bin/pybabel -q update --no-wrap --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data
 	$(VENV)/bin/flask --app app init-db

@@ -25,7 +25,7 @@ from store.migrations import MIGRATIONS, applied
 from voice import callbacks as voice_callbacks
 from voice import journaled, media, prompts
 from voice import views as voice_views
-from web import api, auth, cli, errors, events, pages, phone
+from web import api, auth, cli, errors, events, i18n, pages, phone
 from web.context import CenterApp, services
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
         app.register_blueprint(blueprint)
     media.sock.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)
     pages.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

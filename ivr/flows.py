@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from core.constants import AGENT_KEY
+from core.constants import AGENT_INTENT, AGENT_KEY
 from ivr.exceptions import IvrError
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,11 @@ class Flow:
     prompts: dict[str, str]
     messages: dict[str, str]
     nodes: dict[str, Node] = field(default_factory=dict)
+    intent_names: dict[str, str] = field(default_factory=dict)  # intent → its name on the pages, in this language
+
+    def intents(self) -> set[str]:
+        """Every intent a call in this flow can end up with (its menu options' and the agent's)."""
+        return {option.intent for node in self.nodes.values() for option in node.options} | {AGENT_INTENT}
 
     def node(self, node_id: str) -> Node:
         try:
@@ -143,6 +148,7 @@ def parse(data: dict[str, Any], where: str) -> Flow:
             prompts={str(k): str(v) for k, v in data.get("prompts", {}).items()},
             messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
             nodes=nodes,
+            intent_names={str(k): str(v) for k, v in data.get("intent_names", {}).items()},
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise IvrError(f"{where}: missing or malformed {exc}") from None
@@ -152,6 +158,7 @@ def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
     """Every fault of the flow as a message; an empty list means it is sound."""
     where = f"flow {flow.name}/{flow.language}"
     faults = [f"{where}: message {m!r} is missing" for m in REQUIRED_MESSAGES if m not in flow.messages]
+    faults += [f"{where}: intent {i!r} has no name in intent_names" for i in sorted(flow.intents() - set(flow.intent_names))]
 
     def need_node(ref: str | None, what: str) -> None:
         if not ref or ref not in flow.nodes:
@@ -215,6 +222,10 @@ def load_all(folder: Path = FLOWS_DIR) -> dict[str, Flow]:
             continue
         faults.extend(validate(flow))
         flows[flow.language] = flow
+    every_intent = set().union(*(flow.intents() for flow in flows.values()))
+    for flow in flows.values():  # an agent reads any call's intent in the page's language
+        unnamed = every_intent - flow.intents() - set(flow.intent_names)
+        faults += [f"flow {flow.name}/{flow.language}: intent {i!r} of another flow has no name" for i in sorted(unnamed)]
     if faults:
         raise IvrError("invalid call flows:\n  " + "\n  ".join(faults))
     if not flows:

@@ -4,15 +4,16 @@ The file (see ``store/demo/center.yaml``)::
 
     skills: {billing: Invoices and refunds, ...}
     queues:
-      billing: {skills: {billing: 4}, language: null, priority: 1, sl_target_s: 20, sl_target_pct: 80,
-                wrapup_s: 30, escalation: [{after_s: 30, min_level_delta: -1}, {after_s: 90, overflow: general}]}
+      billing: {names: {en: Billing, ru: Оплата}, skills: {billing: 4}, language: null, priority: 1,
+                sl_target_s: 20, sl_target_pct: 80, wrapup_s: 30, escalation: [{after_s: 30, min_level_delta: -1}, {after_s: 90, overflow: general}]}
     agents:
       - {id: alisa, name: Alisa Petrova, password: demo, languages: [ru, en], skills: {billing: 5},
          presence: available}
-      - {id: sam, name: Sam Rivera, role: supervisor, password: demo}
+      - {id: sam, name: Sam Rivera, role: supervisor, password: demo, page_language: en}
 
-Loading twice changes nothing: a password is re-hashed only when it no longer matches, and
-``presence`` applies only to agents who are new or offline (never to one on a call).
+Loading twice changes nothing: a password is re-hashed only when it no longer matches,
+``presence`` applies only to agents who are new or offline (never to one on a call), and
+``page_language`` (the language of their pages) only to people who have not chosen one themselves.
 Presence changes afterwards: ``routing.service.set_presence``.
 """
 
@@ -30,7 +31,7 @@ import yaml
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.clock import iso
-from core.constants import QUEUE_DEFAULTS, ROLES
+from core.constants import LANGUAGES, QUEUE_DEFAULTS, ROLES
 from routing import service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, EscalationStep, Presence, check_level
@@ -76,7 +77,7 @@ def _skills(owner: str, levels: Any, known: set[str]) -> dict[str, int]:
 
 
 def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known_queues: set[str]) -> dict[str, Any]:
-    unknown = set(spec) - {*QUEUE_DEFAULTS, "skills", "escalation"}
+    unknown = set(spec) - {*QUEUE_DEFAULTS, "skills", "escalation", "names"}
     if unknown:
         raise RoutingError(f"queue {name}: unknown keys {sorted(unknown)}")
     row = {**QUEUE_DEFAULTS, **spec, "name": name}
@@ -86,14 +87,23 @@ def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known
         if step.overflow and step.overflow not in known_queues:
             raise RoutingError(f"queue {name}: overflow to unknown queue {step.overflow}")
     row["escalation"] = [step.to_dict() for step in steps]
+    row["names"] = _display_names(f"queue {name}", spec.get("names") or {})
     if not 1 <= int(row["sl_target_pct"]) <= 100 or int(row["sl_target_s"]) < 0 or int(row["wrapup_s"]) < 0:
         raise RoutingError(f"queue {name}: sl_target_pct is 1–100, sl_target_s and wrapup_s ≥ 0")
     return row
 
 
+def _display_names(owner: str, names: Any) -> dict[str, str]:
+    """{language: name shown on the pages}, for languages of ours."""
+    if not isinstance(names, Mapping) or not set(names) <= set(LANGUAGES) or not all(
+            isinstance(text, str) and text.strip() for text in names.values()):
+        raise RoutingError(f"{owner}: names maps languages ({', '.join(LANGUAGES)}) to display names")
+    return {str(language): text.strip() for language, text in names.items()}
+
+
 def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skills: set[str], now: datetime,
                   demo: bool) -> None:
-    unknown = set(spec) - {"id", "name", "role", "password", "languages", "skills", "presence"}
+    unknown = set(spec) - {"id", "name", "role", "password", "languages", "skills", "presence", "page_language"}
     if unknown or not spec.get("id"):
         raise RoutingError(f"agent {spec.get('id')}: needs an id; unknown keys {sorted(unknown)}")
     agent_id = str(spec["id"])
@@ -111,6 +121,11 @@ def _upsert_agent(db: sqlite_utils.Database, spec: Mapping[str, Any], known_skil
     existing = store.agent(db, agent_id)
     row: dict[str, Any] = {"id": agent_id, "name": spec.get("name", agent_id), "role": role, "languages": languages,
                            "demo": int(demo)}
+    page_language = spec.get("page_language")
+    if page_language is not None and page_language not in LANGUAGES:
+        raise RoutingError(f"agent {agent_id}: page_language is one of {', '.join(LANGUAGES)}")
+    if page_language and not (existing and existing["ui_language"]):  # the person's own choice stays theirs
+        row["ui_language"] = page_language
     password = spec.get("password")
     if password and not (
         existing and existing["password_hash"] and check_password_hash(existing["password_hash"], password)

@@ -87,9 +87,9 @@ def replace_skills(db: sqlite_utils.Database, agent_id: str, levels: dict[str, i
 
 
 def user(db: sqlite_utils.Database, user_id: str) -> dict[str, Any] | None:
-    """A person who may sign in: id, name, role and password hash (None without a password)."""
+    """A person who may sign in: id, name, role, page language and password hash (None without a password)."""
     rows = list(
-        db.query("SELECT id, name, role, password_hash, session_epoch, demo FROM agents "
+        db.query("SELECT id, name, role, ui_language, password_hash, session_epoch, demo FROM agents "
                  "WHERE id = ? AND password_hash IS NOT NULL", [user_id])
     )
     return rows[0] if rows else None
@@ -104,6 +104,11 @@ def end_sessions(db: sqlite_utils.Database, user_id: str) -> None:
     """Every session of this person ends (logout, or a password changed)."""
     with transaction(db):
         db.execute("UPDATE agents SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+
+
+def set_ui_language(db: sqlite_utils.Database, user_id: str, language: str) -> None:
+    with transaction(db):
+        db.execute("UPDATE agents SET ui_language = ? WHERE id = ?", [language, user_id])
 
 
 def sign_in_failures(db: sqlite_utils.Database, keys: list[str], since: str) -> dict[str, list[str]]:

@@ -263,3 +263,10 @@ def m011_sign_in(db: sqlite_utils.Database) -> None:
 def m012_stream_tokens(db: sqlite_utils.Database) -> None:
     """Media Stream tokens already used: each opens one stream, once."""
     db["stream_tokens"].create({"token": str, "at": str}, pk="token")
+
+
+@migration
+def m013_display_languages(db: sqlite_utils.Database) -> None:
+    """The language each person reads the pages in (none: the browser's), and queues' display names per language."""
+    db["agents"].add_column("ui_language", str)
+    db["queues"].add_column("names", str, not_null_default="{}")

@@ -47,13 +47,13 @@ def test_an_agent_takes_a_russian_billing_call_with_screen_pop_notes_and_wrapup(
     expect(pop).to_be_visible(timeout=WAIT_MS)
     expect(agent.locator("#pop-title")).to_have_text("Incoming call")
     expect(pop.locator('[data-field="name"]')).to_have_text("Ольга Кузнецова")
-    expect(pop.locator('[data-field="language"]')).to_have_text("ru")
-    expect(pop.locator('[data-field="intent"]')).to_have_text("billing")
+    expect(pop.locator('[data-field="language"]')).to_have_text("Russian")  # the page names values in its language
+    expect(pop.locator('[data-field="intent"]')).to_have_text("Billing")
     expect(pop.locator('[data-field="path"]')).to_have_text("welcome → main_menu → billing_queue")
     expect(pop.locator('[data-field="reason"]')).to_contain_text("served this caller before; billing 5")
     history = pop.locator("#history tbody tr")
     expect(history).to_have_count(2)
-    expect(history.nth(0)).to_contain_text("order_status")
+    expect(history.nth(0)).to_contain_text("Order status")
     expect(history.nth(0)).to_contain_text("Hung up after 3 minutes.")
     expect(history.nth(1)).to_contain_text("Refunded a double charge.")
     expect(history.nth(1)).to_contain_text("Olga Smirnova")
@@ -63,11 +63,11 @@ def test_an_agent_takes_a_russian_billing_call_with_screen_pop_notes_and_wrapup(
     assert supervisor.evaluate("window.sameDocument") is True
     answer = agent.get_by_role("button", name="Answer")
     expect(answer).to_be_enabled(timeout=WAIT_MS)
-    expect(agent.locator("#phone-status")).to_have_text("Ringing: call from the billing queue")
+    expect(agent.locator("#phone-status")).to_have_text("Ringing: a call from the billing queue")
     agent.screenshot(path=str(shot("agent.png")), full_page=True)
 
     answer.click()
-    expect(agent.locator("#presence")).to_have_text("busy", timeout=WAIT_MS)
+    expect(agent.locator("#presence")).to_have_text("on a call", timeout=WAIT_MS)
     assert web.query("SELECT agent_id FROM calls WHERE sid = ?", [sid])[0]["agent_id"] == "olga"
     agent.get_by_label("Notes").fill("Second refund requested; escalated to finance.")
     agent.get_by_label("Disposition").select_option("escalated")
@@ -77,7 +77,7 @@ def test_an_agent_takes_a_russian_billing_call_with_screen_pop_notes_and_wrapup(
     assert row == {"notes": "Second refund requested; escalated to finance.", "disposition": "escalated"}
 
     agent.get_by_role("button", name="Hang up").click()
-    expect(agent.locator("#presence")).to_have_text("wrapup", timeout=WAIT_MS)
+    expect(agent.locator("#presence")).to_have_text("wrap-up", timeout=WAIT_MS)
     expect(agent.locator("#wrapup")).to_be_visible()
     expect(agent.locator("#wrapup-left")).to_have_text(re.compile(r"^0:0[0-6]$"))
     assert web.query("SELECT wrapup_until FROM agents WHERE id = 'olga'")[0]["wrapup_until"]

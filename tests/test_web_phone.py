@@ -73,7 +73,7 @@ def test_a_caller_on_the_phone_page_reaches_the_agent_page_and_hangs_up_first(we
     expect(answer).to_be_enabled(timeout=WAIT_MS)
     answer.click()
     expect(line(phone, r"talking\s+with olga$")).to_be_visible(timeout=WAIT_MS)
-    expect(agent.locator("#presence")).to_have_text("busy", timeout=WAIT_MS)
+    expect(agent.locator("#presence")).to_have_text("on a call", timeout=WAIT_MS)
 
     phone.get_by_role("button", name="Hang up").click()
     expect(line(phone, r"hung up\s+\(caller, in bridged\)")).to_be_visible(timeout=WAIT_MS)

@@ -209,7 +209,7 @@ def test_the_supervisor_forces_a_stuck_busy_agent_free_after_confirming_and_it_i
     page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
     sign_in(page, web, "sam")
     row = page.locator('#agents tr[data-agent="dan"]')
-    expect(row.locator('[data-field="presence"]')).to_have_text("busy", timeout=WAIT_MS)
+    expect(row.locator('[data-field="presence"]')).to_have_text("on a call", timeout=WAIT_MS)
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     row.get_by_label("New state for Dan Stuck").select_option("available")

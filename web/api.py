@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from core import calls as lifecycle
 from core.clock import iso, parse_time
+from core.constants import LANGUAGES
 from core.numbers import required
 from routing import desk, service
 from store import calls, privacy
@@ -93,6 +94,17 @@ def wrapup(sid: str) -> Response:
 def own_presence() -> Response:
     """The agent sets themself available, on a break or offline."""
     return _set_presence(current_user()["id"], body())
+
+
+@bp.post("/me/language")
+@allow(*ROLES)
+def page_language() -> Response:
+    """The language the signed-in person reads the pages in, kept on their account."""
+    language = body().get("language")
+    if language not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+    store_desk.set_ui_language(services().store.db(), current_user()["id"], language)
+    return jsonify(language=language)
 
 
 @bp.post("/agents/<agent_id>/presence")

@@ -38,6 +38,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import gettext, ngettext
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -87,7 +88,7 @@ def current_user() -> dict[str, Any] | None:
         user_id = session.get("user_id")
         row = desk.user(services().store.db(), user_id) if user_id else None
         valid = row is not None and row["session_epoch"] == session.get("epoch") and may_sign_in(row)
-        g.user = {k: row[k] for k in ("id", "name", "role")} if valid else None
+        g.user = {k: row[k] for k in ("id", "name", "role", "ui_language")} if valid else None
     return g.user
 
 
@@ -167,18 +168,19 @@ def login() -> Response | str | tuple[str, int]:
     if wait_s:
         log.warning("sign-in for %r from %s refused for %s s: too many failures", username, request.remote_addr, wait_s)
         minutes = max(1, round(wait_s / 60))
-        page = render_template("login.html", next=target, error=f"Too many failed sign-ins. Try again in {minutes} "
-                               f"minute{'s' if minutes != 1 else ''}.")
+        error = ngettext("Too many failed sign-ins. Try again in %(num)d minute.",
+                         "Too many failed sign-ins. Try again in %(num)d minutes.", minutes)
+        page = render_template("login.html", next=target, error=error)
         return Response(page, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
     user = authenticate(username, request.form.get("password", ""))
     if user is None:
         log.info("failed sign-in for %r from %s", username, request.remote_addr)
         now = services().clock()
         desk.failed_sign_in(services().store.db(), keys, iso(now), iso(now - FAILURE_WINDOW))
-        return render_template("login.html", next=target, error="Wrong user name or password."), 401
+        return render_template("login.html", next=target, error=gettext("Wrong user name or password.")), 401
     if not may_sign_in(user):
         log.warning("demo login %r refused: demo logins work in local mode only", username)
-        return render_template("login.html", next=target, error="Demo logins work in local mode only."), 403
+        return render_template("login.html", next=target, error=gettext("Demo logins work in local mode only.")), 403
     desk.signed_in(services().store.db(), keys[0])
     session.clear()  # a new session (and CSRF token) on sign-in: no fixation
     session["user_id"] = user["id"]

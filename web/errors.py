@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +22,16 @@ log = logging.getLogger(__name__)
 PAGE_BLUEPRINTS = frozenset({"pages", "auth"})
 
 APOLOGY = "Sorry, something went wrong on our side. Please call again later."
+# A page's error in its reader's language; the server's own message follows it as it is (English).
+EXPLANATIONS = {
+    400: _l("The request could not be used."),
+    403: _l("You may not use this page."),
+    404: _l("There is no such page."),
+    405: _l("This page cannot be used that way."),
+    413: _l("What was sent is too large."),
+    429: _l("Too many requests: wait a moment and try again."),
+}
+SERVER_FAULT = _l("Something went wrong on our side; try again in a moment.")
 
 
 def _voice_apology() -> Response:
@@ -36,7 +47,9 @@ def _page_error(status: int, message: str) -> Response:
     if status == 401:
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login", next=back))
-    return Response(render_template("error.html", status=status, message=message), status, mimetype="text/html")
+    explanation = EXPLANATIONS.get(status, SERVER_FAULT if status >= 500 else EXPLANATIONS[400])
+    page = render_template("error.html", status=status, explanation=explanation, message=message)
+    return Response(page, status, mimetype="text/html")
 
 
 def handle(error: Exception) -> Response | tuple[Response, int]:

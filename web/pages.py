@@ -7,6 +7,7 @@ is served from here (no CDN), and a Content-Security-Policy allows scripts from 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, redirect, render_template
+from flask_babel import get_locale
 from werkzeug.exceptions import NotFound
 
 from core.constants import DISPOSITIONS, LANGUAGES
@@ -15,6 +16,7 @@ from store import desk as store_desk
 from store import routing as store_routing
 from web.auth import ROLES, allow, current_user, guard, home_url
 from web.context import services
+from web.i18n import DISPOSITION_NAMES, PRESENCE_NAMES, language_names
 
 bp = Blueprint("pages", __name__)
 bp.before_request(guard)
@@ -33,6 +35,7 @@ def index() -> Response:
 @allow("agent")
 def agent() -> str:
     return render_template("agent.html", dispositions=DISPOSITIONS, presences=desk.PRESENCES,
+                           presence_names=PRESENCE_NAMES, disposition_names=DISPOSITION_NAMES,
                            local_mode=services().local_mode, twilio_sdk=TWILIO_SDK)
 
 
@@ -48,7 +51,8 @@ def supervisor() -> str:
 def phone() -> str:
     if not services().local_mode:
         raise NotFound("the caller phone exists only in local mode; call your Twilio number instead")
-    return render_template("phone.html", callers=store_desk.known_callers(services().store.db()), languages=LANGUAGES)
+    return render_template("phone.html", callers=store_desk.known_callers(services().store.db()), languages=LANGUAGES,
+                           language_names=language_names(str(get_locale())))
 
 
 def security_headers(response: Response) -> Response:

@@ -1,5 +1,7 @@
 // The agent's page: presence, the softphone (simulated or Twilio Voice SDK), the screen pop, notes and wrap-up.
-import { api, dateTime, duration, el, live, secondsSince, secondsUntil, showError } from "./common.js";
+import {
+  _, api, dateTime, duration, el, live, nameOf, percent, secondsSince, secondsUntil, showError, timeOfDay,
+} from "./common.js";
 
 const page = document.getElementById("agent-page");
 const me = page.dataset.agent;
@@ -39,10 +41,10 @@ function twilioPhone() {
   const token = async () => (await api("/api/softphone/token", { method: "POST" })).token;
   (async () => {
     try {
-      status("Connecting to Twilio…");
+      status(_("Connecting to Twilio…"));
       const device = new window.Twilio.Device(await token(), { closeProtection: true, sounds: SOUNDS });
-      device.on("registered", () => status("Connected to Twilio: calls ring here."));
-      device.on("unregistered", () => status("Not connected to Twilio: calls cannot ring here."));
+      device.on("registered", () => status(_("Connected to Twilio: calls ring here.")));
+      device.on("unregistered", () => status(_("Not connected to Twilio: calls cannot ring here.")));
       device.on("incoming", (call) => {
         incoming = call;
         const gone = () => { if (incoming === call) incoming = null; if (active === call) active = null; render(); };
@@ -56,7 +58,7 @@ function twilioPhone() {
       await device.register();
     } catch (error) {
       showError($("phone-error"), error);
-      status("The softphone could not connect to Twilio.");
+      status(_("The softphone could not connect to Twilio."));
     }
   })();
   return {
@@ -71,7 +73,7 @@ function render() {
   if (!snapshot) return;
   const agent = snapshot.agent;
   const offer = snapshot.offer;
-  $("presence").textContent = agent.presence;
+  $("presence").textContent = nameOf("presence", agent.presence);
   $("presence").dataset.presence = agent.presence;
   $("reason").textContent = agent.not_ready_reason ? `(${agent.not_ready_reason})` : "";
   for (const button of document.querySelectorAll("[data-set-presence]")) {
@@ -92,23 +94,29 @@ function render() {
   if (pop) {
     if (offer && offer.context_sid === pop.sid) pop.offer = offer;
     $("wrapup-form").hidden = !(handled.has(pop.sid) || (pop.context && pop.context.call.agent_id === me));
-    $("pop-title").textContent = pop.sid === sid ? (agent.presence === "reserved" ? "Incoming call" : "Current call") : "Last call";
+    $("pop-title").textContent = pop.sid !== sid ? _("Last call") : agent.presence === "reserved" ? _("Incoming call") : _("Current call");
   }
   tick();
 }
 
 function phoneStatus(agent, offer, ringing) {
   if (agent.presence === "reserved") {
-    const what = offer ? `${offer.kind === "callback" ? "callback" : "call"} from the ${offer.queue} queue` : "call";
-    return ringing ? `Ringing: ${what}` : `Reserved for a ${what}; connecting…`;
+    if (!offer) return ringing ? _("Ringing: a call") : _("Reserved for a call; connecting…");
+    const queue = nameOf("queue", offer.queue);
+    if (offer.kind === "callback") {
+      return ringing ? _("Ringing: a callback from the %(queue)s queue", { queue })
+        : _("Reserved for a callback from the %(queue)s queue; connecting…", { queue });
+    }
+    return ringing ? _("Ringing: a call from the %(queue)s queue", { queue })
+      : _("Reserved for a call from the %(queue)s queue; connecting…", { queue });
   }
   return {
-    busy: "On a call",
-    wrapup: "Wrap-up: notes and disposition",
-    available: "Waiting for calls",
-    break: "On a break: no calls",
-    offline: "Offline: no calls",
-  }[agent.presence] || agent.presence;
+    busy: _("On a call"),
+    wrapup: _("Wrap-up: notes and disposition"),
+    available: _("Waiting for calls"),
+    break: _("On a break: no calls"),
+    offline: _("Offline: no calls"),
+  }[agent.presence] || nameOf("presence", agent.presence);
 }
 
 /** Every second: time in state, wrap-up countdown, the caller's wait. */
@@ -143,30 +151,32 @@ async function loadPop(sid, offer) {
 
 function showPop({ context, offer }) {
   const { caller, call } = context;
-  setField("name", caller.name || "Unknown caller");
+  setField("name", caller.name || _("Unknown caller"));
   setField("number", caller.number);
-  setField("language", caller.language || call.language);
-  setField("queue", call.queue || (offer && offer.queue));
-  setField("intent", call.intent);
-  setField("confidence", call.confidence === null ? null : `${Math.round(call.confidence * 100)}%`);
+  setField("language", nameOf("language", caller.language || call.language));
+  setField("queue", nameOf("queue", call.queue || (offer && offer.queue)));
+  setField("intent", nameOf("intent", call.intent));
+  setField("confidence", call.confidence === null ? null : percent(call.confidence));
   setField("path", (call.path || []).join(" → "));
   setField("transcript", transcriptOf(call));
   setField("reason", (offer && offer.reason) || call.routing_reason);
   setField("caller_notes", caller.notes);
   $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
   $("pop-callback").textContent = context.callback_for
-    ? `Callback for the call at ${new Date(context.callback_for.started_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
-    : "Callback";
+    ? _("Callback for the call at %(time)s", { time: timeOfDay(context.callback_for.started_at) })
+    : _("Callback");
 
   const history = $("history").tBodies[0];
   history.replaceChildren(...context.history.map((h) => el("tr", {},
-    el("td", {}, dateTime(h.started_at)), el("td", {}, h.intent || "—"), el("td", {}, h.outcome || "—"),
-    el("td", {}, h.agent_name || h.agent_id || "—"), el("td", {}, h.disposition || "—"), el("td", {}, h.notes || "—"))));
-  if (!context.history.length) history.append(el("tr", {}, el("td", { colspan: 6 }, "No previous calls.")));
+    el("td", {}, dateTime(h.started_at)), el("td", {}, nameOf("intent", h.intent) || "—"),
+    el("td", {}, nameOf("outcome", h.outcome) || "—"), el("td", {}, h.agent_name || h.agent_id || "—"),
+    el("td", {}, nameOf("disposition", h.disposition) || "—"), el("td", { dir: "auto" }, h.notes || "—"))));
+  if (!context.history.length) history.append(el("tr", {}, el("td", { colspan: 6 }, _("No previous calls."))));
   const orders = $("orders").tBodies[0];
   orders.replaceChildren(...context.open_orders.map((o) => el("tr", {},
-    el("td", {}, o.number), el("td", {}, o.item), el("td", {}, o.status), el("td", {}, o.eta || "—"))));
-  if (!context.open_orders.length) orders.append(el("tr", {}, el("td", { colspan: 4 }, "No open orders.")));
+    el("td", { dir: "ltr" }, o.number), el("td", { dir: "auto" }, o.item), el("td", { dir: "auto" }, o.status),
+    el("td", { dir: "auto" }, o.eta || "—"))));
+  if (!context.open_orders.length) orders.append(el("tr", {}, el("td", { colspan: 4 }, _("No open orders."))));
 
   $("notes").value = call.notes || "";
   $("disposition").value = call.disposition || "";
@@ -207,7 +217,7 @@ $("wrapup-form").addEventListener("submit", (event) => {
     await api(`/api/calls/${encodeURIComponent(pop.sid)}/wrapup`, {
       method: "POST", body: { notes: $("notes").value, disposition: $("disposition").value },
     });
-    $("saved").textContent = "Saved.";
+    $("saved").textContent = _("Saved.");
   }, $("phone-error"))();
 });
 

@@ -1,7 +1,56 @@
-// Shared helpers of the pages: the JSON API with CSRF, the live event stream, safe DOM building, times.
+// Shared helpers of the pages: the JSON API with CSRF, the live event stream, safe DOM building, the page's
+// language (messages, plural forms, names, digits, dates in the center's time zone).
 
 const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 let clockOffsetMs = 0; // server time − browser time, from each snapshot's "now"
+
+// The page's language as the server put it in the page (web/i18n.py).
+const I18N = JSON.parse(document.getElementById("i18n").textContent);
+const NUMBERS = { numberingSystem: I18N.latinDigits ? "latn" : undefined };
+const pluralRules = new Intl.PluralRules(I18N.locale);
+const integers = new Intl.NumberFormat(I18N.locale, { ...NUMBERS, maximumFractionDigits: 0 });
+const twoDigits = new Intl.NumberFormat(I18N.locale, { ...NUMBERS, minimumIntegerDigits: 2, useGrouping: false });
+const tenth = new Intl.NumberFormat(I18N.locale, { ...NUMBERS, minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const percents = new Intl.NumberFormat(I18N.locale, { ...NUMBERS, style: "percent", maximumFractionDigits: 0 });
+const DATES = { ...NUMBERS, timeZone: I18N.timeZone, calendar: "gregory" };
+export const names = I18N.names;
+
+/** "%(name)s" placeholders filled from values (numbers in the page's digits). */
+function fill(text, values = {}) {
+  return text.replace(/%\((\w+)\)[sd]/g, (placeholder, name) => {
+    const value = values[name];
+    if (value === undefined) return placeholder;
+    return typeof value === "number" ? integers.format(value) : String(value);
+  });
+}
+
+/** A message in the page's language (the English text when the catalog has none). */
+export function _(message, values) {
+  const text = I18N.messages[message];
+  return fill(typeof text === "string" ? text : message, values);
+}
+
+/** A message with a count, in the plural form the language uses for that count; %(num)d is the count. */
+export function ngettext(singular, plural, count, values = {}) {
+  const forms = I18N.messages[singular];
+  const category = pluralRules.select(count);
+  const text = forms && typeof forms === "object" ? forms[category] || forms.other : count === 1 ? singular : plural;
+  return fill(text, { num: count, ...values });
+}
+
+/** The display name of a value in the data (a state, outcome, queue, intent…), else the value itself. */
+export function nameOf(kind, value) {
+  if (value === null || value === undefined || value === "") return value;
+  return (names[kind] && names[kind][value]) || value;
+}
+
+/** 1234 → "1,234" / "۱٬۲۳۴"; 0.82 → "82%" / "۸۲٪" in the page's language. */
+export const number = (value) => integers.format(value);
+/** 2.25 → "2.3" / "۲٫۳". */
+export const tenths = (value) => tenth.format(value);
+/** 7 → "07" / "۰۷". */
+export const padded = (value) => twoDigits.format(value);
+export const percent = (ratio) => (ratio === null || ratio === undefined ? "—" : percents.format(ratio));
 
 /** Call our JSON API; throws an Error with the server's message when it refuses. */
 export async function api(path, { method = "GET", body } = {}) {
@@ -25,12 +74,12 @@ export function live(onSnapshot, statusElement) {
   source.onmessage = (event) => {
     const snapshot = JSON.parse(event.data);
     clockOffsetMs = Date.parse(snapshot.now) - Date.now();
-    statusElement.textContent = "Live";
+    statusElement.textContent = _("Live");
     statusElement.dataset.state = "live";
     onSnapshot(snapshot);
   };
   source.onerror = () => {
-    statusElement.textContent = "Reconnecting…";
+    statusElement.textContent = _("Reconnecting…");
     statusElement.dataset.state = "down";
     if (source.readyState === EventSource.CLOSED) {  // refused, not dropped: the browser will not retry by itself
       setTimeout(() => live(onSnapshot, statusElement), 5000 + Math.random() * 5000);
@@ -49,14 +98,22 @@ export function secondsUntil(iso) {
   return iso ? Math.max(0, (Date.parse(iso) - Date.now() - clockOffsetMs) / 1000) : null;
 }
 
-/** 75 → "1:15"; 3725 → "1:02:05"; null → "—". */
+/** 75 → "1:15"; 3725 → "1:02:05"; null → "—" (in the page's digits). */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const total = Math.floor(seconds);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+  const s = twoDigits.format(total % 60);
+  return h ? `${integers.format(h)}:${twoDigits.format(m)}:${s}` : `${integers.format(m)}:${s}`;
+}
+
+/** A wait in words with the language's plural forms: "1 minute", "5 минут", "45 ثانیه". */
+export function waitWords(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const total = Math.floor(seconds);
+  if (total < 60) return ngettext("%(num)d second", "%(num)d seconds", total);
+  return ngettext("%(num)d minute", "%(num)d minutes", Math.floor(total / 60));
 }
 
 /** An element with attributes and children; strings become text nodes, never markup. */
@@ -77,8 +134,22 @@ export function showError(element, error) {
   element.textContent = error ? error.message || String(error) : "";
 }
 
-/** "2026-11-25T10:15:00+00:00" → "25 Nov 2026, 10:15" in the browser's locale. */
+/** "2026-11-25T10:15:00+00:00" → "25 Nov 2026, 10:15" in the page's language and the center's time zone. */
 export function dateTime(iso) {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString(I18N.locale, { ...DATES, dateStyle: "medium", timeStyle: "short" });
+}
+
+/** "2026-11-25T10:15:00+00:00" → "10:15" in the center's time zone. */
+export function timeOfDay(iso) {
+  return new Date(iso).toLocaleTimeString(I18N.locale, { ...DATES, hour: "2-digit", minute: "2-digit" });
+}
+
+/** The header's language menu: the choice is kept on the person's account, and the page comes back in it. */
+const languageMenu = document.getElementById("page-language");
+if (languageMenu) {
+  languageMenu.addEventListener("change", async () => {
+    await api("/api/me/language", { method: "POST", body: { language: languageMenu.value } });
+    window.location.reload();
+  });
 }

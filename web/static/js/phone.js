@@ -1,5 +1,5 @@
 // The caller's phone (local mode): place a simulated call, press keys, say words, read what the caller hears.
-import { api, el, showError } from "./common.js";
+import { _, api, el, nameOf, showError, tenths } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 300;
@@ -15,7 +15,7 @@ function setActive(active) {
   $("call").disabled = active;
   for (const id of CONTROLS) $(id).disabled = !active;
   for (const button of document.querySelectorAll("[data-key]")) button.disabled = !active;
-  $("call-state").textContent = active ? "in call" : sid ? "ended" : "idle";
+  $("call-state").textContent = active ? _("in call") : sid ? _("ended") : _("idle");
 }
 
 async function guarded(action) {
@@ -34,11 +34,11 @@ async function follow() {
   for (const { t, kind, line } of state.lines) {
     if (line === lastLine) continue; // hold music loops: show it once
     lastLine = line;
-    $("transcript").append(el("li", { class: `line ${kind}` }, el("span", { class: "t" }, `${t.toFixed(1)} s`), " ", line));
+    $("transcript").append(el("li", { class: `line ${kind}` }, el("span", { class: "t" }, _("%(num)s s", { num: tenths(t) })), " ", line));
   }
   $("transcript").lastElementChild?.scrollIntoView({ block: "nearest" });
   if (state.ended) {
-    $("transcript").append(el("li", { class: "line end" }, `Call ended: ${state.outcome}`));
+    $("transcript").append(el("li", { class: "line end" }, _("Call ended: %(outcome)s", { outcome: nameOf("outcome", state.outcome) })));
     setActive(false);
     return;
   }

@@ -1,5 +1,7 @@
 // The supervisor's live monitor: queues with today's figures, answers per hour, the line, the agents' board.
-import { api, duration, el, live, secondsSince, showError } from "./common.js";
+import {
+  _, api, dateTime, duration, el, live, nameOf, ngettext, number, padded, percent, secondsSince, showError, waitWords,
+} from "./common.js";
 
 const page = document.getElementById("supervisor-page");
 const SKILLS = page.dataset.skills ? page.dataset.skills.split(",") : [];
@@ -11,26 +13,26 @@ const $ = (id) => document.getElementById(id);
 let snapshot = null;
 const agentRows = new Map(); // agent id → {row, cells, editor}
 
-const percent = (ratio) => (ratio === null ? "—" : `${Math.round(ratio * 100)}%`);
-const seconds = (value) => (value === null ? "—" : `${Math.round(value)} s`);
+const seconds = (value) => (value === null ? "—" : _("%(num)s s", { num: Math.round(value) }));
+const clock = (h) => `${padded(h)}:${padded(0)}`;
 
 /** The figures of one queue, by column (see routing/desk.py for how each is counted). */
 function queueCells(q) {
   return {
-    queue: q.queue,
-    waiting: q.waiting,
-    offered: q.offered,
+    queue: nameOf("queue", q.queue),
+    waiting: number(q.waiting),
+    offered: number(q.offered),
     longest_wait: duration(q.oldest_entered_at ? secondsSince(q.oldest_entered_at) : null),
     estimated_wait: duration(q.estimated_wait_s),
     service_level: percent(q.service_level),
-    target: `${q.sl_target_pct}% in ${q.sl_target_s} s`,
+    target: _("%(pct)s in %(time)s", { pct: percent(q.sl_target_pct / 100), time: seconds(q.sl_target_s) }),
     asa: seconds(q.asa_s),
     abandon_rate: percent(q.abandon_rate),
-    answered: q.answered,
-    abandoned: q.abandoned,
-    callbacks_pending: q.callbacks_pending,
-    callbacks_failed: q.callbacks_failed,
-    agents: `${q.available} / ${q.staffed}`,
+    answered: number(q.answered),
+    abandoned: number(q.abandoned),
+    callbacks_pending: number(q.callbacks_pending),
+    callbacks_failed: number(q.callbacks_failed),
+    agents: `${number(q.available)} / ${number(q.staffed)}`,
   };
 }
 
@@ -42,7 +44,7 @@ function renderQueues() {
     const below = q.service_level !== null && q.service_level * 100 < q.sl_target_pct;
     return el("tr", { "data-queue": q.queue, class: below ? "below-target" : null }, ...cells);
   }));
-  $("day-start").textContent = new Date(snapshot.day_started_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  $("day-start").textContent = dateTime(snapshot.day_started_at);
 }
 
 /** Bars of answers per hour (0–23), drawn as SVG from the snapshot: no chart library, no external service. */
@@ -54,26 +56,32 @@ function renderChart(counts) {
   const y = (count) => height - bottom - (count / max) * (height - bottom - top);
   const shapes = [
     svgEl("line", { x1: left, x2: width, y1: height - bottom, y2: height - bottom, class: "axis" }),
-    svgEl("text", { x: left - 4, y: top + 4, class: "tick", "text-anchor": "end" }, String(max)),
-    svgEl("text", { x: left - 4, y: height - bottom, class: "tick", "text-anchor": "end" }, "0"),
+    svgEl("text", { x: left - 4, y: top + 4, class: "tick", "text-anchor": "end" }, number(max)),
+    svgEl("text", { x: left - 4, y: height - bottom, class: "tick", "text-anchor": "end" }, number(0)),
   ];
   counts.forEach((count, hour) => {
-    const label = `${String(hour).padStart(2, "0")}:00–${String(hour + 1).padStart(2, "0")}:00: ${count} answered`;
+    const label = ngettext("%(from)s–%(to)s: %(num)d answered", "%(from)s–%(to)s: %(num)d answered", count,
+      { from: clock(hour), to: clock(hour + 1) });
     shapes.push(svgEl("rect", {
       x: left + hour * slot + 2, y: y(count), width: slot - 4, height: height - bottom - y(count),
       class: "bar", "data-hour": hour, "data-count": count,
     }, svgEl("title", {}, label)));
     if (hour % 3 === 0) {
       shapes.push(svgEl("text", { x: left + hour * slot + slot / 2, y: height - 6, class: "tick", "text-anchor": "middle" },
-        String(hour).padStart(2, "0")));
+        padded(hour)));
     }
   });
   svg.replaceChildren(...shapes);
   const total = counts.reduce((a, b) => a + b, 0);
   const busiest = counts.indexOf(Math.max(...counts));
-  svg.setAttribute("aria-label", total
-    ? `${total} calls answered today; busiest hour ${String(busiest).padStart(2, "0")}:00 with ${counts[busiest]}`
-    : "No calls answered yet today");
+  if (!total) {
+    svg.setAttribute("aria-label", _("No calls answered yet today"));
+    return;
+  }
+  const answered = ngettext("%(num)d call answered today", "%(num)d calls answered today", total);
+  const peak = ngettext("busiest hour %(hour)s with %(num)d", "busiest hour %(hour)s with %(num)d", counts[busiest],
+    { hour: clock(busiest) });
+  svg.setAttribute("aria-label", _("%(answered)s; %(peak)s", { answered, peak }));
 }
 
 function svgEl(tag, attributes, ...children) {
@@ -87,12 +95,31 @@ function renderWaiting() {
   const body = $("waiting").tBodies[0];
   body.replaceChildren(...snapshot.waiting.map((item) => el("tr", { "data-item": item.id },
     el("td", { "data-since": item.entered_at }, duration(secondsSince(item.entered_at))),
-    el("td", {}, item.queue),
-    el("td", {}, [item.caller.name, item.caller.number].filter(Boolean).join(" · ") || "unknown"),
-    el("td", {}, item.language || "—"),
-    el("td", {}, item.state === "offered" ? `ringing ${item.offered_to}` : item.kind === "callback" ? "callback" : "waiting"),
-    el("td", {}, item.position ?? "—"))));
-  $("waiting-empty").hidden = snapshot.waiting.length > 0;
+    el("td", {}, nameOf("queue", item.queue)),
+    el("td", {}, callerCell(item.caller)),
+    el("td", {}, nameOf("language", item.language) || "—"),
+    el("td", {}, item.state === "offered" ? _("ringing %(agent)s", { agent: item.offered_to })
+      : item.kind === "callback" ? _("callback") : _("waiting")),
+    el("td", {}, item.position === null || item.position === undefined ? "—" : number(item.position)))));
+  $("waiting-summary").textContent = waitingSummary(snapshot.waiting);
+}
+
+/** "3 callers waiting; longest wait 2 minutes", in the language's plural forms. */
+function waitingSummary(waiting) {
+  if (!waiting.length) return _("Nobody is waiting.");
+  const longest = Math.max(...waiting.map((item) => secondsSince(item.entered_at)));
+  const callers = ngettext("%(num)d caller waiting", "%(num)d callers waiting", waiting.length);
+  return _("%(callers)s; longest wait %(wait)s", { callers, wait: waitWords(longest) });
+}
+
+/** A caller's name and number (the number kept left to right in a right-to-left page). */
+function callerCell(caller) {
+  if (!caller.name && !caller.number) return _("unknown");
+  const parts = [];
+  if (caller.name) parts.push(caller.name);
+  if (caller.name && caller.number) parts.push(" · ");
+  if (caller.number) parts.push(el("bdi", { dir: "ltr" }, caller.number));
+  return el("span", {}, ...parts);
 }
 
 function renderAgents() {
@@ -103,11 +130,13 @@ function renderAgents() {
     if (!agentRows.has(agent.id)) agentRows.set(agent.id, agentRow(agent));
     const entry = agentRows.get(agent.id);
     entry.agent = agent;
-    entry.cells.state.textContent = agent.presence + (agent.not_ready_reason ? ` (${agent.not_ready_reason})` : "");
+    entry.cells.state.textContent = nameOf("presence", agent.presence) + (agent.not_ready_reason ? ` (${agent.not_ready_reason})` : "");
     entry.cells.state.dataset.presence = agent.presence;
-    entry.cells.call.textContent = agent.current_call_sid ? `${agent.current_queue || ""} ${agent.current_call_sid.slice(0, 10)}…` : "—";
-    entry.cells.languages.textContent = agent.languages.join(", ") || "—";
-    entry.cells.skills.textContent = Object.entries(agent.skills).map(([s, l]) => `${s} ${l}`).join(", ") || "none";
+    entry.cells.call.textContent = agent.current_call_sid
+      ? `${nameOf("queue", agent.current_queue) || ""} ${agent.current_call_sid.slice(0, 10)}…` : "—";
+    entry.cells.languages.textContent = agent.languages.map((code) => nameOf("language", code)).join(", ") || "—";
+    entry.cells.skills.textContent = Object.entries(agent.skills).map(([s, l]) => `${s} ${number(l)}`).join(", ")
+      || _("none");
     body.append(entry.row, entry.editor);
   }
   for (const [id, entry] of agentRows) {
@@ -125,17 +154,18 @@ function agentRow(agent) {
     languages: el("td"),
     skills: el("td", { "data-field": "skills" }),
   };
-  const select = el("select", { "aria-label": `New state for ${agent.name}` },
-    ...PRESENCES.map((p) => el("option", { value: p }, p)));
-  const force = el("button", { type: "button" }, "Set state");
-  const edit = el("button", { type: "button", "aria-expanded": "false" }, "Edit skills");
+  const select = el("select", { "aria-label": _("New state for %(name)s", { name: agent.name }) },
+    ...PRESENCES.map((p) => el("option", { value: p }, nameOf("presence", p))));
+  const force = el("button", { type: "button" }, _("Set state"));
+  const edit = el("button", { type: "button", "aria-expanded": "false" }, _("Edit skills"));
   const editor = skillEditor(agent, edit);
   force.addEventListener("click", act(async () => {
     const now = agentRows.get(agent.id).agent.presence;
-    if (ON_A_CALL.includes(now) && !window.confirm(`${agent.name} is ${now}. Force ${select.value}? `
-        + "A ringing offer goes back to the queue; a call ends for routing (the line itself is not hung up).")) return;
+    if (ON_A_CALL.includes(now) && !window.confirm(_("%(name)s is %(state)s. Force %(new)s? A ringing offer goes back "
+        + "to the queue; a call ends for routing (the line itself is not hung up).",
+    { name: agent.name, state: nameOf("presence", now), new: nameOf("presence", select.value) }))) return;
     await api(`/api/agents/${encodeURIComponent(agent.id)}/presence`,
-      { method: "POST", body: { presence: select.value, reason: select.value === "break" ? "set by supervisor" : null } });
+      { method: "POST", body: { presence: select.value, reason: select.value === "break" ? _("set by supervisor") : null } });
   }));
   edit.addEventListener("click", () => {
     const open = editor.hidden;
@@ -156,7 +186,8 @@ function skillEditor(agent, toggle) {
   const inputs = SKILLS.map((skill) => el("label", {}, `${skill} `,
     el("input", { type: "number", name: skill, min: 0, max: 5, step: 1, value: 0 })));
   const form = el("form", { class: "skills-form" }, ...inputs,
-    el("button", { type: "submit", class: "primary" }, "Save skills"), el("small", { class: "muted" }, " 0 = none, 1–5 = level"));
+    el("button", { type: "submit", class: "primary" }, _("Save skills")),
+    el("small", { class: "muted" }, _("0 = none, 1–5 = level")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const skills = {};
