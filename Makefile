@@ -70,7 +70,8 @@ worker: deps ## an rq worker for the job queues on REDIS_URL (calls first, then 
 	$(PY) -m services.worker
 
 screenshots: deps-test ## the pages' screenshots in docs/ (the browser tests, saving what they see there)
-	SCREENSHOT_DIR=docs $(PY) -m pytest -q -p no:cacheprovider tests/test_web_agent.py tests/test_web_supervisor.py
+	SCREENSHOT_DIR=docs $(PY) -m pytest -q -p no:cacheprovider tests/test_web_agent.py tests/test_web_supervisor.py \
+		tests/test_web_i18n.py
 
 lint: deps-test
 	$(VENV)/bin/ruff check .

@@ -217,3 +217,18 @@ def test_a_language_chosen_on_the_page_is_kept_across_signing_in_again(web, brow
     expect(page.locator("#live")).to_have_text(ru.gettext("Live"), timeout=WAIT_MS)
     page.get_by_label(ru.gettext("Language")).select_option(label="English")
     expect(page.locator("html")).to_have_attribute("lang", "en", timeout=WAIT_MS)
+
+
+def test_latin_digits_can_be_chosen_for_every_language(browser, tmp_path):
+    server = start_web_server(tmp_path, {"LATIN_DIGITS": "true"})
+    try:
+        people = tmp_path / "people.yaml"
+        people.write_text(yaml.safe_dump(PEOPLE, allow_unicode=True), encoding="utf-8")
+        server.seed(lambda db: admin.load_center(db, people, now()))
+        page = browser.new_context().new_page()
+        sign_in(page, server, "reza")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        page.get_by_role("button", name=catalog("fa").gettext("available").capitalize()).click()
+        expect(page.locator("#in-state")).to_have_text(re.compile(r"^[0-9]+:[0-9]{2}$"), timeout=WAIT_MS)
+    finally:
+        server.stop()

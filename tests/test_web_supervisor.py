@@ -215,6 +215,6 @@ def test_the_supervisor_forces_a_stuck_busy_agent_free_after_confirming_and_it_i
     row.get_by_label("New state for Dan Stuck").select_option("available")
     row.get_by_role("button", name="Set state").click()
     expect(row.locator('[data-field="presence"]')).to_have_text("available", timeout=WAIT_MS)
-    assert asked and "Dan Stuck is busy" in asked[0]
+    assert asked and "Dan Stuck is on a call. Force available?" in asked[0]
     audit = web.query("SELECT reason FROM routing_events WHERE agent_id = 'dan' AND kind = 'forced'")
     assert [a["reason"] for a in audit] == ["busy to available by sam"]
