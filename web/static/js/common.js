@@ -63,7 +63,7 @@ export async function api(path, { method = "GET", body } = {}) {
   if (response.status === 401) {
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
   }
-  if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+  if (!response.ok) throw new Error(data.error || _("The server answered %(status)s.", { status: response.status }));
   return data;
 }
 
