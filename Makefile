@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
-DEB_PACKAGES := espeak-ng sox libsox-fmt-all redis-server chromium
+DEB_PACKAGES := espeak-ng sox libsox-fmt-all redis-server chromium nginx
 BENCH_PACKAGES := wrk
 export PYTHONUNBUFFERED := 1
 
@@ -18,7 +18,7 @@ define apt_install
 	fi
 endef
 
-system-packages: ## Debian packages: espeak-ng + sox (speech), redis-server, chromium (browser tests)
+system-packages: ## Debian packages: espeak-ng + sox (speech), redis-server, chromium (browser tests), nginx (the proxy test)
 	$(call apt_install,$(DEB_PACKAGES))
 
 bench-packages: ## wrk, the load generator of the webhook benchmark

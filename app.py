@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 from flask import Response, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import MisdirectedRequest, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import settings
 from core.errors import ConfigError
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEMO_PHONE = {"answer_after_s": 3.0, "talk_s": 20.0}  # local mode: agents without the agent page open still answer
 # Request limits: Twilio's webhook forms and the pages' JSON are a few kB; anything far bigger is refused (413).
+LIVE_PATHS = ("/events", "/voice/media")  # the long-lived connections: SSE to the pages, Twilio's Media Streams
 LIMITS = {"MAX_CONTENT_LENGTH": 256 * 1024, "MAX_FORM_MEMORY_SIZE": 64 * 1024, "MAX_FORM_PARTS": 200}
 
 
@@ -52,11 +54,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     errors.init_app(app)
     cli.init_app(app)
     app.add_url_rule("/healthz", view_func=healthz)
+    app.before_request(serve_this_pools_paths)
     app.before_request(refuse_big_bodies)
     app.after_request(no_sniffing)
     if config["LOCAL_MODE"]:
         mount_simulator(app, config)
+    if config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxies in front of us saw them
+        hops = config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
+
+
+def serve_this_pools_paths() -> None:
+    """SERVE=requests leaves the long-lived connections to the live pool, SERVE=live serves nothing else: a proxy
+    that sends a request to the wrong pool gets a clear refusal, never a thread held in the wrong place."""
+    serve, live = current_app.config["SERVE"], request.path in LIVE_PATHS
+    if serve == "requests" and live:
+        raise MisdirectedRequest(f"{request.path} is served by the live pool (SERVE=live): route it there")
+    if serve == "live" and not live and request.path != "/healthz":
+        raise NotFound(f"this process serves only the live connections ({', '.join(LIVE_PATHS)})")
 
 
 def refuse_big_bodies() -> None:

@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_PATH", _str, "", "SQLite database file. Empty: instance/contact_center.db."),
     Setting("LIVE_CONNECTIONS", int, 12, "Event streams and Media Streams one web process serves at once (each holds a request thread for as long as it lasts): keep it below gunicorn's --threads, so that the rest always answer webhooks."),
     Setting("LIVE_CONNECTIONS_PER_USER", int, 3, "Event streams one signed-in person may hold open at once, per web process."),
+    Setting("SERVE", _choice("all", "requests", "live"), "all", "What this process serves: all; requests (webhooks, pages, API: /events and /voice/media answer 421); live (only the long-lived /events and /voice/media, and /healthz). Run a requests pool and a live pool behind one proxy so that live connections never hold a webhook's thread."),
     Setting("STORE_WRITE_WAIT_S", float, 1.0, "How long a webhook waits for the database's write lock; after that (or on a full disk, a read-only file) it answers the caller and keeps its report in JOURNAL_PATH, applied when the database can be written again."),
     Setting("JOURNAL_PATH", _str, "", "The webhook journal (a file). Empty: DATABASE_PATH + '.journal'; put it on another filesystem than the database to survive a full disk."),
     Setting("REDIS_URL", _str, "", "Redis for rq jobs and live events. Empty: an embedded in-process stand-in."),
@@ -97,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROMPT_CACHE_DIR", _str, "", "Folder of rendered prompt audio. Empty: instance/prompts."),
     Setting("SECRET_KEY", _str, "", "Signs session cookies. Empty: a generated key kept in instance/secret_key."),
     Setting("PORT", int, 5000, "Port of `python app.py` / `make run`."),
+    Setting("TRUSTED_PROXIES", int, 0, "Reverse proxies in front of the server (1: one nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed: sign-in throttling then counts the caller's address, not the proxy's. 0: the headers are ignored (anyone could send them)."),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -17,9 +17,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class NewCaller:
-    """A number we have not heard from (or a withheld one): its caller row is made, and the call is theirs."""
+    """A number we have not heard from: its caller row is made, and the call is theirs."""
 
-    number: str | None
+    number: str
 
 
 @dataclass(frozen=True)

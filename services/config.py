@@ -66,6 +66,10 @@ def resolve(config: Mapping[str, Any], instance: Path = DEFAULT_INSTANCE) -> dic
     resolved["PROMPT_CACHE_DIR"] = resolved["PROMPT_CACHE_DIR"] or str(instance / "prompts")
     resolved["JOURNAL_PATH"] = resolved["JOURNAL_PATH"] or resolved["DATABASE_PATH"] + ".journal"
     resolved["SECRET_KEY"] = resolved["SECRET_KEY"] or instance_secret(instance, "secret_key")
+    if local and resolved["SERVE"] != "all":
+        raise ConfigError("local mode is one process (the simulator lives in it): SERVE must be all")
+    if not 0 <= resolved["TRUSTED_PROXIES"] <= 5:
+        raise ConfigError("TRUSTED_PROXIES is the number of reverse proxies in front of the server: 0 to 5")
     return resolved
 
 

@@ -26,12 +26,11 @@ def find_caller(db: sqlite_utils.Database, number: str | None) -> dict[str, Any]
     return one(db, "SELECT * FROM callers WHERE number = ?", [number]) if number else None
 
 
-def caller_for_number(db: sqlite_utils.Database, number: str | None) -> dict[str, Any]:
-    """The caller row for an E.164 number, created on first contact; withheld → a new anonymous caller."""
-    if number:
-        row = one(db, "SELECT * FROM callers WHERE number = ?", [number])
-        if row:
-            return row
+def caller_for_number(db: sqlite_utils.Database, number: str) -> dict[str, Any]:
+    """The caller row for an E.164 number, created on first contact."""
+    row = one(db, "SELECT * FROM callers WHERE number = ?", [number])
+    if row:
+        return row
     caller_id = insert(db, "callers", {"number": number, "created_at": now_text()})
     return {"id": caller_id, "number": number, "name": None, "language": None, "notes": None}
 

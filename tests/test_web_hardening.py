@@ -123,3 +123,28 @@ def test_the_local_simulator_answers_only_its_token_json_and_loopback_hosts(web)
     for path in ("/login", "/sim/", "/healthz"):
         assert requests.get(web.base_url + path, headers=rebound, timeout=10).status_code == 400, path
     assert requests.get(web.base_url + "/login", headers={"Host": f"localhost:{web.port}"}, timeout=10).status_code == 200
+
+
+def test_behind_a_trusted_proxy_throttling_counts_the_callers_address_and_otherwise_ignores_forwarded_headers(tmp_path):
+    """TRUSTED_PROXIES=1: X-Forwarded-For (as nginx sets it) is the address counted. Without it, the header is
+    anyone's to send, so it changes nothing: a guesser cannot escape the per-address limit by inventing addresses."""
+    (tmp_path / "behind").mkdir()
+    (tmp_path / "direct").mkdir()
+    behind = start_web_server(tmp_path / "behind", {"TRUSTED_PROXIES": "1"})
+    direct = start_web_server(tmp_path / "direct")
+    try:
+        for server, escapes in ((behind, True), (direct, False)):
+            for n in range(20):  # twenty wrong guesses over twenty accounts, "from" one address
+                guess = requests.Session()
+                guess.headers["X-Forwarded-For"] = "203.0.113.7"
+                assert attempt(server, f"nobody{n}", "guess", guess).status_code == 401
+            elsewhere = requests.Session()
+            elsewhere.headers["X-Forwarded-For"] = "198.51.100.20"
+            response = attempt(server, "sam", PASSWORD, elsewhere)
+            assert response.status_code == (302 if escapes else 429), server.env.get("TRUSTED_PROXIES")
+            again = requests.Session()
+            again.headers["X-Forwarded-For"] = "203.0.113.7"
+            assert attempt(server, "sam", PASSWORD, again).status_code == 429
+    finally:
+        behind.stop()
+        direct.stop()

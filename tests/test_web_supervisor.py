@@ -15,7 +15,16 @@ from core.clock import iso
 from routing import admin, service
 from store import routing as store_routing
 from tests.conftest import Server, new_number
-from tests.web_support import add_caller, browser_fixture, now, shot, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
+from tests.web_support import (  # noqa: F401 (fixtures browser, web)
+    add_caller,
+    add_past_call,
+    browser_fixture,
+    now,
+    shot,
+    sign_in,
+    signed_in,
+    web_fixture,
+)
 
 WAIT_MS = 15_000
 QUEUES = ("billing", "general", "orders", "support")
@@ -218,3 +227,36 @@ def test_the_supervisor_forces_a_stuck_busy_agent_free_after_confirming_and_it_i
     assert asked and "Dan Stuck is on a call. Force available?" in asked[0]
     audit = web.query("SELECT reason FROM routing_events WHERE agent_id = 'dan' AND kind = 'forced'")
     assert [a["reason"] for a in audit] == ["busy to available by sam"]
+
+
+def test_the_supervisor_exports_and_then_forgets_one_callers_data_from_the_page(web, browser):
+    number = new_number()
+    caller = add_caller(web, number, name="Vera Forgetme", notes="Allergic to hold music.")
+    add_past_call(web, caller, 4, intent="billing", outcome="answered", notes="Vera asked for a refund.")
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True).new_page()
+    sign_in(page, web, "sam")
+    page.get_by_label("Phone number").fill(number)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()
+    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert exported["caller"]["name"] == "Vera Forgetme" and exported["caller"]["number"] == number
+    assert [call["notes"] for call in exported["calls"]] == ["Vera asked for a refund."]
+    expect(page.locator("#privacy-result")).to_have_text("Exported, with 1 call.")
+
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Forget…").click()
+    expect(page.locator("#privacy-result")).to_have_text("Forgotten: 1 call, 0 callbacks cancelled.", timeout=WAIT_MS)
+    assert asked == [f"Erase everything held on {number}? This cannot be undone."]
+    assert web.query("SELECT count(*) AS n FROM callers WHERE number = ?", [number])[0]["n"] == 0
+    assert web.query("SELECT count(*) AS n FROM calls WHERE notes LIKE '%Vera%'")[0]["n"] == 0
+    page.get_by_role("button", name="Export").click()
+    expect(page.locator("#privacy-error")).to_have_text("no caller with that number")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # a supervisor who says no has erased nothing
+    other = new_number()
+    add_caller(web, other, name="Kept Caller")
+    page.get_by_label("Phone number").fill(other)
+    page.get_by_role("button", name="Forget…").click()
+    expect(page.locator("#privacy-result")).to_have_text("")
+    assert web.query("SELECT name FROM callers WHERE number = ?", [other]) == [{"name": "Kept Caller"}]

@@ -53,13 +53,14 @@ def test_caller_speech_cannot_break_the_twiml(client, db):
     assert b"<Hangup/>" not in response.data.split(b"<Gather")[0]
 
 
-def test_withheld_numbers_are_unknown_callers(client, db):
+def test_withheld_numbers_are_unknown_callers_and_leave_no_caller_row(client, db):
+    callers_before = db["callers"].count
     for raw in ("anonymous", "restricted", "", "+266696687", "Anonymous"):
         sid = new_sid()
         response = signed_post(client, "/voice/incoming", {"CallSid": sid, "From": raw})
         assert response.status_code == 200
-        caller = db["callers"].get(db["calls"].get(sid)["caller_id"])
-        assert caller["number"] is None
+        assert db["calls"].get(sid)["caller_id"] is None
+    assert db["callers"].count == callers_before
 
 
 def test_a_malformed_callback_step_is_a_clear_400(client):

@@ -150,7 +150,7 @@ def incoming() -> Response:
             log.info("incoming webhook for %s repeated; starting its flow again", sid)
         pending = callbacks.pending_for(db, number)
         turn = make_turn(svc, call, db, now)
-        if call.new and caller is None:
+        if call.new and caller is None and number:  # a withheld number is nobody: no caller row for it
             turn.do(NewCaller(number))
         lifecycle.incoming(turn, pending[0] if pending else None)
         return turn

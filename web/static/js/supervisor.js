@@ -203,13 +203,14 @@ function skillEditor(agent, toggle) {
   return editorRow;
 }
 
-function act(action) {
+/** A button's or form's action: its error, if any, shown in the section's alert. */
+function act(action, errorElement = $("action-error")) {
   return async () => {
-    showError($("action-error"), null);
+    showError(errorElement, null);
     try {
       await action();
     } catch (error) {
-      showError($("action-error"), error);
+      showError(errorElement, error);
     }
   };
 }
@@ -224,6 +225,41 @@ function tick() {
   for (const cell of $("waiting").querySelectorAll("[data-since]")) cell.textContent = duration(secondsSince(cell.dataset.since));
   for (const { agent, cells } of agentRows.values()) cells.since.textContent = duration(secondsSince(agent.presence_since));
 }
+
+/** A caller's data: export it as a JSON file, or erase it after a confirmation (web/api.py, store/privacy.py). */
+function callerPath(action) {
+  return `/api/callers/${encodeURIComponent($("privacy-number").value.trim())}/${action}`;
+}
+
+async function exportCaller() {
+  $("privacy-result").textContent = "";
+  const data = await api(callerPath("export"));
+  const file = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const link = el("a", { href: URL.createObjectURL(file), download: `caller-${data.caller.id}.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(link.href);
+  $("privacy-result").textContent = ngettext("Exported, with %(num)d call.", "Exported, with %(num)d calls.",
+    data.calls.length);
+}
+
+async function forgetCaller() {
+  $("privacy-result").textContent = "";
+  const number = $("privacy-number").value.trim();
+  if (!$("privacy-form").reportValidity()) return;
+  if (!window.confirm(_("Erase everything held on %(number)s? This cannot be undone.", { number }))) return;
+  const done = await api(callerPath("forget"), { method: "POST", body: { confirm: true } });
+  const calls = ngettext("%(num)d call", "%(num)d calls", done.calls);
+  const callbacks = ngettext("%(num)d callback cancelled", "%(num)d callbacks cancelled", done.callbacks);
+  $("privacy-result").textContent = _("Forgotten: %(calls)s, %(callbacks)s.", { calls, callbacks });
+}
+
+$("privacy-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(exportCaller, $("privacy-error"))();
+});
+$("forget").addEventListener("click", act(forgetCaller, $("privacy-error")));
 
 live((next) => {
   snapshot = next;
