@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bench.erlang import agents_for, erlang_a, erlang_b, erlang_c, erlang_c_probability, load_of
+from routing.erlang import agents_for, erlang_a, erlang_b, erlang_c, erlang_c_probability, load_of
 
 
 def exact_erlang_b(agents: int, load: Fraction) -> Fraction:
@@ -143,7 +143,7 @@ def test_erlang_a_equals_the_chain_with_abandonment_and_the_tagged_callers_own_c
     pi = birth_death(lam, [min(n, agents) * mu + max(0, n - agents) * theta for n in range(1, states)])
     queue_length = sum((n - agents) * p for n, p in enumerate(pi) if n > agents)
     # The tagged caller who found n ≥ N, at position i: up at Nμ + (i−1)θ, abandons at θ.
-    # Integrate dp/dt = pQ over the target by Runge–Kutta (independent of the closed forms in bench.erlang).
+    # Integrate dp/dt = pQ over the target by Runge–Kutta (independent of the closed forms in routing.erlang).
     positions = len(pi) - agents
     start = np.append(pi[agents:], 0.0)  # last entry: answered
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -13,7 +15,7 @@ from core import calls as lifecycle
 from core.clock import iso, parse_time
 from core.constants import LANGUAGES
 from core.numbers import required
-from routing import desk, service
+from routing import desk, reports, service, staffing
 from store import calls, privacy
 from store import desk as store_desk
 from store import routing as store_routing
@@ -162,6 +164,50 @@ def forget_caller(number: str) -> Response:
     if done is None:
         abort(404, "no caller with that number")
     return jsonify(forgotten=True, **done)
+
+
+@bp.get("/reports/intervals")
+@allow("supervisor")
+def report_intervals() -> Response:
+    """The historical report (routing/reports.py) as JSON, or as CSV with ``format=csv``."""
+    svc, args = services(), request.args
+    period = reports.Period.parse(args.get("from", ""), args.get("to", ""), args.get("interval", "day"),
+                                  svc.config["TIMEZONE"])
+    by = args.get("by", "queue")
+    rows = reports.report(svc.store.db(), period, svc.clock(), by=by, queue=args.get("queue") or None)
+    if args.get("format", "json") == "csv":
+        return csv_response(rows, by, f"report-{period.first}-{period.last}-{args.get('interval', 'day')}.csv")
+    if args.get("format", "json") != "json":
+        raise BadRequest("format is json or csv")
+    return jsonify(timezone=svc.config["TIMEZONE"], rows=rows)
+
+
+def csv_response(rows: list[dict[str, Any]], by: str, filename: str) -> Response:
+    """The rows as a CSV file, columns in the report's order."""
+    columns = ["interval_start", *(("queue",) if by == "queue" else ("agent", "agent_name")),
+               *(reports.QUEUE_COLUMNS if by == "queue" else reports.AGENT_COLUMNS)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/reports/staffing")
+@allow("supervisor")
+def report_staffing() -> Response:
+    """Agents needed per interval of a day for one queue (routing/staffing.py)."""
+    svc, args = services(), request.args
+    try:
+        day = date.fromisoformat(args["day"]) if args.get("day") else reports.local_date(svc.clock(), svc.config["TIMEZONE"])
+        minutes = int(args.get("interval", "30"))
+    except ValueError:
+        raise BadRequest("day is a date (YYYY-MM-DD) and interval 15, 30 or 60") from None
+    if minutes not in (15, 30, 60):
+        raise BadRequest("interval is 15, 30 or 60")
+    queue = args.get("queue") or ""
+    return jsonify(staffing.advice(svc.store.db(), queue, day, svc.clock(), svc.config["TIMEZONE"], minutes))
 
 
 def caller_number(raw: str) -> str:

@@ -6,17 +6,19 @@ is served from here (no CDN), and a Content-Security-Policy allows scripts from 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, redirect, render_template
+from datetime import timedelta
+
+from flask import Blueprint, Flask, Response, redirect, render_template, request
 from flask_babel import get_locale
 from werkzeug.exceptions import NotFound
 
 from core.constants import DISPOSITIONS, LANGUAGES
-from routing import desk
+from routing import desk, reports
 from store import desk as store_desk
 from store import routing as store_routing
 from web.auth import ROLES, allow, current_user, guard, home_url
 from web.context import services
-from web.i18n import DISPOSITION_NAMES, PRESENCE_NAMES, language_names
+from web.i18n import DISPOSITION_NAMES, PRESENCE_NAMES, display_names, language_names
 
 bp = Blueprint("pages", __name__)
 bp.before_request(guard)
@@ -42,8 +44,23 @@ def agent() -> str:
 @bp.get("/supervisor")
 @allow("supervisor")
 def supervisor() -> str:
-    return render_template("supervisor.html", skills=sorted(store_routing.skill_names(services().store.db())),
-                           presences=desk.PRESENCES, timezone=services().config["TIMEZONE"])
+    db = services().store.db()
+    return render_template("supervisor.html", skills=sorted(store_routing.skill_names(db)), presences=desk.PRESENCES,
+                           queues=[q["name"] for q in store_routing.queues(db)], timezone=services().config["TIMEZONE"])
+
+
+@bp.get("/supervisor/reports")
+@allow("supervisor")
+def reports_page() -> str:
+    """Historical figures over a date range (the JSON and CSV API draws them), staffing advice and definitions."""
+    svc, args = services(), request.args
+    today = reports.local_date(svc.clock(), svc.config["TIMEZONE"])
+    queues = store_routing.queues(svc.store.db())
+    language = str(get_locale())
+    return render_template(
+        "reports.html", timezone=svc.config["TIMEZONE"], first=args.get("from") or (today - timedelta(days=6)).isoformat(),
+        last=args.get("to") or today.isoformat(), interval=args.get("interval") or "day", queue=args.get("queue") or "",
+        queues=[q["name"] for q in queues], queue_names=display_names(language)["queue"])
 
 
 @bp.get("/phone")

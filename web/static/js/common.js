@@ -140,6 +140,16 @@ export function dateTime(iso) {
   return new Date(iso).toLocaleString(I18N.locale, { ...DATES, dateStyle: "medium", timeStyle: "short" });
 }
 
+/** "2026-11-25T00:00:00+03:00" → "25 Nov 2026": the date in the center's time zone. */
+export function dateOnly(iso) {
+  return new Date(iso).toLocaleDateString(I18N.locale, { ...DATES, dateStyle: "medium" });
+}
+
+/** "2026-11-25" (a calendar day, no time zone) → "25 Nov 2026". */
+export function calendarDay(day) {
+  return new Date(`${day}T12:00:00Z`).toLocaleDateString(I18N.locale, { ...DATES, timeZone: "UTC", dateStyle: "medium" });
+}
+
 /** "2026-11-25T10:15:00+00:00" → "10:15" in the center's time zone. */
 export function timeOfDay(iso) {
   return new Date(iso).toLocaleTimeString(I18N.locale, { ...DATES, hour: "2-digit", minute: "2-digit" });

@@ -1,6 +1,7 @@
 // The supervisor's live monitor: queues with today's figures, answers per hour, the line, the agents' board.
 import {
-  _, api, dateTime, duration, el, live, nameOf, ngettext, number, padded, percent, secondsSince, showError, waitWords,
+  _, api, dateTime, duration, el, live, nameOf, ngettext, number, padded, percent, secondsSince, showError, tenths,
+  waitWords,
 } from "./common.js";
 
 const page = document.getElementById("supervisor-page");
@@ -260,6 +261,23 @@ $("privacy-form").addEventListener("submit", (event) => {
   act(exportCaller, $("privacy-error"))();
 });
 $("forget").addEventListener("click", act(forgetCaller, $("privacy-error")));
+
+/** The staffing advice for the half hour we are in, per queue (refreshed every five minutes). */
+async function staffingNow() {
+  const slot = new Date().toLocaleTimeString("en-GB", { timeZone: page.dataset.timezone, hour: "2-digit", minute: "2-digit" });
+  const start = `${slot.slice(0, 2)}:${Number(slot.slice(3)) < 30 ? "00" : "30"}`;
+  const queues = page.dataset.queues ? page.dataset.queues.split(",") : [];
+  const advice = await Promise.all(queues.map((queue) => api(`/api/reports/staffing?${new URLSearchParams({ queue })}`)));
+  $("staffing-now").tBodies[0].replaceChildren(...advice.map((a) => {
+    const now = a.intervals.find((i) => i.start === start);
+    return el("tr", { "data-queue": a.queue }, el("th", { scope: "row" }, nameOf("queue", a.queue)),
+      el("td", {}, now ? tenths(now.arrivals) : "—"), el("td", { "data-field": "erlang_c" }, now ? number(now.agents_erlang_c) : "—"),
+      el("td", {}, now ? number(now.agents_erlang_a) : "—"), el("td", {}, number(a.signed_in_now)));
+  }));
+}
+
+act(staffingNow)();
+setInterval(act(staffingNow), 5 * 60 * 1000);
 
 live((next) => {
   snapshot = next;

@@ -1,4 +1,4 @@
-"""Erlang B, C and A: the queueing formulas the day simulator is checked against.
+"""Erlang B, C and A: the queueing formulas of the staffing advice, which the day simulator is checked against too.
 
 Notation: ``agents`` N, offered ``load`` A = λ·h in erlangs, ``handle_s`` h (μ = 1/h),
 ``target_s`` T of the service level, ``patience_s`` the mean of an exponential patience (θ = 1/patience).
@@ -146,9 +146,16 @@ def erlang_a(agents: int, load: float, handle_s: float, target_s: float, patienc
     )
 
 
-def agents_for(load: float, handle_s: float, target_s: float, service_level: float) -> int:
-    """The fewest agents whose Erlang C service level within ``target_s`` reaches ``service_level``."""
-    agents = math.floor(load) + 1
-    while erlang_c(agents, load, handle_s, target_s).service_level < service_level:
+def agents_for(load: float, handle_s: float, target_s: float, service_level: float, *,
+               patience_s: float = math.inf) -> int:
+    """The fewest agents whose service level within ``target_s`` reaches ``service_level``: by Erlang C, or by
+    Erlang A when callers abandon after a finite mean ``patience_s``."""
+    if math.isinf(patience_s):
+        agents = math.floor(load) + 1
+        while erlang_c(agents, load, handle_s, target_s).service_level < service_level:
+            agents += 1
+        return agents
+    agents = 1
+    while erlang_a(agents, load, handle_s, target_s, patience_s).service_level < service_level:
         agents += 1
     return agents
