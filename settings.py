@@ -97,6 +97,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LATIN_DIGITS", _bool, False, "Pages write numbers with 0–9 in every language (false: each language's own digits, e.g. Persian ۰–۹)."),
     Setting("PROMPT_CACHE_DIR", _str, "", "Folder of rendered prompt audio. Empty: instance/prompts."),
     Setting("SECRET_KEY", _str, "", "Signs session cookies. Empty: a generated key kept in instance/secret_key."),
+    Setting("ALERT_WEBHOOK_URL", _str, "", "Where queue alerts are POSTed as JSON when raised and when cleared (signed, retried with backoff). Empty: shown on the monitor only."),
+    Setting("ALERT_WEBHOOK_SECRET", _str, "", "Signs each alert POST: X-Alert-Signature = sha256=HMAC-SHA256(secret, \"<X-Alert-Timestamp>.<body>\"). Required with ALERT_WEBHOOK_URL."),
     Setting("PORT", int, 5000, "Port of `python app.py` / `make run`."),
     Setting("TRUSTED_PROXIES", int, 0, "Reverse proxies in front of the server (1: one nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed: sign-in throttling then counts the caller's address, not the proxy's. 0: the headers are ignored (anyone could send them)."),
 )

@@ -33,10 +33,10 @@ from matplotlib.figure import Figure  # the object API draws with Agg, no displa
 
 import settings
 from bench.daysim import CallbackPolicy, Callers, DayReport, Figures, Scenario, VirtualHold, fifo, simulate
-from routing.erlang import erlang_a, erlang_c
 from bench.headline import row
 from bench.machine import describe
 from bench.scenarios import center, single_queue
+from routing.erlang import erlang_a, erlang_c
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

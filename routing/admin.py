@@ -32,7 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.clock import iso
 from core.constants import LANGUAGES, QUEUE_DEFAULTS, ROLES
-from routing import service
+from routing import alerts, service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, EscalationStep, Presence, check_level
 from store import routing as store
@@ -77,7 +77,7 @@ def _skills(owner: str, levels: Any, known: set[str]) -> dict[str, int]:
 
 
 def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known_queues: set[str]) -> dict[str, Any]:
-    unknown = set(spec) - {*QUEUE_DEFAULTS, "skills", "escalation", "names"}
+    unknown = set(spec) - {*QUEUE_DEFAULTS, "skills", "escalation", "names", "alerts"}
     if unknown:
         raise RoutingError(f"queue {name}: unknown keys {sorted(unknown)}")
     row = {**QUEUE_DEFAULTS, **spec, "name": name}
@@ -88,6 +88,7 @@ def _queue_row(name: str, spec: Mapping[str, Any], known_skills: set[str], known
             raise RoutingError(f"queue {name}: overflow to unknown queue {step.overflow}")
     row["escalation"] = [step.to_dict() for step in steps]
     row["names"] = _display_names(f"queue {name}", spec.get("names") or {})
+    row["alerts"] = alerts.check_thresholds(f"queue {name}", spec.get("alerts") or {})
     if not 1 <= int(row["sl_target_pct"]) <= 100 or int(row["sl_target_s"]) < 0 or int(row["wrapup_s"]) < 0:
         raise RoutingError(f"queue {name}: sl_target_pct is 1–100, sl_target_s and wrapup_s ≥ 0")
     return row

@@ -31,6 +31,7 @@ from core.clock import iso, parse_time
 from routing import service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, check_level
+from store import alerts as store_alerts
 from store import desk as store
 from store import routing as store_routing
 from store.db import transaction
@@ -126,6 +127,7 @@ def supervisor_snapshot(db: sqlite_utils.Database, now: datetime, timezone: str)
         "waiting": waiting,
         "agents": agents,
         "handled_per_hour": handled_per_hour(store.answer_times(db, iso(since)), timezone),
+        "alerts": store_alerts.open_alerts(db),
     }
 
 

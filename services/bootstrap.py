@@ -147,7 +147,8 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     ticker = Ticker(store, env, telephony, jobs, policy, journal, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
                     reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],
                                          after_s=resolved["RECONCILE_AFTER_S"], clock=clock),
-                    retention_days=resolved["RETENTION_DAYS"], clock=clock)
+                    retention_days=resolved["RETENTION_DAYS"], deliver_alerts=bool(resolved["ALERT_WEBHOOK_URL"]),
+                    clock=clock)
     devices = LocalDevices(resolved["BASE_URL"] + "/sim", resolved["TWILIO_AUTH_TOKEN"]) if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,
                     devices=devices, jobs=jobs, prompts=prompts, ticker=ticker, journal=journal,

@@ -66,6 +66,9 @@ def resolve(config: Mapping[str, Any], instance: Path = DEFAULT_INSTANCE) -> dic
     resolved["PROMPT_CACHE_DIR"] = resolved["PROMPT_CACHE_DIR"] or str(instance / "prompts")
     resolved["JOURNAL_PATH"] = resolved["JOURNAL_PATH"] or resolved["DATABASE_PATH"] + ".journal"
     resolved["SECRET_KEY"] = resolved["SECRET_KEY"] or instance_secret(instance, "secret_key")
+    if resolved["ALERT_WEBHOOK_URL"] and not (re.match(r"^https?://\S+$", resolved["ALERT_WEBHOOK_URL"])
+                                             and resolved["ALERT_WEBHOOK_SECRET"]):
+        raise ConfigError("ALERT_WEBHOOK_URL must be an http(s) URL, with ALERT_WEBHOOK_SECRET set to sign what it gets")
     if local and resolved["SERVE"] != "all":
         raise ConfigError("local mode is one process (the simulator lives in it): SERVE must be all")
     if not 0 <= resolved["TRUSTED_PROXIES"] <= 5:

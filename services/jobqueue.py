@@ -150,6 +150,13 @@ class JobQueue:
         return self.once(CALLS, f"callback-{callback_id}", place_callback, callback_id, agent_id, retry=DIAL_RETRY,
                          job_timeout=DIAL_TIMEOUT_S, result_ttl=600, failure_ttl=86400)
 
+    def deliver_alert(self, delivery_id: int, attempt: int) -> str:
+        """Queue one attempt at delivering an alert change (an alert: someone waits on it)."""
+        from services.jobs import deliver_alert
+
+        return self.once(CALLS, f"alert-{delivery_id}-{attempt}", deliver_alert, delivery_id, job_timeout=30,
+                         result_ttl=600)
+
     def render_prompt(self, text: str, language: str, job_id: str) -> str:
         from services.jobs import render_prompt
 

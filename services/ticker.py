@@ -22,6 +22,7 @@ from core.clock import Clock, iso, utcnow
 from core.ops import PlaceCallback, RedirectCall
 from core.policy import CallbackPolicy
 from core.turn import Env
+from routing import alerts
 from routing import service as routing
 from routing.service import Offer
 from services.every import Every
@@ -29,6 +30,7 @@ from services.jobqueue import JobQueue
 from services.journal import Entry, Journal
 from services.reconcile import Reconciler
 from services.uow import Store
+from store import alerts as store_alerts
 from store import calls, privacy
 from store import routing as routing_store
 from store.db import checkpoint, transaction
@@ -42,6 +44,8 @@ EXPIRY_GRACE_S = 10  # an offer outlives the Dial timeout by this much before it
 HOUSEKEEPING_EVERY_S = 10
 RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
 DAY_S = 86400
+ALERT_EVERY_S = 5  # alert conditions are looked at this often
+DELIVERY_LEASE_S = 60  # a delivery attempt claimed by one process; due again if it has not ended by then
 
 
 def _safely(what: str, work: Callable[[], object]) -> None:
@@ -58,8 +62,8 @@ def _safely(what: str, work: Callable[[], object]) -> None:
 class Ticker:
     def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy,
                  journal: Journal, *,
-                 recover_after_s: float, reconcile: Reconciler, retention_days: int = 0, interval: float = 1.0,
-                 clock: Clock = utcnow) -> None:
+                 recover_after_s: float, reconcile: Reconciler, retention_days: int = 0, deliver_alerts: bool = False,
+                 interval: float = 1.0, clock: Clock = utcnow) -> None:
         self.store = store
         self.journal = journal
         self.replay: Callable[[Entry], None] | None = None  # set by the web app: a journaled webhook, run again
@@ -67,6 +71,8 @@ class Ticker:
         self.retention_days = retention_days
         self._retention = Every(DAY_S)
         self._housekeeping = Every(HOUSEKEEPING_EVERY_S)
+        self._alerts = Every(ALERT_EVERY_S)
+        self.deliver_alerts = deliver_alerts
         self.env = env
         self.telephony = telephony
         self.jobs = jobs
@@ -101,6 +107,7 @@ class Ticker:
                 _safely("callback recovery", lambda: self.recover(db))  # e.g. Twilio unreachable: tried again later
                 _safely("reconciliation", lambda: self.reconcile.passes.take() and self.reconcile.run(db) and self.kick())
                 _safely("retention", lambda: self.retain(db))
+            _safely("alerts", lambda: self.alert(db))
             _safely("routing tick", lambda: self._round(db))  # a bad tick must not stop routing for good
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -119,6 +126,18 @@ class Ticker:
         if erased:
             log.info("retention: %s call(s) older than %s days made anonymous", erased, self.retention_days)
         return erased
+
+    def alert(self, db: sqlite_utils.Database) -> None:
+        """Every ALERT_EVERY_S: alerts raised and cleared (routing.alerts), and their due deliveries queued."""
+        if not self._alerts.take():
+            return
+        now = self.clock()
+        alerts.check(db, now, deliver=self.deliver_alerts)
+        if self.deliver_alerts:
+            with transaction(db):
+                due = store_alerts.claim_due_deliveries(db, iso(now), iso(now + timedelta(seconds=DELIVERY_LEASE_S)))
+            for delivery_id, attempts in due:
+                self.jobs.deliver_alert(delivery_id, attempts)
 
     def drain(self, db: sqlite_utils.Database) -> None:
         """Apply the webhooks kept in the journal while the database could not be written (first: they happened

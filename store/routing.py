@@ -34,7 +34,7 @@ def _placeholders(values: Collection[Any]) -> str:
 def queues(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     rows = fetch_all(db, "SELECT * FROM queues ORDER BY name")
     return [{**row, "skills": json.loads(row["skills"]), "escalation": json.loads(row["escalation"]),
-             "names": json.loads(row["names"])} for row in rows]
+             "names": json.loads(row["names"]), "alerts": json.loads(row["alerts"])} for row in rows]
 
 
 def skill_names(db: sqlite_utils.Database) -> set[str]:
@@ -47,7 +47,7 @@ def upsert_skill(db: sqlite_utils.Database, name: str, description: str, at: str
 
 
 def upsert_queue(db: sqlite_utils.Database, row: dict[str, Any], at: str | None = None) -> None:
-    encoded = {**row, **{key: json.dumps(row[key], ensure_ascii=False) for key in ("skills", "escalation", "names")
+    encoded = {**row, **{key: json.dumps(row[key], ensure_ascii=False) for key in ("skills", "escalation", "names", "alerts")
                           if key in row}}
     db["queues"].upsert(encoded, pk="name")
     add_event(db, at or now(), "config", queue=row["name"], reason=f"queue {row['name']}")

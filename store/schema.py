@@ -270,3 +270,17 @@ def m013_display_languages(db: sqlite_utils.Database) -> None:
     """The language each person reads the pages in (none: the browser's), and queues' display names per language."""
     db["agents"].add_column("ui_language", str)
     db["queues"].add_column("names", str, not_null_default="{}")
+
+
+@migration
+def m014_alerts(db: sqlite_utils.Database) -> None:
+    """Queue alerts (raised once per queue and kind while their condition lasts) and their webhook deliveries."""
+    db["queues"].add_column("alerts", str, not_null_default="{}")
+    db["alerts"].create({"id": int, "queue": str, "kind": str, "detail": str, "raised_at": str, "cleared_at": str},
+                        pk="id")
+    db.execute("CREATE UNIQUE INDEX alerts_open ON alerts (queue, kind) WHERE cleared_at IS NULL")
+    db["alert_deliveries"].create({"id": int, "alert_id": int, "state": str, "attempts": int, "next_attempt_at": str,
+                                   "delivered_at": str, "last_error": str}, pk="id",
+                                  foreign_keys=[("alert_id", "alerts", "id")], defaults={"attempts": 0})
+    db["alert_deliveries"].create_index(["alert_id", "state"], unique=True)
+    db["alert_deliveries"].create_index(["delivered_at", "next_attempt_at"])

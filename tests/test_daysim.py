@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bench.daysim import BACKENDS, DAY_START, Callers, Demand, Scenario, Shift, TalkTime, VirtualHold, fifo, simulate
-from routing.erlang import erlang_a, erlang_c
 from bench.scenarios import center, single_queue
+from routing.erlang import erlang_a, erlang_c
 from routing.estimates import Estimate
 from routing.model import Queue
 

@@ -1,7 +1,7 @@
 // The supervisor's live monitor: queues with today's figures, answers per hour, the line, the agents' board.
 import {
   _, api, dateTime, duration, el, live, nameOf, ngettext, number, padded, percent, secondsSince, showError, tenths,
-  waitWords,
+  timeOfDay, waitWords,
 } from "./common.js";
 
 const page = document.getElementById("supervisor-page");
@@ -262,6 +262,27 @@ $("privacy-form").addEventListener("submit", (event) => {
 });
 $("forget").addEventListener("click", act(forgetCaller, $("privacy-error")));
 
+/** The alerts open now, in the page's language (routing/alerts.py raises and clears them). */
+function renderAlerts(open) {
+  $("alerts").replaceChildren(...open.map((alert) => {
+    const queue = nameOf("queue", alert.queue);
+    const d = alert.detail;
+    let text;
+    if (alert.kind === "service_level") {
+      text = _("%(queue)s: service level %(level)s over the last %(minutes)s minutes (alert below %(threshold)s)",
+        { queue, level: percent(d.service_level), minutes: number(d.minutes), threshold: percent(d.threshold_pct / 100) });
+    } else if (alert.kind === "longest_wait") {
+      text = _("%(queue)s: a caller has waited %(wait)s (alert above %(threshold)s)",
+        { queue, wait: waitWords(d.longest_wait_s), threshold: waitWords(d.threshold_s) });
+    } else {
+      text = ngettext("%(queue)s: %(num)d caller waiting and nobody signed in who can take them",
+        "%(queue)s: %(num)d callers waiting and nobody signed in who can take them", d.waiting, { queue });
+    }
+    return el("li", { class: "alert", "data-kind": alert.kind, "data-queue": alert.queue }, text, " ",
+      el("small", {}, _("since %(time)s", { time: timeOfDay(alert.raised_at) })));
+  }));
+}
+
 /** The staffing advice for the half hour we are in, per queue (refreshed every five minutes). */
 async function staffingNow() {
   const slot = new Date().toLocaleTimeString("en-GB", { timeZone: page.dataset.timezone, hour: "2-digit", minute: "2-digit" });
@@ -285,6 +306,7 @@ live((next) => {
   renderChart(snapshot.handled_per_hour);
   renderWaiting();
   renderAgents();
+  renderAlerts(snapshot.alerts);
   tick();
 }, $("live"));
 setInterval(tick, 1000);
