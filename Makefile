@@ -55,10 +55,11 @@ translations-update: $(VENV)/.deps ## extract the pages' messages from templates
 	done
 	$(VENV)/bin/pybabel -q update --no-wrap --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
-run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data
+run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data (open around the clock, the demo's holidays)
 	$(VENV)/bin/flask --app app init-db
 	$(VENV)/bin/flask --app app seed-demo
-	PORT=$(PORT) $(PY) app.py
+	PORT=$(PORT) OPENING_HOURS="$${OPENING_HOURS:-mon-sun 00:00-24:00}" \
+		HOLIDAYS_FILE="$${HOLIDAYS_FILE-store/demo/holidays.yaml}" $(PY) app.py
 
 test: deps-test ## run every test
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.hours import OpeningHours, parse
@@ -22,10 +22,10 @@ class CallbackPolicy:
         return self.hours.next_open(now + timedelta(seconds=self.retry_base_s * 2 ** max(0, attempts - 1)))
 
     @classmethod
-    def from_settings(cls, config: Mapping[str, Any]) -> CallbackPolicy:
+    def from_settings(cls, config: Mapping[str, Any], holidays: frozenset[date] = frozenset()) -> CallbackPolicy:
         return cls(
             max_pending_per_number=config["MAX_PENDING_CALLBACKS_PER_NUMBER"],
             max_attempts=config["CALLBACK_MAX_ATTEMPTS"],
             retry_base_s=config["CALLBACK_RETRY_S"],
-            hours=parse(config["OPENING_HOURS"], config["TIMEZONE"]),
+            hours=parse(config["OPENING_HOURS"], config["TIMEZONE"], holidays),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -37,6 +37,9 @@ class Flows(Protocol):
 
     def voice(self, language: str) -> str:
         """The <Say> voice language of the flow (en-US, ru-RU, …)."""
+
+    def holiday_name(self, day: date, language: str) -> str:
+        """A holiday's name as callers in ``language`` hear it (HOLIDAYS_FILE)."""
 
     def begin(self, turn: Turn) -> None:
         """Render the flow's first node (a new call)."""

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from twilio.twiml.voice_response import Connect, Gather
 
 from core import queue
+from core.callback import spoken
+from core.clock import iso
 from core.constants import AGENT_INTENT, AGENT_KEY
 from core.model import Choice, Input, Match, turn_key
-from core.ops import SurveyAnswer
+from core.numbers import callable_number
+from core.ops import BookCallback, Enqueue, SurveyAnswer
 from core.turn import Turn
 from ivr.exceptions import IvrError
 from ivr.flows import Flow, Node, Option
@@ -35,11 +40,17 @@ BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream 
 class Engine:
     """The center's flows by language, and how a call moves through them."""
 
-    def __init__(self, flows: dict[str, Flow], default_language: str) -> None:
+    def __init__(self, flows: dict[str, Flow], default_language: str,
+                 holidays: dict[date, dict[str, str]] | None = None) -> None:
         if default_language not in flows:
             raise IvrError(f"DEFAULT_LANGUAGE {default_language!r} has no flow; flows: {', '.join(sorted(flows))}")
         self.flows = flows
         self.default_language = default_language
+        self.holidays = holidays or {}
+
+    def holiday_name(self, day: date, language: str) -> str:
+        names = self.holidays.get(day, {})
+        return names.get(language) or names.get(self.default_language) or day.isoformat()
 
     def language_for(self, language: str | None) -> str:
         return language if language in self.flows else self.default_language
@@ -172,6 +183,57 @@ def _render_survey(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
     _gather(turn, turn.urls.step(node.id, attempt), flow.text(node.prompt), num_digits=1, timeout=MENU_TIMEOUT_S)
 
 
+def _render_hours(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
+    """Open: on to ``next``. Closed (out of hours, or a holiday): when we open again, and the offer of a callback
+    then (a key); nothing pressed, goodbye."""
+    hours = turn.rules.callback.hours if turn.rules.callback else None
+    if hours is None or hours.is_open(turn.now):
+        enter(turn, flow, node.next)
+        return
+    opening = spoken_time(hours.next_open(turn.now), flow.language)
+    holiday = hours.holiday(turn.now)
+    if attempt == 1:
+        turn.call.log("closed", {"holiday": holiday.isoformat() if holiday else None})
+        if holiday:
+            turn.say(flow.text("closed_holiday", holiday=turn.env.flows.holiday_name(holiday, flow.language),
+                               opening=opening))
+        else:
+            turn.say(flow.text("closed_now", opening=opening))
+    gather = Gather(input="dtmf", num_digits=1, timeout=MENU_TIMEOUT_S, action=turn.urls.step(node.id, attempt))
+    turn.say(flow.text(node.prompt), gather)
+    turn.response.append(gather)
+    turn.hang_up("goodbye")
+
+
+def spoken_time(moment: datetime, language: str) -> str:
+    """A moment as a caller hears it in their language: "Monday 08:00", "понедельник 08:00"."""
+    return format_datetime(moment, "EEEE HH:mm", tzinfo=moment.tzinfo, locale=language)
+
+
+def _hours_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) -> None:
+    """Closed: 1 books a callback for when we open (the caller's own number); anything else, goodbye."""
+    _record_input(turn, node, digits=inp.digits or None, attempt=attempt)
+    hours = turn.rules.callback.hours if turn.rules.callback else None
+    number = callable_number(turn.call["from_number"] or "", turn.rules.default_region)
+    if inp.digits[:1] != "1" or hours is None:
+        turn.hang_up("goodbye")
+        return
+    if number is None:  # withheld: nobody to call back
+        turn.say(flow.text("callback_bad_number"))
+        turn.hang_up("goodbye")
+        return
+    at = hours.next_open(turn.now)
+    call = turn.call
+    turn.do(Enqueue(call.sid, node.queue, turn.language, node.priority, call["caller_id"], queue.context_of(call)))
+    call.set(queue=node.queue, outcome="callback")
+    call.fill(queued_at=iso(turn.now))
+    turn.do(BookCallback(turn.sid, number, at))
+    call.log("callback-requested", {"number": number, "at": at.isoformat()})
+    when = flow.text("callback_when_open", opening=spoken_time(at, flow.language))
+    turn.say(flow.text("callback_booked", number=spoken(number), when=when))
+    turn.response.hangup()
+
+
 def _render_hangup(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
     if node.prompt:
         turn.say(flow.text(node.prompt))
@@ -185,6 +247,7 @@ RENDERERS: dict[str, Renderer] = {
     "queue": _render_queue,
     "survey": _render_survey,
     "hangup": _render_hangup,
+    "hours": _render_hours,
 }
 
 
@@ -341,4 +404,5 @@ def _survey_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) 
 
 
 InputHandler = Callable[[Turn, Flow, Node, Input, int], None]
-INPUT_HANDLERS: dict[str, InputHandler] = {"menu": _menu_input, "lookup": _lookup_input, "survey": _survey_input}
+INPUT_HANDLERS: dict[str, InputHandler] = {"menu": _menu_input, "lookup": _lookup_input, "survey": _survey_input,
+                                           "hours": _hours_input}

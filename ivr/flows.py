@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import string
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from core.constants import AGENT_INTENT, AGENT_KEY
+from core.errors import ConfigError
 from ivr.exceptions import IvrError
 
 log = logging.getLogger(__name__)
 
 FLOWS_DIR = Path(__file__).parent / "flows"
-NODE_TYPES = ("prompt", "menu", "lookup", "queue", "survey", "hangup")
+NODE_TYPES = ("prompt", "menu", "lookup", "queue", "survey", "hangup", "hours")
 LOOKUP_SOURCES = {"order_status": ("number", "item", "status", "eta", "number_spoken")}
 REQUIRED_MESSAGES = (
     "no_input",
@@ -36,8 +38,11 @@ REQUIRED_MESSAGES = (
     "wait_position",
     "wait_position_only",
     "queue_unavailable",
+    "closed_now",
+    "closed_holiday",
     *(f"callback_{name}" for name in ("offer", "confirm", "enter_number", "bad_number", "enter_time", "bad_time", "booked",
-                                      "when_turn", "when_at", "limit", "pending", "cancelled", "hello", "voicemail",
+                                      "when_turn", "when_at", "when_open", "limit", "pending", "cancelled", "hello",
+                                      "voicemail",
                                       "press_one")),
 )
 
@@ -176,11 +181,11 @@ def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
         faults.append(f"{where}: agent_node {flow.agent_node!r} must be a queue node")
     for node in flow.nodes.values():
         what = f"node {node.id!r}"
-        if node.type in ("prompt", "menu", "lookup", "survey"):
+        if node.type in ("prompt", "menu", "lookup", "survey", "hours"):
             need_prompt(node.prompt, what)
         elif node.prompt:
             need_prompt(node.prompt, what)
-        if node.type in ("prompt", "lookup"):
+        if node.type in ("prompt", "lookup", "hours"):
             need_node(node.next, what)
         if node.agent_node is not None:
             need_node(node.agent_node, f"{what} agent_node")
@@ -200,7 +205,7 @@ def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
                 faults.append(f"{where}: {what} has unknown source {node.source!r}")
             elif node.found in flow.prompts and not _placeholders(flow.prompts[node.found]) <= set(fields):
                 faults.append(f"{where}: {what} prompt {node.found!r} uses fields not in {fields}")
-        if node.type == "queue":
+        if node.type in ("queue", "hours"):
             if not node.queue:
                 faults.append(f"{where}: {what} names no queue")
             elif queues is not None and node.queue not in queues:
@@ -208,6 +213,27 @@ def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
         if node.type == "survey" and not node.question:
             faults.append(f"{where}: {what} names no question")
     return faults
+
+
+def load_holidays(path: str | Path, languages: set[str]) -> dict[date, dict[str, str]]:
+    """HOLIDAYS_FILE: a YAML list of {date: YYYY-MM-DD, names: {language: name}}, every flow's language named."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"HOLIDAYS_FILE {path}: {exc}") from None
+    holidays: dict[date, dict[str, str]] = {}
+    for entry in data if isinstance(data, list) else [None]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("names"), dict):
+            raise ConfigError(f"HOLIDAYS_FILE {path}: each holiday is {{date: YYYY-MM-DD, names: {{language: name}}}}")
+        try:
+            day = entry["date"] if isinstance(entry["date"], date) else date.fromisoformat(str(entry["date"]))
+        except (KeyError, ValueError):
+            raise ConfigError(f"HOLIDAYS_FILE {path}: {entry.get('date')!r} is not a date (YYYY-MM-DD)") from None
+        missing = languages - set(entry["names"])
+        if missing:
+            raise ConfigError(f"HOLIDAYS_FILE {path}: {day} has no name in {', '.join(sorted(missing))}")
+        holidays[day] = {str(k): str(v) for k, v in entry["names"].items()}
+    return holidays
 
 
 def load_all(folder: Path = FLOWS_DIR) -> dict[str, Flow]:

@@ -121,14 +121,16 @@ def check_agent_ids(store: Store, local_mode: bool) -> None:
 def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     """Build every service of the center from resolved settings (services.config.resolve)."""
     resolved = dict(config)
-    policy = CallbackPolicy.from_settings(resolved)
+    flow_set = flow_data.load_all()
+    holidays = flow_data.load_holidays(resolved["HOLIDAYS_FILE"], set(flow_set)) if resolved["HOLIDAYS_FILE"] else {}
+    policy = CallbackPolicy.from_settings(resolved, frozenset(holidays))
     store = Store(resolved["DATABASE_PATH"], policy, clock, write_wait_s=resolved["STORE_WRITE_WAIT_S"])
     journal = Journal(resolved["JOURNAL_PATH"])
     migrate(store.db())
     check_agent_ids(store, resolved["LOCAL_MODE"])
     warn_demo_logins(store, resolved["LOCAL_MODE"])
     urls = Urls(resolved["BASE_URL"])
-    flows = Engine(flow_data.load_all(), resolved["DEFAULT_LANGUAGE"])
+    flows = Engine(flow_set, resolved["DEFAULT_LANGUAGE"], holidays)
     speech_languages = frozenset(lang for lang, status in models.languages(resolved).items() if status.loadable)
     jobs = jobqueue.connect(resolved["REDIS_URL"])
     prompts = PromptAudio(resolved["PROMPT_CACHE_DIR"], urls, jobs)

@@ -65,6 +65,10 @@ def signed_post(client, path: str, params: dict[str, str], token: str = TOKEN):
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
+# Every server and app of the tests is open around the clock and has no holidays, so that tests pass at any hour
+# (a test of closed hours sets its own).
+os.environ.setdefault("OPENING_HOURS", "mon-sun 00:00-24:00")
+os.environ.setdefault("HOLIDAYS_FILE", "")
 # Short timers so whole calls take seconds; always open, so tests pass at any hour.
 TEST_SERVER_SETTINGS = {"RING_TIMEOUT_S": "3", "CALLBACK_RETRY_S": "1", "CALLBACK_RING_S": "2", "CALLBACK_OFFER_AFTER_S": "1",
                         "OPENING_HOURS": "mon-sun 00:00-24:00"}

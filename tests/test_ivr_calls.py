@@ -29,7 +29,7 @@ def test_order_status_self_service(server):
     assert "Order 5 5 5 0 1, a green teapot, is out for delivery. Expected today." in heard
     assert "Thank you for calling Northwind. Goodbye." in heard
     row = call_row(server, result["call_sid"])
-    assert row["path"] == ["welcome", "main_menu", "order_lookup", "after_order", "goodbye"]
+    assert row["path"] == ["welcome", "lines_open", "main_menu", "order_lookup", "after_order", "goodbye"]
     assert row["intent"] == "finished"
     assert [d["digits"] for d in row["digits"]] == ["1", "55501", "9"]
     assert row["status"] == "completed" and row["outcome"] == "hung-up-in-ivr"
@@ -69,7 +69,7 @@ def test_zero_reaches_a_human_at_once_with_the_intent_on_the_call(server):
     assert result["queue"] == "general"
     row = call_row(server, result["call_sid"])
     assert row["intent"] == "agent"
-    assert row["path"] == ["welcome", "main_menu", "agent_queue"]
+    assert row["path"] == ["welcome", "lines_open", "main_menu", "agent_queue"]
 
 
 def test_billing_goes_to_the_billing_queue(server):
@@ -92,7 +92,7 @@ def test_every_step_is_on_the_call_row_and_in_the_event_log(server):
     result = server.call(new_number(), [{"keys": "4"}, {"keys": "1"}, {"keys": "4"}, {"keys": "9"}])
     sid = result["call_sid"]
     row = call_row(server, sid)
-    assert row["path"] == ["welcome", "main_menu", "hours", "after_hours", "main_menu", "hours", "after_hours", "goodbye"]
+    assert row["path"] == ["welcome", "lines_open", "main_menu", "hours", "after_hours", "main_menu", "hours", "after_hours", "goodbye"]
     entered = [json.loads(e["data"])["node"] for e in server.query("SELECT data FROM call_events WHERE call_sid = ? AND kind = 'enter' ORDER BY id", [sid])]
     assert entered == row["path"]
 

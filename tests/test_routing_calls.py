@@ -81,7 +81,7 @@ def test_the_agent_context_has_the_callers_path_and_history(server, staff):
     context = server.seed(lambda db: call_context(db, second["call_sid"]))
     assert context["caller"]["name"] == "Ольга" and context["caller"]["language"] == "ru"
     assert context["call"]["intent"] == "billing"
-    assert context["call"]["path"] == ["welcome", "main_menu", "billing_queue", "survey"]
+    assert context["call"]["path"] == ["welcome", "lines_open", "main_menu", "billing_queue", "survey"]
     assert context["call"]["agent_id"] == expert and "billing 5" in context["call"]["routing_reason"]
     assert [h["sid"] for h in context["history"]] == [first["call_sid"]]
     assert context["history"][0]["agent_id"] == expert

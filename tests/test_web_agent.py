@@ -49,7 +49,7 @@ def test_an_agent_takes_a_russian_billing_call_with_screen_pop_notes_and_wrapup(
     expect(pop.locator('[data-field="name"]')).to_have_text("Ольга Кузнецова")
     expect(pop.locator('[data-field="language"]')).to_have_text("Russian")  # the page names values in its language
     expect(pop.locator('[data-field="intent"]')).to_have_text("Billing")
-    expect(pop.locator('[data-field="path"]')).to_have_text("welcome → main_menu → billing_queue")
+    expect(pop.locator('[data-field="path"]')).to_have_text("welcome → lines_open → main_menu → billing_queue")
     expect(pop.locator('[data-field="reason"]')).to_contain_text("served this caller before; billing 5")
     history = pop.locator("#history tbody tr")
     expect(history).to_have_count(2)
