@@ -289,6 +289,7 @@ def test_the_reports_page_shows_the_same_figures_with_a_chart_and_the_staffing_a
     expect(page.locator("#csv-queues")).to_have_attribute("href", "/api/reports/intervals?from=2026-11-16&to=2026-11-23"
                                                                    "&interval=day&queue=&format=csv&by=queue")
     page.screenshot(path=str(shot("reports.png")), full_page=True)
+    page.locator("#staffing-h").locator("xpath=..").screenshot(path=str(shot("staffing.png")))
 
 
 def test_the_monitor_shows_the_staffing_advice_for_the_half_hour_we_are_in(tmp_path, browser):
