@@ -24,7 +24,7 @@ from services.config import resolve
 from speech import models
 from store.migrations import MIGRATIONS, applied
 from voice import callbacks as voice_callbacks
-from voice import journaled, media, prompts
+from voice import journaled, media, prompts, voicemail
 from voice import views as voice_views
 from web import api, auth, cli, errors, events, i18n, pages, phone
 from web.context import CenterApp, services
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 DEMO_PHONE = {"answer_after_s": 3.0, "talk_s": 20.0}  # local mode: agents without the agent page open still answer
 # Request limits: Twilio's webhook forms and the pages' JSON are a few kB; anything far bigger is refused (413).
-LIVE_PATHS = ("/events", "/voice/media")  # the long-lived connections: SSE to the pages, Twilio's Media Streams
+LIVE_PATHS = ("/events", "/voice/media", "/voice/voicemail")  # the long-lived connections: SSE to the pages, Twilio's Media Streams
 LIMITS = {"MAX_CONTENT_LENGTH": 256 * 1024, "MAX_FORM_MEMORY_SIZE": 64 * 1024, "MAX_FORM_PARTS": 200}
 
 
@@ -45,7 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     app.config.update(LIMITS)
     app.services = bootstrap(config)
     app.services.ticker.replay = journaled.replayer(app)
-    for blueprint in (voice_views.bp, voice_callbacks.bp, media.bp, prompts.bp, api.bp, phone.bp, events.bp):
+    for blueprint in (voice_views.bp, voice_callbacks.bp, media.bp, voicemail.bp, prompts.bp, api.bp, phone.bp,
+                      events.bp):
         app.register_blueprint(blueprint)
     media.sock.init_app(app)
     auth.init_app(app)

@@ -73,6 +73,12 @@ class Urls:
     def media_stream(self) -> str:
         return websocket_url(self._url(f"{VOICE}/media"))
 
+    def voicemail_stream(self) -> str:
+        return websocket_url(self._url(f"{VOICE}/voicemail"))
+
+    def voicemail_done(self) -> str:
+        return self._url(f"{VOICE}/voicemail/done")
+
     def call_record(self, sid: str) -> str:
         return self._url(f"{VOICE}/calls/{sid}/record")
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_CHAINED_NODES = 20  # prompt → prompt → … guard against a cycle of prompts
 MENU_TIMEOUT_S = 6
 LOOKUP_TIMEOUT_S = 10
+VOICEMAIL_TURN = "voicemail"  # the stream token's turn (voice.voicemail checks it)
 BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream listens for speech
 
 
@@ -211,10 +212,13 @@ def spoken_time(moment: datetime, language: str) -> str:
 
 
 def _hours_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) -> None:
-    """Closed: 1 books a callback for when we open (the caller's own number); anything else, goodbye."""
+    """Closed: 1 books a callback for when we open (the caller's own number), 2 leaves a message; else goodbye."""
     _record_input(turn, node, digits=inp.digits or None, attempt=attempt)
     hours = turn.rules.callback.hours if turn.rules.callback else None
     number = callable_number(turn.call["from_number"] or "", turn.rules.default_region)
+    if inp.digits[:1] == "2":
+        leave_message(turn, flow, node)
+        return
     if inp.digits[:1] != "1" or hours is None:
         turn.hang_up("goodbye")
         return
@@ -232,6 +236,18 @@ def _hours_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) -
     when = flow.text("callback_when_open", opening=spoken_time(at, flow.language))
     turn.say(flow.text("callback_booked", number=spoken(number), when=when))
     turn.response.hangup()
+
+
+def leave_message(turn: Turn, flow: Flow, node: Node) -> None:
+    """The caller's message, recorded by us over a Media Stream (``voice.voicemail``), never by Twilio."""
+    turn.call.set(queue=node.queue)
+    turn.call.log("voicemail-started", {"node": node.id})
+    turn.say(flow.text("voicemail_intro"))
+    connect = Connect(action=turn.urls.voicemail_done())
+    stream = connect.stream(url=turn.urls.voicemail_stream())
+    for name, value in (("call_sid", turn.sid), *turn.env.tokens.issue(turn.sid, VOICEMAIL_TURN, turn.now).items()):
+        stream.parameter(name=name, value=str(value))
+    turn.response.append(connect)
 
 
 def _render_hangup(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:

@@ -64,6 +64,7 @@ def resolve(config: Mapping[str, Any], instance: Path = DEFAULT_INSTANCE) -> dic
         resolved["TWILIO_API_BASE_URL"] = resolved["BASE_URL"] + "/sim/twilio"
     resolved["DATABASE_PATH"] = resolved["DATABASE_PATH"] or str(instance / "contact_center.db")
     resolved["PROMPT_CACHE_DIR"] = resolved["PROMPT_CACHE_DIR"] or str(instance / "prompts")
+    resolved["VOICEMAIL_DIR"] = resolved["VOICEMAIL_DIR"] or str(instance / "voicemail")
     resolved["JOURNAL_PATH"] = resolved["JOURNAL_PATH"] or resolved["DATABASE_PATH"] + ".journal"
     resolved["SECRET_KEY"] = resolved["SECRET_KEY"] or instance_secret(instance, "secret_key")
     if resolved["ALERT_WEBHOOK_URL"] and not (re.match(r"^https?://\S+$", resolved["ALERT_WEBHOOK_URL"])

@@ -11,10 +11,12 @@ updates): the events of a forgotten or expired call are deleted, and one "erased
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from store import voicemails
 from store.db import fetch_all, insert, one, to_json, transaction
 from store.routing import add_event
 
@@ -46,6 +48,7 @@ def export(db: sqlite_utils.Database, number: str) -> dict[str, Any] | None:
         "callbacks": fetch_all(db, "SELECT * FROM callbacks WHERE caller_id = ? OR number = ?", [caller["id"], number]),
         "orders": fetch_all(db, "SELECT * FROM orders WHERE caller_id = ?", [caller["id"]]),
         "waiting": fetch_all(db, "SELECT * FROM queue_items WHERE caller_id = ?", [caller["id"]]),
+        "voicemails": fetch_all(db, "SELECT * FROM voicemails WHERE caller_id = ? OR number = ?", [caller["id"], number]),
     }
 
 
@@ -90,6 +93,10 @@ def expire(db: sqlite_utils.Database, ended_before: str, at: str) -> int:
 
 
 def _erase_calls(db: sqlite_utils.Database, sids: list[str], at: str, reason: str) -> None:
+    messages = voicemails.of_calls(db, sids)  # a caller's voice and words: the file and its row go
+    for message in messages:
+        Path(message["path"]).unlink(missing_ok=True)
+    voicemails.delete(db, [message["id"] for message in messages])
     for sid in sids:
         db.conn.execute(f"UPDATE calls SET {PERSONAL_CALL_COLUMNS} WHERE sid = ?", [sid])
         db.conn.execute("DELETE FROM call_events WHERE call_sid = ?", [sid])

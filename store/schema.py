@@ -284,3 +284,13 @@ def m014_alerts(db: sqlite_utils.Database) -> None:
                                   foreign_keys=[("alert_id", "alerts", "id")], defaults={"attempts": 0})
     db["alert_deliveries"].create_index(["alert_id", "state"], unique=True)
     db["alert_deliveries"].create_index(["delivered_at", "next_attempt_at"])
+
+
+@migration
+def m015_voicemails(db: sqlite_utils.Database) -> None:
+    """Callers' messages: a WAV on our disk, its transcript, and the task of calling back (open until done)."""
+    db["voicemails"].create({"id": int, "call_sid": str, "caller_id": int, "number": str, "language": str,
+                             "queue": str, "path": str, "seconds": float, "transcript": str, "ended_by": str,
+                             "created_at": str, "status": str, "done_by": str, "done_at": str}, pk="id",
+                            defaults={"status": "open"})
+    db["voicemails"].create_index(["status", "created_at"])

@@ -70,12 +70,14 @@ def test_every_url_the_core_builds_is_a_route_of_the_views(app):
         "callbacks.number": urls.callback_number("enter", 2), "callbacks.time_of_day": urls.callback_time("+12025550123"),
         "callbacks.pending": urls.callback_pending(3), "callbacks.answer": urls.callback_answer(3, "ann", "confirm"),
         "callbacks.status": urls.callback_status(3, "ann"), "media.media": urls.media_stream(),
+        "voicemail.voicemail": urls.voicemail_stream(), "voicemail.done": urls.voicemail_done(),
         "static": urls.static("hold.wav"), "prompts.prompt": urls.prompt("abc.wav"),
     }
     adapter = app.url_map.bind("cc.example.com")
     for endpoint, url in built.items():
         path = url.split("cc.example.com", 1)[1].split("?")[0]
-        method = "GET" if endpoint in ("voice.record", "media.media", "static", "prompts.prompt") else "POST"
+        method = "GET" if endpoint in ("voice.record", "media.media", "voicemail.voicemail", "static",
+                                       "prompts.prompt") else "POST"
         assert adapter.match(path, method=method, websocket=url.startswith("ws"))[0] == endpoint, url
     assert set(built) >= {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/voice")}
 

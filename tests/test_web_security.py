@@ -24,7 +24,7 @@ from tests.web_support import (  # noqa: F401 (fixtures browser, web)
 )
 
 WAIT_MS = 15_000
-PATH_VALUES = {"sid": new_sid(), "agent_id": "olga", "action": "answer", "number": "+12025550188"}
+PATH_VALUES = {"sid": new_sid(), "agent_id": "olga", "action": "answer", "number": "+12025550188", "voicemail_id": "1"}
 OTHER_ROLE = {"agent": ("sam", "supervisor"), "supervisor": ("olga", "agent")}
 
 

@@ -6,19 +6,21 @@ import csv
 import io
 import logging
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
-from werkzeug.exceptions import BadRequest, Forbidden
+from flask import Blueprint, Response, abort, jsonify, request, send_file
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden
 
 from core import calls as lifecycle
 from core.clock import iso, parse_time
 from core.constants import LANGUAGES
 from core.numbers import required
 from routing import desk, reports, service, staffing
-from store import calls, privacy
+from store import calls, privacy, voicemails
 from store import desk as store_desk
 from store import routing as store_routing
+from store.db import transaction
 from web import softphone
 from web.auth import ROLES, allow, current_user, guard
 from web.context import services
@@ -164,6 +166,41 @@ def forget_caller(number: str) -> Response:
     if done is None:
         abort(404, "no caller with that number")
     return jsonify(forgotten=True, **done)
+
+
+@bp.get("/voicemails")
+@allow(*ROLES)
+def voicemail_list() -> Response:
+    """Callers' messages: the open ones (to call back), then the latest done."""
+    return jsonify(voicemails=voicemails.listed(services().store.db()))
+
+
+@bp.get("/voicemails/<int:voicemail_id>/audio")
+@allow(*ROLES)
+def voicemail_audio(voicemail_id: int) -> Response:
+    """The message as the caller left it (WAV, 8 kHz), from our own disk."""
+    row = voicemails.get(services().store.db(), voicemail_id)
+    folder = Path(services().config["VOICEMAIL_DIR"]).resolve()
+    path = Path(row["path"]).resolve() if row else None
+    if path is None or folder not in path.parents or not path.is_file():
+        abort(404, "no such message")
+    return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+
+
+@bp.post("/voicemails/<int:voicemail_id>/done")
+@allow(*ROLES)
+def voicemail_done(voicemail_id: int) -> Response:
+    """The caller has been called back: the message leaves the open list."""
+    svc = services()
+    db = svc.store.db()
+    if voicemails.get(db, voicemail_id) is None:
+        abort(404, "no such message")
+    with transaction(db):
+        changed = voicemails.mark_done(db, voicemail_id, current_user()["id"], iso(svc.clock()))
+    if not changed:
+        raise Conflict("this message is already done")
+    log.info("%s marked voicemail %s done", current_user()["id"], voicemail_id)
+    return jsonify(done=True)
 
 
 @bp.get("/reports/intervals")
