@@ -16,6 +16,7 @@ QUEUE_DEFAULTS: dict[str, object] = {
     "sl_target_s": 20,
     "sl_target_pct": 80,
     "wrapup_s": 30,
+    "refuse_unstaffed": False,  # nobody staffed who could take a caller: say so and offer a message, not a wait
 }
 
 # Twilio's CallStatus values; the terminal ones end a call.

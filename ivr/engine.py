@@ -175,6 +175,13 @@ def _render_lookup(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
 
 
 def _render_queue(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
+    """Into the queue; unless it refuses callers while nobody who could take them is signed in: then a message."""
+    staffing = turn.lookup("queue", node.queue) or {}
+    if staffing.get("refuse_unstaffed") and not staffing.get("staffed"):
+        turn.call.log("refused", {"queue": node.queue, "reason": "nobody staffed"})
+        turn.say(flow.text("queue_unstaffed"))
+        leave_message(turn, flow, node)
+        return
     if node.prompt:
         turn.say(flow.text(node.prompt))
     queue.enqueue(turn, node.queue, node.priority)

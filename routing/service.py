@@ -36,7 +36,7 @@ from core.clock import iso, parse_time, seconds_since
 from routing import live as routing_live
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.exceptions import RoutingError
-from routing.model import MANUAL, STAFFED, Presence, Queue, WaitingItem, move, wrapup_until
+from routing.model import MANUAL, STAFFED, Agent, Presence, Queue, WaitingItem, move, wrapup_until
 from routing.rows import agent_from_row, item_from_row, queue_from_row
 from routing.selection import Decision, Ladders
 from store import routing as store
@@ -531,6 +531,22 @@ def waiting_board(db: sqlite_utils.Database, now: datetime) -> list[dict[str, An
     return sorted(board, key=lambda entry: -entry["waited_s"])
 
 
+def queue_staffing(db: sqlite_utils.Database, queue: str) -> dict[str, Any] | None:
+    """Whether ``queue`` refuses callers when unstaffed, and how many signed-in agents could take one now."""
+    ladders = _ladders(db)
+    if queue not in ladders.queues:
+        return None
+    staffed = [agent_from_row(row) for row in store.agents(db, presence=[p.value for p in STAFFED])]
+    row = next(q for q in store.queues(db) if q["name"] == queue)
+    return {"refuse_unstaffed": bool(row["refuse_unstaffed"]), "staffed": len(_eligible(ladders, queue, staffed))}
+
+
+def _eligible(ladders: Ladders, queue: str, agents: list[Agent]) -> list[Agent]:
+    """The agents who could take a caller of ``queue`` (its first escalation step's requirements)."""
+    base = ladders.ladder(queue, None)[0]
+    return [agent for agent in agents if base.skip_reason(agent) is None]
+
+
 def queue_board(db: sqlite_utils.Database, now: datetime, *, since: datetime | None = None) -> list[dict[str, Any]]:
     """Per queue: waiting, offered, longest wait, staffed/available agents and service level since ``since``
     (default: midnight UTC). Service level = answered within target / (answered + abandoned)."""
@@ -541,8 +557,7 @@ def queue_board(db: sqlite_utils.Database, now: datetime, *, since: datetime | N
     board = []
     for name, queue in ladders.queues.items():
         mine = [row for row in rows if row["queue"] == name]
-        base = ladders.ladder(name, None)[0]
-        eligible = [a for a in staffed if base.skip_reason(a) is None]
+        eligible = _eligible(ladders, name, staffed)
         counts = store.answer_counts(db, name, iso(since), queue.sl_target_s)
         handled = counts["answered"] + counts["abandoned"]
         board.append(

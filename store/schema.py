@@ -294,3 +294,9 @@ def m015_voicemails(db: sqlite_utils.Database) -> None:
                              "created_at": str, "status": str, "done_by": str, "done_at": str}, pk="id",
                             defaults={"status": "open"})
     db["voicemails"].create_index(["status", "created_at"])
+
+
+@migration
+def m016_refuse_unstaffed(db: sqlite_utils.Database) -> None:
+    """A queue that, with nobody staffed who could take a caller, says so and takes a message instead of a wait."""
+    db["queues"].add_column("refuse_unstaffed", int, not_null_default=0)

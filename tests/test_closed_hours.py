@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import yaml
 
 from core.hours import DAYS, parse
-from routing import admin
+from routing import admin, service
+from routing.model import Presence
 from store import calls as store_calls
 from tests.conftest import ROOT, Server, new_number
 
@@ -78,3 +79,26 @@ def test_the_next_opening_skips_holidays():
     assert hours.next_open(friday_night) == datetime(2026, 12, 9, 8, tzinfo=UTC)  # Wednesday
     assert not hours.is_open(datetime(2026, 12, 7, 12, tzinfo=UTC))
     assert hours.holiday(datetime(2026, 12, 8, 3, tzinfo=UTC)) == monday + timedelta(days=1)
+
+
+def test_a_queue_that_refuses_callers_while_nobody_is_staffed_takes_a_message_instead(tmp_path):
+    server = start(tmp_path)
+    try:
+        center = tmp_path / "refusing.yaml"
+        center.write_text(yaml.safe_dump({"queues": {"support": {"skills": {"support": 3}, "refuse_unstaffed": True}},
+                                          "agents": [{"id": "tess", "name": "Tess", "languages": ["en"],
+                                                      "skills": {"support": 4}}]}))
+        server.seed(lambda db: admin.load_center(db, center, datetime.now(UTC)))
+        refused = server.call(new_number(), [{"keys": "3"}, {"say": "my router keeps dropping the line", "lang": "en"}])
+        heard = " ".join(refused["heard"])
+        assert "Nobody who can take your call is at work just now" in heard and "Please leave your message" in heard
+        assert server.query("SELECT queue, ended_by FROM voicemails WHERE call_sid = ?", [refused["call_sid"]]) == [
+            {"queue": "support", "ended_by": "silence"}]
+        assert server.query("SELECT count(*) AS n FROM routing_events WHERE kind = 'enqueued' AND queue = 'support'"
+                            ) == [{"n": 0}]
+
+        server.seed(lambda db: service.set_presence(db, "tess", Presence.AVAILABLE, datetime.now(UTC)))
+        served = server.call(new_number(), [{"keys": "3"}])
+        assert served["queue"] == "support" and "Nobody who can take your call" not in " ".join(served["heard"])
+    finally:
+        server.stop()

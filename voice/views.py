@@ -59,6 +59,8 @@ def make_turn(svc: Services, call: Call, db: sqlite_utils.Database, now: datetim
     """A turn of ``call``, with self-service lookups answered from ``db``."""
 
     def lookup(source: str, key: str) -> dict[str, Any] | None:
+        if source == "queue":  # (read only when a caller is about to join a queue)
+            return routing.queue_staffing(db, key)
         return calls.order(db, key) if source == "order_status" else None
 
     return Turn(call, svc.env, now or arrived(svc), lookup=lookup)

@@ -91,7 +91,7 @@ def keep(svc: Services, recording: Recording) -> None:
             log.warning("voicemail refused: %s", exc)
             return
         call = calls.load(db, call_sid)
-        if call is None or not recording.pieces:
+        if call is None or not recording.spoke_ms:
             log.info("voicemail of %s: nothing to keep (%s)", call_sid, recording.ended)
             return
         path = Path(svc.config["VOICEMAIL_DIR"]) / f"{call_sid}.wav"
