@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -75,16 +76,21 @@ def turn_of(params: dict[str, str]) -> str:
 
 @sock.route("/media", bp=bp)
 def media(ws: Any) -> None:
-    """One turn of one call's Media Stream (refused at once when the process's live connections are taken)."""
+    """One turn of one call's Media Stream."""
+    in_a_slot(ws, "media stream", serve_turn)
+
+
+def in_a_slot(ws: Any, what: str, serve: Callable[[Services, Any], None]) -> None:
+    """Serve a Media Stream in one of the process's live-connection slots (refused at once when they are taken)."""
     svc = services()
     try:
         svc.slots.take(MEDIA, shared=True)
     except NoSlot as exc:
-        log.warning("media stream refused: %s", exc)
+        log.warning("%s refused: %s", what, exc)
         ws.close(reason=TRY_AGAIN_LATER, message=str(exc)[:120])
         return
     try:
-        serve_turn(svc, ws)
+        serve(svc, ws)
     finally:
         svc.slots.give_back(MEDIA)
 

@@ -20,13 +20,12 @@ from core.numbers import callable_number
 from core.stream_tokens import StreamRefused
 from ivr.engine import VOICEMAIL_TURN
 from services.bootstrap import Services
-from services.slots import NoSlot
 from speech import models
 from speech.exceptions import SpeechError
 from speech.recording import Recording, transcribe, write_wav
 from store import calls, voicemails
 from voice import form
-from voice.media import MEDIA, RECEIVE_TIMEOUT_S, START_WAIT_S, TRY_AGAIN_LATER, sock
+from voice.media import RECEIVE_TIMEOUT_S, START_WAIT_S, in_a_slot, sock
 from voice.signature import verify
 from voice.views import known_call, make_turn, respond
 from web.context import services
@@ -41,18 +40,8 @@ NO_SPEECH_S = 10.0  # a message that has not begun after this long is over
 
 @sock.route("/voicemail", bp=bp)
 def voicemail(ws: Any) -> None:
-    """One caller's message (refused at once when the process's live connections are taken)."""
-    svc = services()
-    try:
-        svc.slots.take(MEDIA, shared=True)
-    except NoSlot as exc:
-        log.warning("voicemail stream refused: %s", exc)
-        ws.close(reason=TRY_AGAIN_LATER, message=str(exc)[:120])
-        return
-    try:
-        record(svc, ws)
-    finally:
-        svc.slots.give_back(MEDIA)
+    """One caller's message."""
+    in_a_slot(ws, "voicemail stream", record)
 
 
 def record(svc: Services, ws: Any) -> None:
