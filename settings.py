@@ -97,6 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REPROMPTS", int, 2, "Re-prompts after no input or no match before the caller goes to a human."),
     Setting("RING_TIMEOUT_S", int, 15, "Seconds an agent's phone rings before the call goes to the next agent."),
     Setting("DEFAULT_REGION", _str, "US", "Region for caller numbers without a country code (phonenumbers)."),
+    Setting("NUMBER_LANGUAGES", _str, "", "Our numbers and the language of callers who dial them, e.g. \"+15550001000=en, +74955550100=ru\": a caller we do not know yet gets the dialed number's language, else their country's, else DEFAULT_LANGUAGE."),
     Setting("DEFAULT_LANGUAGE", _str, "en", "Flow language for callers whose language is unknown, and the pages' language for people whose choice and browser say nothing we have."),
     Setting("LATIN_DIGITS", _bool, False, "Pages write numbers with 0–9 in every language (false: each language's own digits, e.g. Persian ۰–۹)."),
     Setting("PROMPT_CACHE_DIR", _str, "", "Folder of rendered prompt audio. Empty: instance/prompts."),

@@ -59,6 +59,16 @@ def country_code(number: str | None) -> int | None:
         return None
 
 
+def region_of(number: str | None) -> str | None:
+    """The country (ISO 3166 region) an E.164 number belongs to: "KR" for +82…, None when unknown."""
+    if not number:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+    except NumberParseException:
+        return None
+
+
 def mask(text: str | None) -> str:
     """A phone number as logs show it: all but the last four digits hidden."""
     if not text:

@@ -8,7 +8,7 @@ runs ``turn.commands`` after the commit and answers with ``turn.response``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -66,6 +66,7 @@ class Rules:
     default_region: str = "US"
     callback_offer_after_s: float = 60.0
     callback: CallbackPolicy | None = None
+    number_languages: Mapping[str, str] = field(default_factory=dict)  # our dialed numbers → their language
 
     def listens_by(self, language: str) -> str:
         """How menus in ``language`` listen: stream (Vosk over Media Streams), twilio (<Gather speech>) or dtmf."""

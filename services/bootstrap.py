@@ -14,6 +14,7 @@ from typing import Any
 from core import ops
 from core.clock import Clock, utcnow
 from core.errors import ConfigError
+from core.language import parse_number_languages
 from core.policy import CallbackPolicy
 from core.stream_tokens import StreamTokens
 from core.turn import Env, Rules
@@ -143,6 +144,7 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
         default_region=resolved["DEFAULT_REGION"],
         callback_offer_after_s=resolved["CALLBACK_OFFER_AFTER_S"],
         callback=policy,
+        number_languages=parse_number_languages(resolved["NUMBER_LANGUAGES"], set(flow_set), resolved["DEFAULT_REGION"]),
     )
     env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find, tokens=stream_tokens(resolved["SECRET_KEY"]))
     telephony = telephony_for(resolved)

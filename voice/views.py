@@ -22,6 +22,7 @@ from core import callback, queue
 from core import calls as lifecycle
 from core.constants import DIAL_STATUSES, QUEUE_RESULTS
 from core.errors import BadRequest
+from core.language import for_call as choose_language
 from core.model import Call, Input, Match, turn_key
 from core.numbers import callable_number, normalize
 from core.ops import NewCaller
@@ -143,7 +144,10 @@ def incoming() -> Response:
         call, caller = load_call(db, sid), None
         if call is None:
             caller = calls.find_caller(db, number)
-            language = svc.flows.language_for(caller["language"] if caller else None)
+            rules = svc.env.rules
+            language = choose_language(caller["language"] if caller else None,
+                                       normalize(params.get("To"), rules.default_region), number,
+                                       rules.number_languages, svc.flows.flows, svc.flows.language_for(None))
             call = lifecycle.new(
                 sid, now, caller_id=caller["id"] if caller else None, from_number=form.text(params, "From")[:64],
                 to_number=form.text(params, "To")[:64], direction=form.text(params, "Direction")[:32] or "inbound",

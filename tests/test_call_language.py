@@ -1,0 +1,46 @@
+"""The language a new call is served in: the caller's stored one, else the dialed number's (NUMBER_LANGUAGES), else
+the caller's country's (its official languages, from CLDR through Babel), else DEFAULT_LANGUAGE."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import ConfigError
+from core.language import for_call, parse_number_languages
+from tests.conftest import Server
+
+OURS = ("en", "ru", "fa", "ko")
+
+
+@pytest.mark.parametrize(("stored", "dialed", "caller", "expected"), [
+    ("ru", "+15550001000", "+821012345678", "ru"),  # what we know of the caller comes first
+    (None, "+74955550100", "+12025550123", "ru"),  # then the number they dialed
+    (None, "+15550001000", "+821012345678", "ko"),  # then their country: Korea
+    (None, None, "+989121234567", "fa"),  # Iran
+    (None, None, "+77012345678", "ru"),  # Kazakhstan: Russian is an official language we have
+    (None, None, "+4915112345678", "en"),  # Germany: none of ours, the default
+    (None, None, None, "en"),  # withheld
+])
+def test_the_language_of_a_new_call(stored, dialed, caller, expected):
+    assert for_call(stored, dialed, caller, {"+74955550100": "ru"}, OURS, "en") == expected
+
+
+def test_number_languages_are_checked():
+    assert parse_number_languages("+1 555 000 1000=en, +74955550100 = ru", OURS, "US") == {
+        "+15550001000": "en", "+74955550100": "ru"}
+    with pytest.raises(ConfigError, match=r"'\+74955550100=de' is not like"):
+        parse_number_languages("+74955550100=de", OURS, "US")
+
+
+def test_an_unknown_korean_caller_and_a_caller_of_our_russian_number_hear_their_flows(tmp_path):
+    server = Server(tmp_path, {"NUMBER_LANGUAGES": "+15550002000=ru"}).start()
+    try:
+        korean = server.call("+821055501234", [{"keys": "4"}, {"keys": "9"}])  # opening hours, then goodbye
+        assert "노스윈드에 전화해 주셔서 감사합니다." in " ".join(korean["heard"])
+        assert server.query("SELECT language FROM calls WHERE sid = ?", [korean["call_sid"]]) == [{"language": "ko"}]
+        russian = server.call("+12025550177", [{"keys": "9"}], to="+15550002000")
+        assert server.query("SELECT language FROM calls WHERE sid = ?", [russian["call_sid"]]) == [{"language": "ru"}]
+        english = server.call("+12025550178", [{"keys": "9"}])
+        assert server.query("SELECT language FROM calls WHERE sid = ?", [english["call_sid"]]) == [{"language": "en"}]
+    finally:
+        server.stop()
