@@ -97,7 +97,8 @@ def wait_music(turn: Turn, wait: Wait | None, queue_time_s: int, may_offer_callb
         if wait.wait_s is None:  # nobody who could take the call is signed in: no number to promise
             turn.say(turn.text("wait_position_only", position=wait.position))
         else:
-            turn.say(turn.text("wait_position", position=wait.position, minutes=max(1, round(wait.wait_s / 60))))
+            minutes = turn.env.flows.counted(turn.language, "minutes", max(1, round(wait.wait_s / 60)))
+            turn.say(turn.text("wait_position", position=wait.position, minutes=minutes))
         if may_offer_callback and callback.worth_offering(turn.rules, wait.wait_s):
             callback.offer(turn)
     turn.response.play(turn.urls.static(HOLD_MUSIC))

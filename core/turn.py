@@ -38,6 +38,9 @@ class Flows(Protocol):
     def voice(self, language: str) -> str:
         """The <Say> voice language of the flow (en-US, ru-RU, …)."""
 
+    def counted(self, language: str, name: str, count: int) -> str:
+        """"5 минут": a counted word of the language's flow in the plural form for ``count``."""
+
     def holiday_name(self, day: date, language: str) -> str:
         """A holiday's name as callers in ``language`` hear it (HOLIDAYS_FILE)."""
 

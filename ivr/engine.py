@@ -49,6 +49,9 @@ class Engine:
         self.default_language = default_language
         self.holidays = holidays or {}
 
+    def counted(self, language: str, name: str, count: int) -> str:
+        return self.flow(language).counted(name, count)
+
     def holiday_name(self, day: date, language: str) -> str:
         names = self.holidays.get(day, {})
         return names.get(language) or names.get(self.default_language) or day.isoformat()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel import Locale
 
 from core.constants import AGENT_INTENT, AGENT_KEY
 from core.errors import ConfigError
@@ -24,6 +25,7 @@ from ivr.exceptions import IvrError
 log = logging.getLogger(__name__)
 
 FLOWS_DIR = Path(__file__).parent / "flows"
+REQUIRED_PLURALS = ("minutes",)  # counted words the engine speaks
 NODE_TYPES = ("prompt", "menu", "lookup", "queue", "survey", "hangup", "hours")
 LOOKUP_SOURCES = {"order_status": ("number", "item", "status", "eta", "number_spoken")}
 REQUIRED_MESSAGES = (
@@ -90,6 +92,12 @@ class Flow:
     messages: dict[str, str]
     nodes: dict[str, Node] = field(default_factory=dict)
     intent_names: dict[str, str] = field(default_factory=dict)  # intent → its name on the pages, in this language
+    plurals: dict[str, dict[str, str]] = field(default_factory=dict)  # counted words: name → {CLDR category: text}
+
+    def counted(self, name: str, count: int) -> str:
+        """"{count} minutes" in the form the language uses for ``count`` (its CLDR plural rules, through Babel)."""
+        forms = self.plurals[name]
+        return (forms.get(Locale.parse(self.language).plural_form(count)) or forms["other"]).format(count=count)
 
     def intents(self) -> set[str]:
         """Every intent a call in this flow can end up with (its menu options' and the agent's)."""
@@ -157,6 +165,7 @@ def parse(data: dict[str, Any], where: str) -> Flow:
             messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
             nodes=nodes,
             intent_names={str(k): str(v) for k, v in data.get("intent_names", {}).items()},
+            plurals={str(k): {str(c): str(t) for c, t in v.items()} for k, v in data.get("plurals", {}).items()},
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise IvrError(f"{where}: missing or malformed {exc}") from None
@@ -167,6 +176,11 @@ def validate(flow: Flow, queues: set[str] | None = None) -> list[str]:
     where = f"flow {flow.name}/{flow.language}"
     faults = [f"{where}: message {m!r} is missing" for m in REQUIRED_MESSAGES if m not in flow.messages]
     faults += [f"{where}: intent {i!r} has no name in intent_names" for i in sorted(flow.intents() - set(flow.intent_names))]
+    categories = Locale.parse(flow.language).plural_form.tags | {"other"}
+    for word in REQUIRED_PLURALS:
+        forms = flow.plurals.get(word, {})
+        if set(forms) != categories:
+            faults.append(f"{where}: plurals.{word} needs exactly the forms {sorted(categories)} (Babel's {flow.language})")
 
     def need_node(ref: str | None, what: str) -> None:
         if not ref or ref not in flow.nodes:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from babel import Locale
 
 from ivr import flows
 from ivr.exceptions import IvrError
@@ -79,3 +80,21 @@ def test_a_broken_flow_stops_the_server_at_start_up(tmp_path, monkeypatch):
     monkeypatch.setattr(flows.load_all, "__defaults__", (folder,))
     with pytest.raises(IvrError, match="start refers to missing node 'missing_start'"):
         create_app({"DATABASE_PATH": str(tmp_path / "x.db")})
+
+
+@pytest.mark.parametrize("language", ["ru", "fa", "ko", "en"])
+def test_counted_minutes_take_the_form_babels_plural_rules_give_each_count(language):
+    flow = flows.load_all()[language]
+    rules = Locale.parse(language).plural_form
+    for count in (1, 2, 4, 5, 11, 21):
+        expected = flow.plurals["minutes"][rules(count)].format(count=count)
+        assert flow.counted("minutes", count) == expected, (language, count)
+    if language == "ru":  # one, few and many are three different words
+        assert len({flow.counted("minutes", n).split()[1] for n in (1, 2, 5)}) == 3
+
+
+def test_a_flow_without_a_plural_form_its_language_needs_is_refused():
+    data = yaml.safe_load((flows.FLOWS_DIR / "ru.yaml").read_text(encoding="utf-8"))
+    data["plurals"]["minutes"].pop("few")
+    faults = flows.validate(flows.parse(data, "ru.yaml"))
+    assert any("plurals.minutes needs exactly the forms ['few', 'many', 'one', 'other']" in fault for fault in faults)
