@@ -9,6 +9,7 @@ callback): like any Twilio request, that question is signed with the auth token.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ import requests
 from simulator.exceptions import SimulatorError
 from simulator.platform import Platform, script_from_json
 from simulator.transcript import describe
+from simulator.voices import recording
 from wire.signature import sign
 
 POLL_S = 0.2
@@ -35,6 +37,8 @@ class _Step(argparse.Action):
             steps.append({"keys": values})
         elif option_string == "--say":
             steps.append({"say": values})
+        elif option_string == "--audio":
+            steps.append({"audio_file": values})
         else:
             steps.append({"silence": True})
         namespace.steps = steps
@@ -48,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     call.add_argument("--to", default="+15550001000", help="the number called")
     call.add_argument("--digits", action=_Step, help="keys to press, typed ahead (e.g. 1 or 1042#)")
     call.add_argument("--say", action=_Step, help="words to say at the next point that listens")
+    call.add_argument("--audio", action=_Step, help="a recorded caller (any file sox reads) at the next point that listens")
     call.add_argument("--silence", action=_Step, nargs=0, help="say and press nothing at the next input")
     call.add_argument("--lang", default="en", help="language of --say (en, ru, fa, ko)")
     call.add_argument("--snr", type=float, default=None, help="add noise to --say at this SNR in dB")
@@ -139,11 +144,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def script_step(step: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A command-line step as the simulator's JSON takes it (--say with its language and noise, --audio read here)."""
+    if "say" in step:
+        return dict(step, lang=args.lang, snr_db=args.snr)
+    if "audio_file" in step:
+        return {"audio": base64.b64encode(recording(step["audio_file"])).decode(), "name": step["audio_file"]}
+    return step
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    steps = [dict(s, lang=args.lang, snr_db=args.snr) if "say" in s else s for s in getattr(args, "steps", None) or []]
+    try:
+        steps = [script_step(step, args) for step in getattr(args, "steps", None) or []]
+    except SimulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     body = {"from": args.from_, "to": args.to, "steps": steps, "hold_s": args.hold, "talk_s": args.talk}
     try:
         try:

@@ -43,7 +43,8 @@ def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str |
     if isinstance(step, Say):
         call.script.steps.popleft()
         call.note("speak", text=step.text, heard_by="stream")
-        return frames(caller_audio(step.text, step.lang, snr_db=step.snr_db)), None
+        audio = step.audio if step.audio is not None else caller_audio(step.text, step.lang, snr_db=step.snr_db)
+        return frames(audio), None
     if isinstance(step, Keys):
         key = step.digits[0]
         step.digits = step.digits[1:]

@@ -21,6 +21,8 @@ say whether they answer and for how long they talk.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import secrets
 import threading
@@ -40,6 +42,7 @@ from wire.signature import sign
 log = logging.getLogger(__name__)
 
 WORDS_PER_SECOND = 2.5
+MAX_RECORDING_BYTES = 60 * 8000  # a minute of 8 kHz μ-law
 MAX_REDIRECTS = 200
 REQUEST_TIMEOUT_S = 30  # the simulator's own requests (hold music, the control API)
 # Twilio's webhook connection defaults ("Webhooks: Connection Overrides"): connect timeout 5 s, read timeout 15 s,
@@ -77,6 +80,7 @@ class Say:
     text: str
     lang: str = "en"
     snr_db: float | None = None
+    audio: bytes | None = None  # a recording (8 kHz μ-law) instead of synthesized words; ``text`` names it
 
 
 @dataclass
@@ -884,7 +888,8 @@ class Platform:
 
 
 def step_from_json(raw: Any) -> Keys | Say | Silence:
-    """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15} or {"silence": true}."""
+    """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15}, {"audio": base64 8 kHz μ-law, "name": …}
+    or {"silence": true}."""
     if not isinstance(raw, dict):
         raise SimulatorError(f"a step must be an object, got {raw!r}")
     if "keys" in raw:
@@ -898,9 +903,17 @@ def step_from_json(raw: Any) -> Keys | Say | Silence:
             return Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None)
         except (TypeError, ValueError):
             raise SimulatorError("snr_db must be a number of decibels") from None
+    if "audio" in raw:
+        try:
+            audio = base64.b64decode(str(raw["audio"]), validate=True)
+        except binascii.Error:
+            raise SimulatorError("audio is base64 of 8 kHz μ-law") from None
+        if not audio or len(audio) > MAX_RECORDING_BYTES:
+            raise SimulatorError(f"a recording is 20 ms to {MAX_RECORDING_BYTES // 8000} s of 8 kHz μ-law")
+        return Say(str(raw.get("name") or "a recording"), audio=audio)
     if raw.get("silence"):
         return Silence()
-    raise SimulatorError(f"a step needs 'keys', 'say' or 'silence', got {raw!r}")
+    raise SimulatorError(f"a step needs 'keys', 'say', 'audio' or 'silence', got {raw!r}")
 
 
 def script_from_json(body: dict[str, Any]) -> Script:

@@ -127,6 +127,16 @@ def _espeak_pcm(text: str, lang: str, variant: str | None, speed: int | None, pi
     return np.frombuffer(raw, dtype=np.int16)
 
 
+def recording(path: str) -> bytes:
+    """Any audio file sox reads (WAV, FLAC, MP3 where sox has it; any rate, channels, encoding) as 8 kHz μ-law."""
+    try:
+        return subprocess.run(["sox", "-D", path, "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "mu-law", "-b", "8",
+                               "-c", "1", "-"], capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise SimulatorError(f"cannot read {path}: {detail.decode(errors='replace').strip() or exc}") from None
+
+
 def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """Noise with a 1/f spectrum (closer to a room or a line than white noise)."""
     spectrum = np.fft.rfft(rng.standard_normal(max(n, 2)))

@@ -54,3 +54,19 @@ def test_in_process_mode_signs_with_the_given_token(server):
         "print(c.summary()['outcome']); print([e for e in c.log if e['kind'] == 'http-error'][0]['status'])")],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["completed", "403"], result.stderr
+
+
+def test_a_recorded_caller_is_streamed_from_any_file_sox_reads(server, tmp_path):
+    """--audio: a 44.1 kHz stereo WAV of a Korean caller saying 환불 (refund) reaches the refund option."""
+    recording = tmp_path / "refund.wav"
+    spoken = subprocess.run(["espeak-ng", "-v", "ko", "--stdout", "환불"], capture_output=True, check=True).stdout
+    subprocess.run(["sox", "-t", "wav", "-", "-r", "44100", "-c", "2", str(recording)], input=spoken, check=True)
+    number = new_number()
+    server.seed(lambda db: store_calls.upsert_caller(db, number, language="ko"))
+    result = simulate(server, "--from", number, "--audio", str(recording), "--say", "네", "--lang", "ko", "--hold",
+                      "0.5", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["intent"] == "refund" and str(recording) in summary["said"]
+    missing = simulate(server, "--from", number, "--audio", str(tmp_path / "nothing.wav"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
