@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_CHAINED_NODES = 20  # prompt → prompt → … guard against a cycle of prompts
 MENU_TIMEOUT_S = 6
 LOOKUP_TIMEOUT_S = 10
+KEYS_ONLY = "_keys"  # a menu prompt's variant for languages without speech recognition here
 VOICEMAIL_TURN = "voicemail"  # the stream token's turn (voice.voicemail checks it)
 BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream listens for speech
 
@@ -73,8 +74,6 @@ class Engine:
 
     def begin(self, turn: Turn) -> None:
         flow = self.flow(turn.language)
-        if turn.rules.listens_by(flow.language) == "dtmf" and _has_spoken_menus(flow):
-            turn.say(flow.messages["speech_unavailable"])
         enter(turn, flow, flow.start)
 
     def advance(self, turn: Turn, node_id: str, inp: Input, attempt: int, confirming: str | None) -> None:
@@ -130,9 +129,6 @@ def _record_input(turn: Turn, node: Node, *, digits: str | None = None, speech: 
     call.log("input", {"node": node.id, **detail, **event})
 
 
-def _has_spoken_menus(flow: Flow) -> bool:
-    return any(node.type == "menu" for node in flow.nodes.values())
-
 
 # --- rendering nodes -------------------------------------------------------------------------
 
@@ -162,7 +158,14 @@ def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str, 
 
 def _render_menu(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
     phrases = [p for option in node.options for p in option.phrases] + list(flow.agent_phrases)
-    _listen(turn, flow, node, attempt, flow.text(node.prompt), phrases)
+    _listen(turn, flow, node, attempt, flow.text(menu_prompt(turn, flow, node)), phrases)
+
+
+def menu_prompt(turn: Turn, flow: Flow, node: Node) -> str:
+    """The menu's prompt; where nothing listens for speech in this language, its keys-only one (``<prompt>_keys``):
+    callers are offered what works, never told what does not."""
+    keys_only = f"{node.prompt}{KEYS_ONLY}"
+    return keys_only if turn.rules.listens_by(flow.language) == "dtmf" and keys_only in flow.prompts else node.prompt
 
 
 def _gather(turn: Turn, action: str, text: str, **options: Any) -> None:

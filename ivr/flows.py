@@ -34,7 +34,6 @@ REQUIRED_MESSAGES = (
     "to_agent",
     "apology",
     "goodbye",
-    "speech_unavailable",
     "confirm",
     "survey_thanks",
     "wait_position",
