@@ -22,6 +22,7 @@ import time
 import wave
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from speech.exceptions import SpeechError
 
@@ -108,9 +109,28 @@ def _run_pyttsx3(jobs: list[dict]) -> None:
         raise SpeechError(f"prompt rendering failed: {exc}") from exc
     if done.returncode != 0:
         raise SpeechError(f"prompt rendering failed: {done.stderr.strip()[-500:]}")
-    empty = [job["text"] for job in jobs if not Path(job["out"]).is_file() or Path(job["out"]).stat().st_size <= 44]
+    empty = [job for job in jobs if not has_audio(job)]
+    for job in empty:  # pyttsx3 sometimes writes nothing under load: espeak-ng itself, the engine it drives
+        espeak_render(job)
+    still = [job["text"] for job in empty if not has_audio(job)]
+    if still:
+        raise SpeechError(f"neither pyttsx3 nor espeak-ng produced audio for {still!r}")
     if empty:
-        raise SpeechError(f"pyttsx3 produced no audio for {empty!r}")
+        log.warning("pyttsx3 produced no audio for %d prompt(s): rendered with espeak-ng directly", len(empty))
+
+
+def has_audio(job: Mapping[str, str]) -> bool:
+    out = Path(job["out"])
+    return out.is_file() and out.stat().st_size > 44
+
+
+def espeak_render(job: Mapping[str, Any]) -> None:
+    """One job rendered by espeak-ng's own command, with the voice and rate pyttsx3 would have used."""
+    command = ["espeak-ng", "-v", str(job["voice"]), "-s", str(job["rate"]), "-w", str(job["out"]), "--", job["text"]]
+    try:
+        subprocess.run(command, capture_output=True, check=True, timeout=RENDER_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("espeak-ng could not render %r: %s", job["text"][:60], exc)
 
 
 def _to_telephone_wav(source: Path, target: Path) -> None:

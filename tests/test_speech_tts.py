@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from speech import tts
 from speech.exceptions import SpeechError
 from speech.tts import VOICES, build_all, cached, prompt_filename, render
 
@@ -62,3 +63,11 @@ def test_a_language_without_a_voice_is_a_speech_error(tmp_path):
     with pytest.raises(SpeechError, match="no prompt voice for language 'de'"):
         render("Hallo", "de", tmp_path)
     assert cached("Hallo", "ko", tmp_path) is None
+
+
+def test_espeak_ng_renders_a_prompt_pyttsx3_left_empty_in_every_language(tmp_path):
+    """The fallback of a rendering pyttsx3 wrote nothing for: espeak-ng itself, with the same voice and rate."""
+    for lang, text in (("en", "Goodbye."), ("ru", "До свидания."), ("fa", "خدانگهدار."), ("ko", "안녕히 계세요.")):
+        job = {"text": text, "voice": tts.voice_for(lang), "rate": tts.DEFAULT_RATE, "out": str(tmp_path / f"{lang}.wav")}
+        tts.espeak_render(job)
+        assert tts.has_audio(job), lang
