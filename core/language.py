@@ -1,5 +1,6 @@
 """Which language a new call is served in: the caller's stored one, else the dialed number's (NUMBER_LANGUAGES),
-else the caller's country's (its official languages by CLDR, through Babel), else DEFAULT_LANGUAGE."""
+else the caller's country's (its official languages by CLDR, through Babel), else the caller chooses from a short
+language menu (their choice is kept on their caller row); no choice, DEFAULT_LANGUAGE."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from core.numbers import normalize, region_of
 
 
 def for_call(stored: str | None, dialed: str | None, caller: str | None, by_number: Mapping[str, str],
-             available: Collection[str], default: str) -> str:
-    """The call's language (one of ``available``)."""
+             available: Collection[str]) -> str | None:
+    """The call's language (one of ``available``); None when nothing says which: the caller is asked."""
     if stored in available:
         return str(stored)
     if dialed in by_number:
@@ -22,7 +23,7 @@ def for_call(stored: str | None, dialed: str | None, caller: str | None, by_numb
     for language in get_official_languages(region, de_facto=True) if region else ():
         if language in available:
             return language
-    return default
+    return None
 
 
 def parse_number_languages(spec: str, available: Collection[str], region: str) -> dict[str, str]:

@@ -60,13 +60,11 @@ def country_code(number: str | None) -> int | None:
 
 
 def region_of(number: str | None) -> str | None:
-    """The country (ISO 3166 region) an E.164 number belongs to: "KR" for +82…, None when unknown."""
-    if not number:
-        return None
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-    except NumberParseException:
-        return None
+    """The country of an E.164 number's calling code (its main one where several share it): "KR" for +82…, "US"
+    for +1…, None when unknown."""
+    code = country_code(number)
+    region = phonenumbers.region_code_for_country_code(code) if code else None
+    return None if region in (None, "ZZ", "001") else region
 
 
 def mask(text: str | None) -> str:

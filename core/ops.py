@@ -23,6 +23,14 @@ class NewCaller:
 
 
 @dataclass(frozen=True)
+class CallerLanguage:
+    """The caller chose their language at the language menu: it is kept on their caller row (if they have one)."""
+
+    call_sid: str
+    language: str
+
+
+@dataclass(frozen=True)
 class Enqueue:
     """Put the call in a routing queue (its place: ``entered_at``, default now)."""
 
@@ -166,6 +174,6 @@ class RecordStatus:
     duration_s: int | None = None
 
 
-Operation = (NewCaller | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
+Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
              | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
 Command = KickRouting | RedirectCall | PlaceCallback

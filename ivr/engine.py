@@ -20,10 +20,10 @@ from twilio.twiml.voice_response import Connect, Gather
 from core import queue
 from core.callback import spoken
 from core.clock import iso
-from core.constants import AGENT_INTENT, AGENT_KEY
+from core.constants import AGENT_INTENT, AGENT_KEY, LANGUAGES
 from core.model import Choice, Input, Match, turn_key
 from core.numbers import callable_number
-from core.ops import BookCallback, Enqueue, SurveyAnswer
+from core.ops import BookCallback, CallerLanguage, Enqueue, SurveyAnswer
 from core.turn import Turn
 from ivr.exceptions import IvrError
 from ivr.flows import Flow, Node, Option
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_CHAINED_NODES = 20  # prompt → prompt → … guard against a cycle of prompts
 MENU_TIMEOUT_S = 6
 LOOKUP_TIMEOUT_S = 10
+LANGUAGE_MENU = "choose_language"  # the menu before any flow, for callers nothing tells us the language of
 KEYS_ONLY = "_keys"  # a menu prompt's variant for languages without speech recognition here
 VOICEMAIL_TURN = "voicemail"  # the stream token's turn (voice.voicemail checks it)
 BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream listens for speech
@@ -73,10 +74,49 @@ class Engine:
         return self.flow(language).voice
 
     def begin(self, turn: Turn) -> None:
+        if turn.call["language"] is None and len(self.flows) > 1:  # nothing said which language: the caller does
+            self._language_menu(turn)
+            return
+        flow = self.flow(turn.language)
+        enter(turn, flow, flow.start)
+
+    @property
+    def menu_languages(self) -> list[str]:
+        """The languages of the language menu, in the order their keys are pressed (1, 2, …)."""
+        return [language for language in LANGUAGES if language in self.flows]
+
+    def _language_menu(self, turn: Turn) -> None:
+        """"For English, press 1. Для русского языка нажмите 2. …", each in its own language and voice."""
+        turn.call.append("path", LANGUAGE_MENU)
+        turn.call.log("enter", {"node": LANGUAGE_MENU, "attempt": 1})
+        gather = Gather(input="dtmf", num_digits=1, timeout=MENU_TIMEOUT_S, action=turn.urls.step(LANGUAGE_MENU))
+        for key, language in enumerate(self.menu_languages, start=1):
+            flow = self.flows[language]
+            text = flow.text("language_choice", key=key)
+            url = turn.env.audio(text, language)
+            if url:
+                gather.play(url)
+            else:
+                gather.say(text, language=flow.voice)
+        turn.response.append(gather)
+        turn.response.redirect(turn.urls.step(LANGUAGE_MENU))
+
+    def _language_chosen(self, turn: Turn, inp: Input) -> None:
+        """The key pressed at the language menu (nothing or another key: DEFAULT_LANGUAGE); kept on the caller."""
+        languages = self.menu_languages
+        key = inp.digits[:1]
+        language = languages[int(key) - 1] if key.isdecimal() and 1 <= int(key) <= len(languages) else None
+        turn.call.set(language=language or self.default_language, flow=self.name(language or self.default_language))
+        turn.call.log("input", {"node": LANGUAGE_MENU, "digits": inp.digits or None})
+        if language:
+            turn.do(CallerLanguage(turn.sid, language))
         flow = self.flow(turn.language)
         enter(turn, flow, flow.start)
 
     def advance(self, turn: Turn, node_id: str, inp: Input, attempt: int, confirming: str | None) -> None:
+        if node_id == LANGUAGE_MENU:
+            self._language_chosen(turn, inp)
+            return
         flow = self.flow(turn.language)
         node = flow.node(node_id)
         if confirming is not None:

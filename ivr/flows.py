@@ -43,6 +43,7 @@ REQUIRED_MESSAGES = (
     "closed_holiday",
     "voicemail_intro",
     "queue_unstaffed",
+    "language_choice",
     "voicemail_thanks",
     *(f"callback_{name}" for name in ("offer", "confirm", "enter_number", "bad_number", "enter_time", "bad_time", "booked",
                                       "when_turn", "when_at", "when_open", "limit", "pending", "cancelled", "hello",

@@ -167,6 +167,7 @@ def _survey(unit: UnitOfWork, op: ops.SurveyAnswer, now: datetime, call: Call | 
 
 APPLY: dict[type, Applier] = {
     ops.NewCaller: _new_caller,
+    ops.CallerLanguage: lambda unit, op, now, call: calls.set_caller_language(unit.db, call["caller_id"], op.language),
     ops.Enqueue: _enqueue,
     ops.Abandon: lambda unit, op, now, call: routing.abandon(unit.db, op.call_sid, now),
     ops.Accept: lambda unit, op, now, call: routing.accept(unit.db, op.item_id, op.agent_id, now, call_sid=op.call_sid),

@@ -35,6 +35,11 @@ def caller_for_number(db: sqlite_utils.Database, number: str) -> dict[str, Any]:
     return {"id": caller_id, "number": number, "name": None, "language": None, "notes": None}
 
 
+def set_caller_language(db: sqlite_utils.Database, caller_id: int | None, language: str) -> None:
+    if caller_id:
+        db.execute("UPDATE callers SET language = ? WHERE id = ?", [language, caller_id])
+
+
 def upsert_caller(db: sqlite_utils.Database, number: str, **fields: Any) -> dict[str, Any]:
     """Create or update the caller with this number (demo data, admin)."""
     with transaction(db):

@@ -17,12 +17,12 @@ OURS = ("en", "ru", "fa", "ko")
     (None, "+74955550100", "+12025550123", "ru"),  # then the number they dialed
     (None, "+15550001000", "+821012345678", "ko"),  # then their country: Korea
     (None, None, "+989121234567", "fa"),  # Iran
-    (None, None, "+77012345678", "ru"),  # Kazakhstan: Russian is an official language we have
-    (None, None, "+4915112345678", "en"),  # Germany: none of ours, the default
-    (None, None, None, "en"),  # withheld
+    (None, None, "+77012345678", "ru"),  # +7: Russia and Kazakhstan share the code (Russian either way)
+    (None, None, "+4915112345678", None),  # Germany: none of ours, so the caller is asked
+    (None, None, None, None),  # withheld: asked too
 ])
 def test_the_language_of_a_new_call(stored, dialed, caller, expected):
-    assert for_call(stored, dialed, caller, {"+74955550100": "ru"}, OURS, "en") == expected
+    assert for_call(stored, dialed, caller, {"+74955550100": "ru"}, OURS) == expected
 
 
 def test_number_languages_are_checked():
@@ -42,5 +42,17 @@ def test_an_unknown_korean_caller_and_a_caller_of_our_russian_number_hear_their_
         assert server.query("SELECT language FROM calls WHERE sid = ?", [russian["call_sid"]]) == [{"language": "ru"}]
         english = server.call("+12025550178", [{"keys": "9"}])
         assert server.query("SELECT language FROM calls WHERE sid = ?", [english["call_sid"]]) == [{"language": "en"}]
+
+        german = "+4915112345678"  # nothing says which language: the language menu (the key interrupts it)
+        chose = server.call(german, [{"keys": "2"}, {"keys": "9"}])
+        assert chose["heard"][0] == "For English, press 1."
+        assert "Спасибо, что позвонили в Нортвинд." in " ".join(chose["heard"])
+        assert server.query("SELECT language FROM callers WHERE number = ?", [german]) == [{"language": "ru"}]
+        again = server.call(german, [{"keys": "9"}])  # remembered: no menu the second time
+        assert again["heard"][0].startswith("Спасибо, что позвонили")
+        withheld = server.call("anonymous", [{"silence": True}, {"keys": "9"}])  # nothing chosen: DEFAULT_LANGUAGE
+        assert withheld["heard"][:4] == ["For English, press 1.", "Для русского языка нажмите 2.",
+                                         "برای فارسی، 3 را فشار دهید.", "한국어는 4번을 누르세요."]
+        assert server.query("SELECT language FROM calls WHERE sid = ?", [withheld["call_sid"]]) == [{"language": "en"}]
     finally:
         server.stop()

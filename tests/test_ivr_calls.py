@@ -98,6 +98,6 @@ def test_every_step_is_on_the_call_row_and_in_the_event_log(server):
 
 
 def test_anonymous_callers_are_served(server):
-    result = server.call("anonymous", [{"keys": "4"}, {"keys": "9"}])
+    result = server.call("anonymous", [{"keys": "1"}, {"keys": "4"}, {"keys": "9"}])  # English, hours, goodbye
     assert result["status"] == "completed"
     assert server.query("SELECT caller_id FROM calls WHERE sid = ?", [result["call_sid"]]) == [{"caller_id": None}]

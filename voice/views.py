@@ -147,11 +147,12 @@ def incoming() -> Response:
             rules = svc.env.rules
             language = choose_language(caller["language"] if caller else None,
                                        normalize(params.get("To"), rules.default_region), number,
-                                       rules.number_languages, svc.flows.flows, svc.flows.language_for(None))
+                                       rules.number_languages, svc.flows.flows)
             call = lifecycle.new(
                 sid, now, caller_id=caller["id"] if caller else None, from_number=form.text(params, "From")[:64],
                 to_number=form.text(params, "To")[:64], direction=form.text(params, "Direction")[:32] or "inbound",
-                status=form.text(params, "CallStatus")[:32] or "ringing", language=language, flow=svc.flows.name(language))
+                status=form.text(params, "CallStatus")[:32] or "ringing", language=language,
+                flow=svc.flows.name(svc.flows.language_for(language)))
         else:
             log.info("incoming webhook for %s repeated; starting its flow again", sid)
         pending = callbacks.pending_for(db, number)
