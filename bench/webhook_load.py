@@ -170,6 +170,7 @@ def gunicorn(target: str, workdir: Path, prompts: Path, config: Path, **settings
         "PROMPT_CACHE_DIR": str(prompts),
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PUBLIC_BASE_URL": base_url,
+        "OPENING_HOURS": "mon-sun 00:00-24:00",  # the open path (the menu), like the sample IVR, at any hour
         **settings,
     }
     command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread"]
