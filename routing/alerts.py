@@ -80,6 +80,8 @@ def check(db: sqlite_utils.Database, now: datetime, *, deliver: bool) -> list[tu
     for each change, with a delivery queued for each when ``deliver``."""
     holding = conditions(db, now)
     changes: list[tuple[int, str]] = []
+    if set(holding) == {(row["queue"], row["kind"]) for row in store.open_alerts(db)}:
+        return changes  # nothing began or ended: no write (the webhooks keep the lock to themselves)
     with transaction(db):
         current = {(row["queue"], row["kind"]): row for row in store.open_alerts(db)}
         for key, detail in holding.items():
