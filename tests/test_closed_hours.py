@@ -98,7 +98,10 @@ def test_a_queue_that_refuses_callers_while_nobody_is_staffed_takes_a_message_in
                             ) == [{"n": 0}]
 
         server.seed(lambda db: service.set_presence(db, "tess", Presence.AVAILABLE, datetime.now(UTC)))
-        served = server.call(new_number(), [{"keys": "3"}])
-        assert served["queue"] == "support" and "Nobody who can take your call" not in " ".join(served["heard"])
+        served = server.call(new_number(), [{"keys": "3"}])  # (she may be rung before the caller hears the queue)
+        assert server.query("SELECT queue FROM calls WHERE sid = ?", [served["call_sid"]]) == [{"queue": "support"}]
+        assert "Nobody who can take your call" not in " ".join(served["heard"])
+        assert server.query("SELECT count(*) AS n FROM routing_events WHERE kind = 'enqueued' AND queue = 'support'"
+                            ) == [{"n": 1}]
     finally:
         server.stop()
