@@ -122,14 +122,15 @@ class Turn:
     def text(self, name: str, **values: Any) -> str:
         return self.env.flows.text(self.language, name, **values)
 
-    def say(self, text: str, parent: Any = None) -> None:
-        """Speak ``text`` in the call's language: pre-rendered audio when it exists, else <Say>."""
+    def say(self, text: str, parent: Any = None, language: str | None = None) -> None:
+        """Speak ``text`` in the call's language (or ``language``): pre-rendered audio when it exists, else <Say>."""
         target = self.response if parent is None else parent
-        url = self.env.audio(text, self.language)
+        language = language or self.language
+        url = self.env.audio(text, language)
         if url:
             target.play(url)
         else:
-            target.say(text, language=self.env.flows.voice(self.language))
+            target.say(text, language=self.env.flows.voice(language))
 
     @property
     def writes(self) -> bool:

@@ -91,13 +91,7 @@ class Engine:
         turn.call.log("enter", {"node": LANGUAGE_MENU, "attempt": 1})
         gather = Gather(input="dtmf", num_digits=1, timeout=MENU_TIMEOUT_S, action=turn.urls.step(LANGUAGE_MENU))
         for key, language in enumerate(self.menu_languages, start=1):
-            flow = self.flows[language]
-            text = flow.text("language_choice", key=key)
-            url = turn.env.audio(text, language)
-            if url:
-                gather.play(url)
-            else:
-                gather.say(text, language=flow.voice)
+            turn.say(self.flows[language].text("language_choice", key=key), gather, language=language)
         turn.response.append(gather)
         turn.response.redirect(turn.urls.step(LANGUAGE_MENU))
 

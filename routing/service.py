@@ -533,12 +533,11 @@ def waiting_board(db: sqlite_utils.Database, now: datetime) -> list[dict[str, An
 
 def queue_staffing(db: sqlite_utils.Database, queue: str) -> dict[str, Any] | None:
     """Whether ``queue`` refuses callers when unstaffed, and how many signed-in agents could take one now."""
-    ladders = _ladders(db)
-    if queue not in ladders.queues:
-        return None
-    staffed = [agent_from_row(row) for row in store.agents(db, presence=[p.value for p in STAFFED])]
-    row = next(q for q in store.queues(db) if q["name"] == queue)
-    return {"refuse_unstaffed": bool(row["refuse_unstaffed"]), "staffed": len(_eligible(ladders, queue, staffed))}
+    row = next((q for q in store.queues(db) if q["name"] == queue), None)
+    if row is None or not row["refuse_unstaffed"]:  # (most queues: nothing more to read for a caller joining)
+        return None if row is None else {"refuse_unstaffed": False}
+    staffed = [agent_from_row(agent) for agent in store.agents(db, presence=[p.value for p in STAFFED])]
+    return {"refuse_unstaffed": True, "staffed": len(_eligible(_ladders(db), queue, staffed))}
 
 
 def _eligible(ladders: Ladders, queue: str, agents: list[Agent]) -> list[Agent]:
