@@ -135,6 +135,19 @@ def test_a_caller_who_hangs_up_mid_message_keeps_what_was_said(server):
     assert row["ended_by"] == "hung up" and row["seconds"] > 1.5
 
 
+def test_a_replayed_start_keeps_no_second_message(server):
+    """A captured handshake and start, sent again within the token's two minutes, adds nothing: one token, one message."""
+    sid, url, parameters = message_stream(server, korean_caller(server))
+    for _ in range(2):
+        with connect(url, additional_headers={"X-Twilio-Signature": sign(TOKEN, url, {})}, open_timeout=10) as ws:
+            ws.send(media_streams.start("MZ" + "3" * 32, sid, "AC" + "0" * 32, parameters, 1))
+            for n, payload in enumerate(frames(caller_audio(MESSAGE, "ko")), start=2):
+                ws.send(media_streams.media("MZ" + "3" * 32, n, payload, n))
+        wait_until(lambda: server.query("SELECT id FROM voicemails WHERE call_sid = ?", [sid]), 20)
+    assert len(server.query("SELECT id FROM voicemails WHERE call_sid = ?", [sid])) == 1
+    wait_until(lambda: "token used before" in server.log_path.read_text(), 20)
+
+
 def test_a_start_without_this_calls_token_keeps_nothing(server):
     sid, url, parameters = message_stream(server, korean_caller(server))
     with connect(url, additional_headers={"X-Twilio-Signature": sign(TOKEN, url, {})}, open_timeout=10) as ws:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from flask import Blueprint, Response
 from simple_websocket import ConnectionClosed
 
@@ -29,6 +30,7 @@ from voice.media import RECEIVE_TIMEOUT_S, START_WAIT_S, in_a_slot, sock
 from voice.signature import verify
 from voice.views import known_call, make_turn, respond
 from web.context import services
+from wire.mulaw import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def keep(svc: Services, recording: Recording) -> None:
     db = svc.store.connect()
     try:
         try:
-            svc.env.tokens.check(call_sid, VOICEMAIL_TURN, start.get("customParameters") or {}, svc.clock())
+            token = svc.env.tokens.check(call_sid, VOICEMAIL_TURN, start.get("customParameters") or {}, svc.clock())
         except StreamRefused as exc:
             log.warning("voicemail refused: %s", exc)
             return
@@ -83,33 +85,39 @@ def keep(svc: Services, recording: Recording) -> None:
         if call is None or not recording.spoke_ms:
             log.info("voicemail of %s: nothing to keep (%s)", call_sid, recording.ended)
             return
+        pcm = recording.pcm
+        seconds = round(pcm.size / SAMPLE_RATE, 2)
         path = Path(svc.config["VOICEMAIL_DIR"]) / f"{call_sid}.wav"
-        write_wav(path, recording.pcm)
         language = svc.flows.language_for(call["language"])
-        text = message_text(svc, language, recording)
+        with svc.store.unit(db):
+            if not calls.use_stream_token(db, token, iso(svc.clock())):  # one message per token, as menu streams
+                log.warning("voicemail refused: stream start for %s with a token used before", call_sid)
+                return
+        write_wav(path, pcm)
+        text = message_text(svc, language, pcm)
         with svc.store.unit(db):
             call = calls.load(db, call_sid)
             number = callable_number(call["from_number"] or "", svc.env.rules.default_region)
             voicemail_id = voicemails.add(db, {
                 "call_sid": call_sid, "caller_id": call["caller_id"], "number": number, "language": language,
-                "queue": call["queue"], "path": str(path), "seconds": recording.seconds, "transcript": text,
+                "queue": call["queue"], "path": str(path), "seconds": seconds, "transcript": text,
                 "ended_by": recording.ended, "created_at": iso(svc.clock())})
             call.set(outcome="voicemail")
-            call.log("voicemail", {"voicemail_id": voicemail_id, "seconds": recording.seconds,
+            call.log("voicemail", {"voicemail_id": voicemail_id, "seconds": seconds,
                                    "ended_by": recording.ended})
             calls.save(db, call)
-        log.info("voicemail %s of %s kept: %.1f s, ended by %s", voicemail_id, call_sid, recording.seconds,
+        log.info("voicemail %s of %s kept: %.1f s, ended by %s", voicemail_id, call_sid, seconds,
                  recording.ended)
     finally:
         db.conn.close()
 
 
-def message_text(svc: Services, language: str, recording: Recording) -> str | None:
+def message_text(svc: Services, language: str, pcm: np.ndarray) -> str | None:
     """The transcript (None without a model for the language, or with STORE_TRANSCRIPTS=false)."""
     if language not in svc.speech_languages or not svc.env.rules.store_transcripts:
         return None
     try:
-        return transcribe(models.get_model(language, svc.config), recording.pcm)
+        return transcribe(models.get_model(language, svc.config), pcm)
     except SpeechError as exc:
         log.warning("voicemail not transcribed: %s", exc)
         return None
