@@ -7,7 +7,7 @@ DEB_PACKAGES := espeak-ng sox libsox-fmt-all redis-server chromium nginx
 BENCH_PACKAGES := wrk
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test bench worker screenshots lint deps deps-test system-packages bench-packages clean translations translations-update
+.PHONY: run test test-sqlite test-postgres bench worker screenshots lint deps deps-test system-packages bench-packages clean translations translations-update
 
 # Debian packages that are missing, installed with apt-get (we are root on these machines).
 define apt_install
@@ -61,8 +61,15 @@ run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data (open a
 	PORT=$(PORT) OPENING_HOURS="$${OPENING_HOURS:-mon-sun 00:00-24:00}" \
 		HOLIDAYS_FILE="$${HOLIDAYS_FILE-store/demo/holidays.yaml}" $(PY) app.py
 
-test: deps-test ## run every test
+test: deps-test ## run every test: on SQLite, then on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else a server of its own)
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m tests.postgres_server $(PY) -m pytest -q -p no:cacheprovider tests
+
+test-sqlite: deps-test ## the suite on SQLite only
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-postgres: deps-test ## the suite on PostgreSQL only
+	$(PY) -m tests.postgres_server $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: deps-test bench-packages ## run the benchmarks, print a table, write bench/results/*.json
 	$(PY) -m bench

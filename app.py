@@ -21,7 +21,9 @@ from core.errors import ConfigError
 from services import logs
 from services.bootstrap import bootstrap
 from services.config import resolve
+from services.ticker import HOUSEKEEPING
 from speech import models
+from store import leases
 from store.migrations import MIGRATIONS, applied
 from voice import callbacks as voice_callbacks
 from voice import journaled, media, prompts, voicemail
@@ -121,12 +123,16 @@ def healthz() -> tuple[Response, int]:
     """State of the database, the queue backend and the speech models."""
     svc = services()
     done = applied(svc.store.db())
-    database = {"ok": len(done) == len(MIGRATIONS), "path": svc.store.path, "migrations": len(done)}
+    database = {"ok": len(done) == len(MIGRATIONS), "backend": svc.store.backend, "path": svc.store.where,
+                "migrations": len(done)}
     queue = {"backend": "embedded" if svc.jobs.embedded else "redis", "ok": svc.jobs.ping()}
     speech = {"recognized": sorted(svc.speech_languages),
               "models": {lang: status.as_dict() for lang, status in models.languages(svc.config).items()}}
     ok = database["ok"] and queue["ok"]
-    body = {"ok": ok, "local_mode": svc.local_mode, "database": database, "queue": queue, "speech": speech}
+    held = leases.current(svc.store.db(), HOUSEKEEPING)
+    lease = {"name": HOUSEKEEPING, "node": svc.ticker.node, "holder": held and held["holder"], "until": held and held["until"]}
+    body = {"ok": ok, "local_mode": svc.local_mode, "database": database, "queue": queue, "lease": lease,
+            "speech": speech}
     return jsonify(body), 200 if ok else 503
 
 

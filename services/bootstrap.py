@@ -125,7 +125,7 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     flow_set = flow_data.load_all()
     holidays = flow_data.load_holidays(resolved["HOLIDAYS_FILE"], set(flow_set)) if resolved["HOLIDAYS_FILE"] else {}
     policy = CallbackPolicy.from_settings(resolved, frozenset(holidays))
-    store = Store(resolved["DATABASE_PATH"], policy, clock, write_wait_s=resolved["STORE_WRITE_WAIT_S"])
+    store = Store(resolved["DATABASE"], policy, clock, write_wait_s=resolved["STORE_WRITE_WAIT_S"])
     journal = Journal(resolved["JOURNAL_PATH"])
     migrate(store.db())
     check_agent_ids(store, resolved["LOCAL_MODE"])
@@ -152,6 +152,7 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
                     reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],
                                          after_s=resolved["RECONCILE_AFTER_S"], clock=clock),
                     retention_days=resolved["RETENTION_DAYS"], deliver_alerts=bool(resolved["ALERT_WEBHOOK_URL"]),
+                    node=resolved["NODE_NAME"],
                     clock=clock)
     devices = LocalDevices(resolved["BASE_URL"] + "/sim", resolved["TWILIO_AUTH_TOKEN"]) if resolved["LOCAL_MODE"] else None
     return Services(config=resolved, store=store, flows=flows, env=env, policy=policy, telephony=telephony,

@@ -14,6 +14,7 @@ from typing import Any
 import settings
 from core.errors import ConfigError
 from core.numbers import callable_number
+from store import dialect
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,11 @@ def resolve(config: Mapping[str, Any], instance: Path = DEFAULT_INSTANCE) -> dic
     resolved["DATABASE_PATH"] = resolved["DATABASE_PATH"] or str(instance / "contact_center.db")
     resolved["PROMPT_CACHE_DIR"] = resolved["PROMPT_CACHE_DIR"] or str(instance / "prompts")
     resolved["VOICEMAIL_DIR"] = resolved["VOICEMAIL_DIR"] or str(instance / "voicemail")
-    resolved["JOURNAL_PATH"] = resolved["JOURNAL_PATH"] or resolved["DATABASE_PATH"] + ".journal"
+    if resolved["DATABASE_URL"] and not dialect.is_url(resolved["DATABASE_URL"]):
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL (leave it empty for SQLite at DATABASE_PATH)")
+    resolved["DATABASE"] = resolved["DATABASE_URL"] or resolved["DATABASE_PATH"]
+    default_journal = str(instance / "journal") if resolved["DATABASE_URL"] else resolved["DATABASE_PATH"] + ".journal"
+    resolved["JOURNAL_PATH"] = resolved["JOURNAL_PATH"] or default_journal
     resolved["SECRET_KEY"] = resolved["SECRET_KEY"] or instance_secret(instance, "secret_key")
     if resolved["ALERT_WEBHOOK_URL"] and not (re.match(r"^https?://\S+$", resolved["ALERT_WEBHOOK_URL"])
                                              and resolved["ALERT_WEBHOOK_SECRET"]):

@@ -10,6 +10,7 @@ callback recovery (lost jobs, interrupted dialling, lost status callbacks).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ from services.journal import Entry, Journal
 from services.reconcile import Reconciler
 from services.uow import Store
 from store import alerts as store_alerts
-from store import calls, privacy
+from store import calls, leases, privacy
 from store import routing as routing_store
 from store.db import checkpoint, transaction
 from store.exceptions import StoreUnavailable
@@ -45,6 +46,8 @@ HOUSEKEEPING_EVERY_S = 10
 RETRY_AFTER_S = 10  # an offer that could not be handed over waits this long before the next try
 DAY_S = 86400
 ALERT_EVERY_S = 5  # alert conditions are looked at this often
+HOUSEKEEPING = "housekeeping"  # the lease of callback recovery, reconciliation and retention
+LEASE_S = 3 * HOUSEKEEPING_EVERY_S  # not renewed for this long (its node died): another node takes it
 DELIVERY_LEASE_S = 60  # a delivery attempt claimed by one process; due again if it has not ended by then
 
 
@@ -63,8 +66,10 @@ class Ticker:
     def __init__(self, store: Store, env: Env, telephony: Telephony, jobs: JobQueue, policy: CallbackPolicy,
                  journal: Journal, *,
                  recover_after_s: float, reconcile: Reconciler, retention_days: int = 0, deliver_alerts: bool = False,
-                 interval: float = 1.0, clock: Clock = utcnow) -> None:
+                 interval: float = 1.0, clock: Clock = utcnow, node: str = "") -> None:
         self.store = store
+        self.node = node or socket.gethostname()  # this node's name as the lease knows it
+        self.leading = False
         self.journal = journal
         self.replay: Callable[[Entry], None] | None = None  # set by the web app: a journaled webhook, run again
         self.reconcile = reconcile
@@ -103,7 +108,7 @@ class Ticker:
     def _run(self) -> None:
         db = self.store.connect()
         while not self._stop.is_set():
-            if self._housekeeping.take():
+            if self._housekeeping.take() and self.leads(db):
                 _safely("callback recovery", lambda: self.recover(db))  # e.g. Twilio unreachable: tried again later
                 _safely("reconciliation", lambda: self.reconcile.passes.take() and self.reconcile.run(db) and self.kick())
                 _safely("retention", lambda: self.retain(db))
@@ -111,6 +116,21 @@ class Ticker:
             _safely("routing tick", lambda: self._round(db))  # a bad tick must not stop routing for good
             self._wake.wait(self.interval)
             self._wake.clear()
+
+    def leads(self, db: sqlite_utils.Database) -> bool:
+        """Whether this node holds the housekeeping lease (taken or renewed now; another node's, once it has not
+        been renewed for LEASE_S, is taken over). Routing, alerts and the journal run on every node: each of their
+        changes is one transaction under the write lock; housekeeping asks Twilio about calls, once is enough."""
+        now = self.clock()
+        try:
+            held = leases.claim(db, HOUSEKEEPING, self.node, iso(now), iso(now + timedelta(seconds=LEASE_S)))
+        except StoreUnavailable as exc:
+            log.warning("housekeeping lease not renewed: %s", exc)
+            return False
+        if held != self.leading:
+            log.info("node %s %s the housekeeping lease", self.node, "took" if held else "lost")
+            self.leading = held
+        return held
 
     def _round(self, db: sqlite_utils.Database) -> None:
         self.drain(db)

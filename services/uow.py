@@ -26,10 +26,11 @@ from core.model import Call
 from core.policy import CallbackPolicy
 from core.turn import Env, Turn
 from routing import service as routing
-from store import calls
+from store import calls, dialect
 from store import routing as routing_store
 from store.db import connect, snapshot, transaction
 from store.exceptions import StoreError, StoreUnavailable
+from store.postgres import masked
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ class Store:
         self._down_until = 0.0  # after a write gave up: webhooks do not try again before this (time.monotonic)
         self.checkpointed_elsewhere = False  # the routing ticker runs: request threads never checkpoint
         self._local = threading.local()
+
+    @property
+    def backend(self) -> str:
+        return dialect.of_target(self.path).name
+
+    @property
+    def where(self) -> str:
+        """The database file or URL, without a password."""
+        return masked(self.path)
 
     def db(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use."""

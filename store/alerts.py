@@ -17,9 +17,9 @@ def open_alerts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def raise_alert(db: sqlite_utils.Database, queue: str, kind: str, detail: dict[str, Any], at: str) -> int | None:
     """The new alert's id; None when one is open for this queue and kind already."""
-    cursor = db.execute("INSERT OR IGNORE INTO alerts (queue, kind, detail, raised_at) VALUES (?, ?, ?, ?)",
-                        [queue, kind, json.dumps(detail), at])
-    return cursor.lastrowid if cursor.rowcount else None
+    row = db.execute("INSERT INTO alerts (queue, kind, detail, raised_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING "
+                     "RETURNING id", [queue, kind, json.dumps(detail), at]).fetchone()
+    return row[0] if row else None
 
 
 def clear_alert(db: sqlite_utils.Database, alert_id: int, at: str) -> None:
@@ -27,7 +27,7 @@ def clear_alert(db: sqlite_utils.Database, alert_id: int, at: str) -> None:
 
 
 def add_delivery(db: sqlite_utils.Database, alert_id: int, state: str, at: str) -> None:
-    db.execute("INSERT OR IGNORE INTO alert_deliveries (alert_id, state, next_attempt_at) VALUES (?, ?, ?)",
+    db.execute("INSERT INTO alert_deliveries (alert_id, state, next_attempt_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                [alert_id, state, at])
 
 

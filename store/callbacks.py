@@ -7,7 +7,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import now_text as now
-from store.db import fetch_all
+from store.db import NotFoundError, fetch_all
 from store.exceptions import StoreError
 
 OPEN_STATUSES = ("pending", "dialing", "connected")
@@ -16,7 +16,7 @@ OPEN_STATUSES = ("pending", "dialing", "connected")
 def get(db: sqlite_utils.Database, callback_id: int) -> dict[str, Any]:
     try:
         return db["callbacks"].get(callback_id)
-    except sqlite_utils.db.NotFoundError:
+    except NotFoundError:
         raise StoreError(f"no callback {callback_id}") from None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
 import sqlite_utils
@@ -74,20 +73,14 @@ def unsettled(db: sqlite_utils.Database, started_before: str) -> list[str]:
 
 def use_stream_token(db: sqlite_utils.Database, token: str, at: str) -> bool:
     """Note a stream token as used (in a transaction); False if it was used before."""
-    try:
-        insert(db, "stream_tokens", {"token": token, "at": at})
-    except sqlite3.IntegrityError:
-        return False
-    return True
+    return db.conn.execute("INSERT INTO stream_tokens (token, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [token, at]).rowcount == 1
 
 
 def mark_replayed(db: sqlite_utils.Database, journal_id: str) -> bool:
     """Record that a journaled webhook was applied (in its transaction); False if it had been already."""
-    try:
-        insert(db, "journal_replayed", {"id": journal_id, "at": now_text()})
-    except sqlite3.IntegrityError:
-        return False
-    return True
+    return db.conn.execute("INSERT INTO journal_replayed (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [journal_id, now_text()]).rowcount == 1
 
 
 def forget_replayed(db: sqlite_utils.Database) -> None:
@@ -115,10 +108,11 @@ def save(db: sqlite_utils.Database, call: Call) -> None:
     Raises Stale when the row is not the one the call was read as: it was created meanwhile, or another
     transition saved it (each save bumps ``version``)."""
     if call.new:
-        try:
-            insert(db, "calls", _encoded(call.snapshot()))
-        except sqlite3.IntegrityError:
-            raise Stale(f"call {call.sid} was created meanwhile") from None
+        row = _encoded(call.snapshot())
+        created = db.conn.execute(f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                                  "ON CONFLICT DO NOTHING", list(row.values())).rowcount
+        if created != 1:
+            raise Stale(f"call {call.sid} was created meanwhile")
         call.new = False
     elif call.changed or call.events:
         version = call["version"] or 0
@@ -150,7 +144,7 @@ def status_seen(db: sqlite_utils.Database, sid: str, status: str) -> bool:
 
 
 def record_status(db: sqlite_utils.Database, sid: str, status: str, duration_s: int | None) -> None:
-    db.conn.execute("INSERT OR IGNORE INTO call_statuses (call_sid, status, at, duration_s) VALUES (?, ?, ?, ?)",
+    db.conn.execute("INSERT INTO call_statuses (call_sid, status, at, duration_s) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [sid, status, now_text(), duration_s])
 
 
@@ -178,7 +172,7 @@ def open_orders(db: sqlite_utils.Database, caller_id: int) -> list[dict[str, Any
 def record_survey(db: sqlite_utils.Database, sid: str, question: str, score: int) -> bool:
     """Keep the caller's answer once (a retried webhook does not count twice); True when it is new."""
     return bool(db.conn.execute(
-        "INSERT OR IGNORE INTO survey_answers (call_sid, question, score, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO survey_answers (call_sid, question, score, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [sid, question, score, now_text()],
     ).rowcount)
 

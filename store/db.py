@@ -1,4 +1,5 @@
-"""SQLite connections (WAL, sqlite-utils) and the write transaction every change runs in."""
+"""Connections (SQLite in WAL mode through sqlite-utils, or PostgreSQL through store.postgres) and the write
+transaction every change runs in; what differs between the two engines is in store.dialect."""
 
 from __future__ import annotations
 
@@ -13,21 +14,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
+import psycopg
 import sqlite_utils
 
+from store import dialect, postgres
 from store.exceptions import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
-# SQLite's words for "cannot write now" (locked, full disk, read-only file or folder, failing disk)
-UNAVAILABLE = ("database is locked", "database or disk is full", "readonly database", "disk i/o error",
-               "unable to open database file")
 POLL_S = (0.0002, 0.01)  # a bounded wait for another process's gate polls, from this to this
 BUSY_SLACK_MS = 50  # a gate passed within this leaves SQLite's wait as it is (no statement to change it)
 # JSON text as the store keeps it (callers' words in their own script); one encoder, not one per json.dumps call.
 to_json = json.JSONEncoder(ensure_ascii=False).encode
 MEMORY = ":memory:"
+IntegrityError = dialect.INTEGRITY_ERRORS
+OperationalError = (sqlite3.OperationalError, psycopg.OperationalError)
+NotFoundError = (sqlite_utils.db.NotFoundError, postgres.NotFoundError)
+Database = sqlite_utils.Database | postgres.Database
 
 
 class WriteGate:
@@ -93,13 +97,26 @@ class WriteGate:
         self.threads.release()
 
 
-def unavailable(exc: sqlite3.Error) -> StoreUnavailable | None:
-    """The StoreUnavailable that SQLite's error means, or None for any other error."""
-    text = str(exc).lower()
-    return StoreUnavailable(f"the database cannot be written now: {exc}") if any(w in text for w in UNAVAILABLE) else None
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """The StoreUnavailable that the engine's error means, or None for any other error."""
+    if dialect.SQLite.unavailable(exc) or dialect.PostgreSQL.unavailable(exc):
+        return StoreUnavailable(f"the database cannot be written now: {exc}")
+    return None
 
 
-def connect(path: str, *, autocheckpoint: bool = True, write_wait_s: float | None = None) -> sqlite_utils.Database:
+def connect(target: str, *, autocheckpoint: bool = True, write_wait_s: float | None = None) -> Database:
+    """A connection to ``target``: a PostgreSQL URL (``postgresql://…``), else a SQLite file (see connect_sqlite)."""
+    if dialect.is_url(target):
+        try:
+            db = postgres.Database(target)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot connect to {postgres.masked(target)}: {exc}") from exc
+        db.write_wait_s = write_wait_s
+        return db
+    return connect_sqlite(target, autocheckpoint=autocheckpoint, write_wait_s=write_wait_s)
+
+
+def connect_sqlite(path: str, *, autocheckpoint: bool = True, write_wait_s: float | None = None) -> sqlite_utils.Database:
     """Open ``path`` in WAL mode, autocommit, with a busy timeout for writers that do not pass the gate.
 
     ``autocheckpoint=False``: this connection's commits never copy the WAL back into the database (SQLite does that
@@ -136,79 +153,96 @@ def _private(path: str) -> None:
             log.warning("could not make %s private: %s", name, exc)
 
 
-def checkpoint(db: sqlite_utils.Database) -> None:
-    """Copy what the WAL holds into the database without waiting for readers or writers (PASSIVE)."""
-    _write(db, "PRAGMA wal_checkpoint(PASSIVE)")
+def checkpoint(db: Database) -> None:
+    """SQLite: copy what the WAL holds into the database without waiting for readers or writers (PASSIVE)."""
+    if dialect.of(db) is dialect.SQLite:
+        _write(db, "PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it lands or none (StoreUnavailable when the
-    database cannot be written now)."""
+def transaction(db: Database) -> Iterator[Database]:
+    """Run the block in one write transaction holding the center's write lock (store.dialect): all of it lands or
+    none (StoreUnavailable when the database cannot be written now)."""
     if db.conn.in_transaction:  # nested: the outer transaction decides
         yield db
         return
+    engine = dialect.of(db)
     gate = getattr(db, "write_gate", None)
     with gate or nullcontext():
         if gate is not None:
             gate.bound(db.conn)
-        _write(db, "BEGIN IMMEDIATE")
+        begin = engine.begin_write
+        for statement in (begin[0], *engine.lock_wait(getattr(db, "write_wait_s", None)), *begin[1:]):
+            _write(db, statement)
         try:
             yield db
         except BaseException as exc:
             _rollback(db)
-            cause = unavailable(exc) if isinstance(exc, sqlite3.OperationalError) else None
+            cause = unavailable(exc)
             if cause is not None:
                 raise cause from exc
             raise
         try:
-            _write(db, "COMMIT")
+            for statement in (*engine.before_commit, "COMMIT"):
+                _write(db, statement)
         except StoreUnavailable:
             _rollback(db)
             raise
 
 
-def _write(db: sqlite_utils.Database, statement: str) -> None:
+def _write(db: Database, statement: str) -> None:
     try:
         db.conn.execute(statement)
-    except sqlite3.OperationalError as exc:
+    except Exception as exc:
+        cause = unavailable(exc)
+        if cause is None:
+            if db.conn.in_transaction and statement != "COMMIT":
+                _rollback(db)
+            raise
+        if db.conn.in_transaction:
+            _rollback(db)
+        raise cause from exc
+
+
+def _rollback(db: Database) -> None:
+    if db.conn.in_transaction:
+        try:
+            db.conn.execute("ROLLBACK")
+        except (sqlite3.OperationalError, psycopg.Error):  # the engine had ended it (a full disk, a lost server)
+            log.warning("rollback failed; the database had ended the transaction itself")
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Database]:
+    """Reads that see one state of the database: a read-only transaction that takes no write lock and writes
+    nothing (SQLite: SAVEPOINT outside a transaction is a deferred BEGIN, one read lock for all its reads;
+    PostgreSQL: REPEATABLE READ READ ONLY)."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    engine = dialect.of(db)
+    try:
+        db.conn.execute(engine.begin_read)
+    except Exception as exc:
         cause = unavailable(exc)
         if cause is None:
             raise
         raise cause from exc
-
-
-def _rollback(db: sqlite_utils.Database) -> None:
-    if db.conn.in_transaction:
-        try:
-            db.conn.execute("ROLLBACK")
-        except sqlite3.OperationalError:  # SQLite rolled back itself (a full disk can do that)
-            log.warning("rollback failed; SQLite had ended the transaction itself")
-
-
-@contextmanager
-def snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Reads that see one state of the database: a read-only transaction (SAVEPOINT outside a transaction is a
-    deferred BEGIN) that takes no write lock and writes nothing; in WAL mode one read lock serves all its reads,
-    instead of one per statement."""
-    if db.conn.in_transaction:
-        yield db
-        return
-    db.conn.execute("SAVEPOINT snapshot")
     try:
         yield db
     finally:
-        db.conn.execute("RELEASE snapshot")
+        if db.conn.in_transaction:
+            db.conn.execute(engine.end_read)
 
 
-def one(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -> dict | None:
+def one(db: Database, sql: str, params: list | tuple | dict = ()) -> dict | None:
     """One row as a dict, or None (straight on the connection: the hot webhook path, no introspection)."""
     cursor = db.conn.execute(sql, params)
     row = cursor.fetchone()
     return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
-def fetch_all(db: sqlite_utils.Database, sql: str, params: list | tuple | dict = ()) -> list[dict]:
+def fetch_all(db: Database, sql: str, params: list | tuple | dict = ()) -> list[dict]:
     """Every row as a dict (straight on the connection: sqlite-utils' query wraps each read in a SAVEPOINT)."""
     cursor = db.conn.execute(sql, params)
     columns = [d[0] for d in cursor.description]
@@ -220,12 +254,14 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
-def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
-    """Plain INSERT (no schema introspection); returns the rowid."""
+def insert(db: Database, table: str, row: dict) -> int:
+    """Plain INSERT (no schema introspection on SQLite); returns the new row's id."""
+    if isinstance(db, postgres.Database):
+        return db.insert_row(table, row)
     return db.conn.execute(_insert_sql(table, tuple(row)), tuple(row.values())).lastrowid
 
 
-def update(db: sqlite_utils.Database, table: str, key: str, value: object, fields: dict) -> None:
+def update(db: Database, table: str, key: str, value: object, fields: dict) -> None:
     """Plain UPDATE of the row whose ``key`` column is ``value``."""
     assignments = ", ".join(f"{column} = ?" for column in fields)
     db.conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*fields.values(), value])

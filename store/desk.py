@@ -7,14 +7,15 @@ from typing import Any
 
 import sqlite_utils
 
+from store import dialect
 from store.db import transaction
 
 log = logging.getLogger(__name__)
 
 
 def data_version(db: sqlite_utils.Database) -> int:
-    """SQLite's counter of commits made by *other* connections (any process): a free change marker."""
-    return db.execute("PRAGMA data_version").fetchone()[0]
+    """A number that moves when a write commits on any connection of any process or node (store.dialect)."""
+    return db.execute(dialect.of(db).change_marker).fetchone()[0]
 
 
 def answered_today(db: sqlite_utils.Database, since: str) -> dict[str, dict[str, Any]]:

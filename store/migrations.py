@@ -8,6 +8,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from core.clock import now_text as now
+from store import dialect
 from store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     import store.schema  # noqa: F401  (registers the migrations)
 
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    for statement in dialect.of(db).change_marker_setup:
+        db.execute(statement)
     done = applied(db)
     ran = []
     for name, fn in MIGRATIONS:

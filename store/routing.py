@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import now_text as now
+from store import dialect
 from store.db import fetch_all, insert, one, to_json, update
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,10 @@ def agents(
             where.append(f"{column} IN ({_placeholders(values)})")
             params.extend(values)
     if language is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(a.languages) WHERE value = ?)")
+        where.append(dialect.of(db).in_json_list("a.languages"))
         params.append(language)
     rows = fetch_all(db,
-        f"""SELECT a.*, (SELECT json_group_object(skill, level) FROM agent_skills WHERE agent_id = a.id) AS skills
+        f"""SELECT a.*, (SELECT {dialect.of(db).json_object_of("skill", "level")} FROM agent_skills WHERE agent_id = a.id) AS skills
             FROM agents a WHERE {" AND ".join(where)} ORDER BY id""",
         params,
     )
@@ -123,7 +124,7 @@ def items(
     db: sqlite_utils.Database, state: str | None = None, ids: Collection[str] | None = None, queue: str | None = None
 ) -> list[dict[str, Any]]:
     """Queue items: all, or in one ``state`` (waiting | offered), with these ``ids``, in one ``queue``."""
-    where, params = ["1"], []
+    where, params = ["TRUE"], []
     for column, values in (
         ("state", None if state is None else [state]),
         ("id", ids),

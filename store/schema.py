@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from store import dialect
 from store.migrations import migration
 
 
@@ -59,10 +60,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("call_sid", "calls", "sid")],
     )
     db["call_events"].create_index(["call_sid", "id"])
-    db.execute(
-        "CREATE TRIGGER call_events_append_only BEFORE UPDATE ON call_events "
-        "BEGIN SELECT RAISE(ABORT, 'call_events is append-only'); END"
-    )
+    for statement in dialect.of(db).append_only("call_events"):
+        db.execute(statement)
 
     # One row per (call, status) Twilio reported: makes status callbacks idempotent.
     db["call_statuses"].create(
@@ -188,10 +187,8 @@ def m002_routing(db: sqlite_utils.Database) -> None:
     )
     db["routing_events"].create_index(["queue", "kind", "id"])
     db["routing_events"].create_index(["agent_id", "id"])
-    db.execute(
-        "CREATE TRIGGER routing_events_append_only BEFORE UPDATE ON routing_events "
-        "BEGIN SELECT RAISE(ABORT, 'routing_events is append-only'); END"
-    )
+    for statement in dialect.of(db).append_only("routing_events"):
+        db.execute(statement)
 
     for column in ("current_item", "current_queue", "not_ready_reason", "wrapup_until"):
         db["agents"].add_column(column, str)
@@ -222,7 +219,7 @@ def m005_web_monitor_index(db: sqlite_utils.Database) -> None:
 @migration
 def m006_routing_instance(db: sqlite_utils.Database) -> None:
     """A random identity of this database: a process's routing indexes (routing.live) never mix two databases."""
-    db.execute("CREATE TABLE routing_instance AS SELECT lower(hex(randomblob(8))) AS id")
+    db.execute(f"CREATE TABLE routing_instance AS SELECT {dialect.of(db).random_id} AS id")
 
 
 @migration
@@ -300,3 +297,10 @@ def m015_voicemails(db: sqlite_utils.Database) -> None:
 def m016_refuse_unstaffed(db: sqlite_utils.Database) -> None:
     """A queue that, with nobody staffed who could take a caller, says so and takes a message instead of a wait."""
     db["queues"].add_column("refuse_unstaffed", int, not_null_default=0)
+
+
+
+@migration
+def m017_leases(db: sqlite_utils.Database) -> None:
+    """Work that one node does for all (callback recovery, reconciliation, retention): who holds it, until when."""
+    db["leases"].create({"name": str, "holder": str, "until": str}, pk="name")

@@ -21,7 +21,8 @@ import yaml
 from app import create_app
 from core.numbers import callable_number
 from routing import admin, service
-from store.db import connect
+from store.db import connect, fetch_all
+from tests.databases import POSTGRES, app_config, backend, server_env, sqlite_copy
 from wire.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,8 @@ def new_number() -> str:
 
 @pytest.fixture
 def app(tmp_path: Path):
-    app = create_app({"TESTING": True, "DATABASE_PATH": str(tmp_path / "test.db"), "TWILIO_AUTH_TOKEN": TOKEN,
-                      "PROMPT_CACHE_DIR": str(tmp_path / "prompts")})
+    app = create_app(app_config({"TESTING": True, "DATABASE_PATH": str(tmp_path / "test.db"), "TWILIO_AUTH_TOKEN": TOKEN,
+                                 "PROMPT_CACHE_DIR": str(tmp_path / "prompts")}))
     yield app
 
 
@@ -54,7 +55,7 @@ def client(app):
 
 @pytest.fixture
 def db(app):
-    database = connect(app.config["DATABASE_PATH"])
+    database = connect(app.config["DATABASE"])
     yield database
     database.conn.close()
 
@@ -86,10 +87,11 @@ class Server:
     def __init__(self, workdir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.db_path = str(workdir / "server.db")
         self.log_path = workdir / "server.log"
-        self.env = {**os.environ, "PORT": str(self.port), "DATABASE_PATH": self.db_path,
-                    "PROMPT_CACHE_DIR": str(workdir / "prompts"), **(env or {})}
+        self.env = server_env({**os.environ, "PORT": str(self.port), "DATABASE_PATH": str(workdir / "server.db"),
+                               "PROMPT_CACHE_DIR": str(workdir / "prompts"), **(env or {})})
+        self.db_path = self.env["DATABASE_PATH"]
+        self.database = self.env.get("DATABASE_URL") or self.db_path  # what the server stores in
         self.proc: subprocess.Popen | None = None
         self._sim: requests.Session | None = None
 
@@ -125,18 +127,17 @@ class Server:
             self._sim.headers["Authorization"] = f"Bearer {token}"
         return self._sim
 
-    def db(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db_path, timeout=30)
-        conn.row_factory = sqlite3.Row
-        return conn
-
     def query(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
-        with self.db() as conn:
-            return [dict(row) for row in conn.execute(sql, params)]
+        """Rows of the server's database (the same SQL on either backend)."""
+        return self.seed(lambda db: fetch_all(db, sql, params))
+
+    def oracle(self) -> sqlite3.Connection:
+        """The center's data in SQLite, for a test's own SQL (see tests.databases.sqlite_copy)."""
+        return sqlite_copy(self.database)
 
     def seed(self, fn) -> Any:
         """Run ``fn(db)`` against the server's database (test data, never the demo's)."""
-        database = connect(self.db_path)
+        database = connect(self.database)
         try:
             return fn(database)
         finally:
@@ -204,6 +205,31 @@ def staff(server, tmp_path):
 
         wait_until(lambda agent_id=agent_id: presence(server, agent_id) not in ("busy", "reserved"))
         server.seed(offline)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only(reason): a test of SQLite itself (its file, lock or tracer), run in "
+                                       "the SQLite pass only")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On the PostgreSQL pass, leave out the tests of SQLite itself, and say how many and why."""
+    if backend() != "postgresql":
+        return
+    sqlite_only = [item for item in items if item.get_closest_marker("sqlite_only")]
+    if sqlite_only:
+        config.hook.pytest_deselected(items=sqlite_only)
+        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
+        config._sqlite_only = sorted({item.get_closest_marker("sqlite_only").kwargs["reason"] for item in sqlite_only})
+
+
+def pytest_report_header(config) -> str:
+    return f"database backend: {backend()}" + (f" ({POSTGRES})" if POSTGRES else " (set DATABASE_URL=postgresql://… for PostgreSQL)")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    for reason in getattr(config, "_sqlite_only", []):
+        terminalreporter.write_line(f"left to the SQLite pass: {reason}")
 
 
 def wait_until(predicate, timeout=20.0):

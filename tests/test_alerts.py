@@ -20,9 +20,9 @@ from core.errors import ConfigError
 from routing import admin
 from routing.exceptions import RoutingError
 from services.config import resolve
-from store.db import connect
 from store.migrations import migrate
 from tests.conftest import free_port, new_number, wait_until
+from tests.databases import connect_db as connect
 from tests.web_support import browser_fixture, now, sign_in, start_web_server  # noqa: F401 (fixture browser)
 
 SECRET = "alert-test-secret"

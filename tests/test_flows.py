@@ -12,6 +12,7 @@ from babel import Locale
 
 from ivr import flows
 from ivr.exceptions import IvrError
+from tests.databases import app_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +80,7 @@ def test_a_broken_flow_stops_the_server_at_start_up(tmp_path, monkeypatch):
     monkeypatch.setattr(flows, "FLOWS_DIR", folder)
     monkeypatch.setattr(flows.load_all, "__defaults__", (folder,))
     with pytest.raises(IvrError, match="start refers to missing node 'missing_start'"):
-        create_app({"DATABASE_PATH": str(tmp_path / "x.db")})
+        create_app(app_config({"DATABASE_PATH": str(tmp_path / "x.db")}))
 
 
 @pytest.mark.parametrize("language", ["ru", "fa", "ko", "en"])

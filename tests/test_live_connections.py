@@ -19,9 +19,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from routing import admin
-from store.db import connect as connect_db
 from store.migrations import migrate
 from tests.conftest import ROOT, free_port, wait_until
+from tests.databases import connect_db, server_env
 from tests.web_support import csrf_of
 from wire.signature import sign
 
@@ -34,7 +34,7 @@ TWILIO_MODE = {"TWILIO_ACCOUNT_SID": "AC" + "4" * 32, "CALLBACK_CALLER_ID": "+12
 def start_gunicorn(tmp_path, port: int, threads: int = 6, log: str = "gunicorn.log", **settings: str) -> subprocess.Popen:
     """gunicorn (one gthread worker) on the test's database, Ann in it; ``settings`` over the test's defaults."""
     db_path = tmp_path / "live.db"
-    if not db_path.exists():
+    if not (tmp_path / "center.yaml").exists():
         center = tmp_path / "center.yaml"
         center.write_text(yaml.safe_dump({"agents": [{"id": "ann", "name": "Ann", "password": PASSWORD,
                                                       "languages": ["en"]}]}))
@@ -42,9 +42,9 @@ def start_gunicorn(tmp_path, port: int, threads: int = 6, log: str = "gunicorn.l
         migrate(database)
         admin.load_center(database, center, datetime.now(UTC))
         database.conn.close()
-    env = {**os.environ, "DATABASE_PATH": str(db_path), "TWILIO_AUTH_TOKEN": TOKEN, "LIVE_CONNECTIONS": "3",
-           "LIVE_CONNECTIONS_PER_USER": "2", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-           "PROMPT_CACHE_DIR": str(tmp_path / "prompts"), **settings}
+    env = server_env({**os.environ, "DATABASE_PATH": str(db_path), "TWILIO_AUTH_TOKEN": TOKEN, "LIVE_CONNECTIONS": "3",
+                      "LIVE_CONNECTIONS_PER_USER": "2", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                      "PROMPT_CACHE_DIR": str(tmp_path / "prompts"), **settings})
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", str(threads), "-b",
                f"127.0.0.1:{port}", "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(tmp_path / log, "wb"), stderr=subprocess.STDOUT)

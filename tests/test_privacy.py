@@ -44,7 +44,7 @@ def cli(server: Server, *args: str) -> subprocess.CompletedProcess:
 def traces(server: Server, *needles: str) -> list[str]:
     """Every (table, column) whose text holds one of ``needles``, over every text column of every table."""
     found = []
-    with server.db() as conn:
+    with server.oracle() as conn:
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             for column in conn.execute(f"PRAGMA table_info({table})"):

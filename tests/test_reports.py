@@ -10,7 +10,6 @@ import csv
 import io
 import math
 import random
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -148,8 +147,7 @@ def expected(server: Server, bucket_sql: str) -> dict[tuple[str, str], dict]:
     local = f"'+{ZONE_HOURS} hours'"
     b = bucket_sql.format(at="at", local=local)
     rows: dict[tuple[str, str], dict] = {}
-    with sqlite3.connect(server.db_path) as conn:
-        conn.row_factory = sqlite3.Row
+    with server.oracle() as conn:
         figures = conn.execute(f"""
             SELECT {b} AS bucket, queue,
                    SUM(kind = 'enqueued') AS offered, SUM(kind = 'accepted') AS answered,
@@ -228,7 +226,7 @@ def test_per_agent_figures_count_their_calls_and_occupancy(center):
     boss = signed_in(center, "boss")
     rows = boss.get("/api/reports/intervals", params={"from": "2026-11-18", "to": "2026-11-18", "interval": "day",
                                                        "by": "agent"}).json()["rows"]
-    with sqlite3.connect(center.db_path) as conn:
+    with center.oracle() as conn:
         answered = dict(conn.execute("SELECT agent_id, COUNT(*) FROM routing_events WHERE kind = 'accepted' AND "
                                      "date(at, '+3 hours') = '2026-11-18' GROUP BY agent_id").fetchall())
     assert {row["agent"]: row["answered"] for row in rows} == answered

@@ -11,8 +11,8 @@ from werkzeug.security import check_password_hash
 from routing import admin, service
 from routing.exceptions import RoutingError
 from store import routing as store
-from store.db import connect
 from store.migrations import migrate
+from tests.databases import connect_db as connect
 
 DEMO = Path(__file__).resolve().parent.parent / "store" / "demo" / "center.yaml"
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

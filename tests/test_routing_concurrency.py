@@ -21,9 +21,9 @@ import pytest
 from routing import admin, service
 from routing.exceptions import RoutingError
 from store import routing as store
-from store.db import connect
 from store.migrations import migrate
 from tests import lifecycle
+from tests.databases import connect_db as connect
 
 WORKERS = 4
 RUN_S = 3.0  # each worker runs at least this long,

@@ -4,6 +4,7 @@ exactly what a rebuild from the database would, and a stale copy can never reser
 from __future__ import annotations
 
 import random
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from routing import admin, live, service
 from routing.exceptions import RoutingError
 from routing.selection import Router
 from store import routing as store
-from store.db import connect, transaction
+from store.db import transaction
 from store.migrations import migrate
 from tests import lifecycle
+from tests.databases import connect_db as connect
 
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 CENTER = """
@@ -108,8 +110,10 @@ def random_step(db, rng: random.Random, now: datetime, serial: int) -> None:
         elif op == "reload":
             level = rng.randint(1, 5)
             text = f"agents: [{{id: a1, languages: [en, ru], skills: {{s: {level}, t: 2}}}}]"
-            (Path(db.conn.execute("PRAGMA database_list").fetchone()[2]).parent / "a1.yaml").write_text(text)
-            admin.load_center(db, Path(db.conn.execute("PRAGMA database_list").fetchone()[2]).parent / "a1.yaml", now)
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as center:
+                center.write(text)
+                center.flush()
+                admin.load_center(db, center.name, now)
     except RoutingError:
         pass
 

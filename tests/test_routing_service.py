@@ -11,9 +11,9 @@ from core.clock import iso
 from routing import admin, service
 from routing.exceptions import RoutingError
 from store import routing as store
-from store.db import connect
 from store.migrations import migrate
 from tests import lifecycle
+from tests.databases import connect_db as connect
 
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 

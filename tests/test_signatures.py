@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from tests.conftest import TOKEN, new_sid, signed_post
+from tests.databases import app_config
 from voice.form import pairs
 from wire.signature import sign, valid
 
@@ -67,7 +68,7 @@ def test_public_base_url_is_what_gets_signed(tmp_path):
     """Behind a proxy Twilio signs the public URL; the server checks against PUBLIC_BASE_URL, not its own host."""
     from app import create_app
 
-    app = create_app({"DATABASE_PATH": str(tmp_path / "p.db"), "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "https://cc.example.com"})
+    app = create_app(app_config({"DATABASE_PATH": str(tmp_path / "p.db"), "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "https://cc.example.com"}))
     client = app.test_client()
     params = {"CallSid": new_sid(), "From": "+15551230001"}
     for url, expected in (("https://cc.example.com/voice/incoming", 200), ("http://localhost/voice/incoming", 403)):
@@ -78,7 +79,7 @@ def test_public_base_url_is_what_gets_signed(tmp_path):
 def test_local_mode_generates_a_token_and_still_checks(tmp_path):
     from app import create_app
 
-    app = create_app({"DATABASE_PATH": str(tmp_path / "l.db"), "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""})
+    app = create_app(app_config({"DATABASE_PATH": str(tmp_path / "l.db"), "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}))
     assert app.config["LOCAL_MODE"] is True
     assert len(app.config["TWILIO_AUTH_TOKEN"]) >= 32
     response = app.test_client().post("/voice/incoming", data={"CallSid": new_sid()})

@@ -3,6 +3,7 @@
 import re
 
 from tests.conftest import TOKEN, new_sid, signed_post
+from tests.databases import app_config
 
 
 def start(client, number="+15551230001"):
@@ -29,7 +30,7 @@ def test_korean_menus_listen_over_media_streams(client, db):
 def test_twilio_speech_results_are_matched_like_vosk_results(tmp_path):
     from app import create_app
 
-    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio"})
+    app = create_app(app_config({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio"}))
     client = app.test_client()
     sid = start(client)
     body = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230001"}).data.decode()
@@ -42,12 +43,12 @@ def test_store_transcripts_false_keeps_the_intent_but_not_the_words(tmp_path):
     from app import create_app
     from store.db import connect
 
-    app = create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN, "SPEECH_INPUT": "twilio",
-                      "STORE_TRANSCRIPTS": False})
+    app = create_app(app_config({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_AUTH_TOKEN": TOKEN,
+                                 "SPEECH_INPUT": "twilio", "STORE_TRANSCRIPTS": False}))
     client = app.test_client()
     sid = start(client)
     signed_post(client, "/voice/step/main_menu?attempt=1", {"CallSid": sid, "SpeechResult": "opening hours please", "Confidence": "0.92"})
-    db = connect(app.config["DATABASE_PATH"])
+    db = connect(app.config["DATABASE"])
     row = db["calls"].get(sid)
     assert row["intent"] == "opening_hours"
     assert row["transcript"] is None and "opening hours please" not in row["speech"]

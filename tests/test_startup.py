@@ -10,16 +10,17 @@ import pytest
 from app import create_app
 from core.errors import ConfigError
 from routing import admin
-from store.db import connect
 from store.migrations import migrate
 from tests.conftest import ROOT
+from tests.databases import app_config
+from tests.databases import connect_db as connect
 
 TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "f" * 32, "PUBLIC_BASE_URL": "https://cc.example.com",
           "CALLBACK_CALLER_ID": "+12025550123", "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 def twilio_app(tmp_path, **changes):
-    return create_app({"DATABASE_PATH": str(tmp_path / "t.db"), **TWILIO, **changes})
+    return create_app(app_config({"DATABASE_PATH": str(tmp_path / "t.db"), **TWILIO, **changes}))
 
 
 def test_twilio_mode_with_sound_settings_starts(tmp_path):
@@ -46,7 +47,7 @@ def test_agents_that_cannot_be_client_identities_stop_twilio_mode_and_are_only_w
     db["agents"].insert({"id": "dr.who", "name": "Who", "role": "agent", "languages": "[]", "presence": "offline"})
     with pytest.raises(ConfigError, match=r"agent ids \['dr.who'\] cannot be Twilio <Client> identities"):
         twilio_app(tmp_path)
-    create_app({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "x" * 32})
+    create_app(app_config({"DATABASE_PATH": str(tmp_path / "t.db"), "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "x" * 32}))
     assert "cannot be Twilio <Client> identities" in caplog.text
 
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from app import create_app
 from tests.conftest import new_number, new_sid
+from tests.databases import app_config
 from tests.web_support import (  # noqa: F401 (fixtures browser, web)
     Session,
     add_caller,
@@ -31,7 +32,7 @@ OTHER_ROLE = {"agent": ("sam", "supervisor"), "supervisor": ("olga", "agent")}
 def guarded_routes() -> list[tuple[str, str, frozenset[str]]]:
     """(method, path, roles allowed) of every JSON API route and the event stream, read from the app itself."""
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"TESTING": True, "DATABASE_PATH": f"{folder}/routes.db"})
+        app = create_app(app_config({"TESTING": True, "DATABASE_PATH": f"{folder}/routes.db"}))
         found = []
         for rule in app.url_map.iter_rules():
             if rule.rule.startswith("/api/") or rule.rule == "/events":
@@ -145,8 +146,7 @@ def test_caller_supplied_text_is_shown_as_text_in_the_pages(web, browser):
     while not web.query("SELECT 1 FROM queue_items WHERE id = ? AND state = 'waiting'", [sid]):
         assert time.monotonic() < deadline, "the call did not reach the queue"
         time.sleep(0.1)
-    with web.db() as conn:
-        conn.execute("UPDATE calls SET transcript = ? WHERE sid = ?", [f"I said {EVIL}", sid])
+    web.seed(lambda db: db.execute("UPDATE calls SET transcript = ? WHERE sid = ?", [f"I said {EVIL}", sid]))
 
     supervisor = browser.new_page()
     sign_in(supervisor, web, "sam")

@@ -92,16 +92,21 @@ def percent(numerator, denominator):
 def expected_row(web, queue):
     """The queue's figures, computed here with SQL over the server's database."""
     since = iso(midnight())
-    target = web.query("SELECT sl_target_s, sl_target_pct FROM queues WHERE name = ?", [queue])[0]
-    answered = web.query("SELECT COUNT(*) AS n, AVG(seconds) AS asa, SUM(seconds <= ?) AS fast FROM routing_events "
-                         "WHERE queue = ? AND kind = 'accepted' AND at >= ?", [target["sl_target_s"], queue, since])[0]
-    abandoned = web.query("SELECT COUNT(*) AS n FROM routing_events WHERE queue = ? AND kind = 'abandoned' AND at >= ?",
-                          [queue, since])[0]["n"]
-    callbacks = web.query("SELECT SUM(status IN ('pending', 'dialing')) AS pending, "
+    with web.oracle() as conn:
+
+        def query(sql: str, params: list) -> dict:
+            return dict(conn.execute(sql, params).fetchone())
+
+        target = query("SELECT sl_target_s, sl_target_pct FROM queues WHERE name = ?", [queue])
+        answered = query("SELECT COUNT(*) AS n, AVG(seconds) AS asa, SUM(seconds <= ?) AS fast FROM routing_events "
+                         "WHERE queue = ? AND kind = 'accepted' AND at >= ?", [target["sl_target_s"], queue, since])
+        abandoned = query("SELECT COUNT(*) AS n FROM routing_events WHERE queue = ? AND kind = 'abandoned' AND at >= ?",
+                          [queue, since])["n"]
+        callbacks = query("SELECT SUM(status IN ('pending', 'dialing')) AS pending, "
                           "SUM(status = 'failed' AND updated_at >= ?) AS failed FROM callbacks WHERE queue = ?",
-                          [since, queue])[0]
-    items = web.query("SELECT SUM(state = 'waiting') AS waiting, SUM(state = 'offered') AS offered FROM queue_items "
-                      "WHERE queue = ?", [queue])[0]
+                          [since, queue])
+        items = query("SELECT SUM(state = 'waiting') AS waiting, SUM(state = 'offered') AS offered FROM queue_items "
+                      "WHERE queue = ?", [queue])
     handled = answered["n"] + abandoned
     return {
         "waiting": str(items["waiting"] or 0),

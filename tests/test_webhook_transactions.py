@@ -16,6 +16,8 @@ from routing import admin, service
 from store import routing as routing_store
 from tests.conftest import ROOT, new_sid, signed_post
 
+pytestmark = pytest.mark.sqlite_only(reason="the write-transaction count per webhook is read with SQLite's trace callback")
+
 KO_CALLER = "+15551230099"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,7 +17,12 @@ from ivr import flows as flow_data
 from routing import admin, service
 from speech import models
 from store import demo, privacy
+from store.copy import copy_to_postgres
+from store.db import OperationalError, connect
+from store.dialect import is_url
+from store.exceptions import StoreError, StoreUnavailable
 from store.migrations import migrate
+from store.postgres import masked
 from web.context import services
 
 
@@ -32,6 +36,32 @@ def init_db() -> None:
     store = services().store
     ran = migrate(store.db())
     click.echo(f"database {store.path}: applied {len(ran)} migration(s)")
+
+
+@click.group("db")
+def db() -> None:
+    """The database."""
+
+
+@db.command("migrate-to-postgres")
+@click.argument("url")
+def migrate_to_postgres(url: str) -> None:
+    """Copy this center's SQLite database (DATABASE_PATH) into the empty PostgreSQL database at URL; then start the
+    nodes with DATABASE_URL=URL."""
+    if not is_url(url):
+        _fail(ValueError("URL must be postgresql://user@host:port/database"))
+    source_path = services().config["DATABASE_PATH"]
+    source, target = connect(source_path), connect(url)
+    try:
+        counts = copy_to_postgres(source, target)
+    except (StoreError, StoreUnavailable) as exc:
+        _fail(exc)
+    finally:
+        source.conn.close()
+        target.conn.close()
+    for table, (rows, _) in counts.items():
+        click.echo(f"{table}: {rows} row(s) copied, {rows} in PostgreSQL")
+    click.echo(f"copied {source_path} into {masked(url)}; row counts verified. Now set DATABASE_URL={masked(url)}")
 
 
 @click.command("seed-demo")
@@ -77,7 +107,7 @@ def presence(agent_id: str, presence: str, reason: str | None, force: bool) -> N
                              forced_by=forced_by)
     except ServiceError as exc:
         _fail(exc)
-    except sqlite3.OperationalError as exc:  # locked past the busy timeout, read-only or full: say so, no traceback
+    except OperationalError as exc:  # locked past the busy timeout, read-only or full: say so, no traceback
         _fail(RuntimeError(f"the database cannot be written now ({exc}); nothing was changed, try again"))
     click.echo(f"{agent_id}: {presence}{' (forced, recorded)' if force else ''}")
 
@@ -188,5 +218,5 @@ def forget_caller(number: str, yes: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, agents, flows, speech, prompts, callers):
+    for command in (init_db, db, seed_demo, agents, flows, speech, prompts, callers):
         app.cli.add_command(command)
