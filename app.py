@@ -41,8 +41,10 @@ LIMITS = {"MAX_CONTENT_LENGTH": 256 * 1024, "MAX_FORM_MEMORY_SIZE": 64 * 1024, "
 
 def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     """Build the app from the environment's settings (overridden by ``test_config``)."""
-    app = CenterApp(__name__, instance_relative_config=True, static_folder="web/static", template_folder="web/templates")
-    config = resolve({**settings.load(), **(test_config or {})}, Path(app.instance_path))
+    values = {**settings.load(), **(test_config or {})}
+    app = CenterApp(__name__, instance_path=values["INSTANCE_DIR"] or None, instance_relative_config=True,
+                    static_folder="web/static", template_folder="web/templates")
+    config = resolve(values, Path(app.instance_path))
     app.config.update(config)
     app.config.update(LIMITS)
     app.services = bootstrap(config)

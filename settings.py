@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_API_BASE_URL", _str, "", "Base URL of the Twilio REST API. Empty: api.twilio.com, or the built-in simulator in local mode."),
     Setting("PUBLIC_BASE_URL", _str, "", "The URL Twilio reaches this server at (https://cc.example.com); signatures are checked and every callback URL is built on it. Required with Twilio; empty in local mode: http://127.0.0.1:PORT."),
     Setting("DATABASE_PATH", _str, "", "SQLite database file. Empty: instance/contact_center.db."),
+    Setting("INSTANCE_DIR", _str, "", "This node's own folder (secrets, prompt audio, messages, the journal). Empty: instance/ beside app.py. An absolute path."),
     Setting("NODE_NAME", _str, "", "This node's name in a center of several nodes (the housekeeping lease, /healthz). Empty: the host's name."),
     Setting("DATABASE_URL", _str, "", "PostgreSQL instead of SQLite: postgresql://user@host:5432/dbname (add ?options=-csearch_path%3Dname for a schema). Empty: SQLite at DATABASE_PATH."),
     Setting("LIVE_CONNECTIONS", int, 12, "Event streams and Media Streams one web process serves at once (each holds a request thread for as long as it lasts): keep it below gunicorn's --threads, so that the rest always answer webhooks."),

@@ -210,17 +210,18 @@ def staff(server, tmp_path):
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only(reason): a test of SQLite itself (its file, lock or tracer), run in "
                                        "the SQLite pass only")
+    config.addinivalue_line("markers", "postgres_only(reason): a test of several nodes on one PostgreSQL database, run "
+                                       "in the PostgreSQL pass only")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """On the PostgreSQL pass, leave out the tests of SQLite itself, and say how many and why."""
-    if backend() != "postgresql":
-        return
-    sqlite_only = [item for item in items if item.get_closest_marker("sqlite_only")]
-    if sqlite_only:
-        config.hook.pytest_deselected(items=sqlite_only)
-        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
-        config._sqlite_only = sorted({item.get_closest_marker("sqlite_only").kwargs["reason"] for item in sqlite_only})
+    """Leave out the tests that belong to the other pass (sqlite_only, postgres_only), and say which and why."""
+    other = "sqlite_only" if backend() == "postgresql" else "postgres_only"
+    left = [item for item in items if item.get_closest_marker(other)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        config._other_pass = sorted({item.get_closest_marker(other).kwargs["reason"] for item in left})
 
 
 def pytest_report_header(config) -> str:
@@ -228,8 +229,9 @@ def pytest_report_header(config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    for reason in getattr(config, "_sqlite_only", []):
-        terminalreporter.write_line(f"left to the SQLite pass: {reason}")
+    other = "SQLite" if backend() == "postgresql" else "PostgreSQL"
+    for reason in getattr(config, "_other_pass", []):
+        terminalreporter.write_line(f"left to the {other} pass: {reason}")
 
 
 def wait_until(predicate, timeout=20.0):

@@ -26,14 +26,16 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's package (make tes
 ATTACKERS = 40  # of each kind
 
 
-def nginx_config(tmp_path: Path, port: int, requests_port: int, live_port: int) -> Path:
-    """The sample site on a local port, inside a main configuration that keeps every file in ``tmp_path``."""
+def nginx_config(tmp_path: Path, port: int, upstreams: dict[str, int], sample: str = "upstreams-one-node.conf") -> Path:
+    """The sample site on a local port, with the ``sample`` upstreams (their addresses replaced as ``upstreams``
+    says: address → local port), inside a main configuration that keeps every file in ``tmp_path``."""
     site = SAMPLE.read_text()
     site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};")
     site = "\n".join(line for line in site.splitlines() if "ssl_certificate" not in line)
-    site = site.replace("127.0.0.1:8000", f"127.0.0.1:{requests_port}").replace("127.0.0.1:8001",
-                                                                              f"127.0.0.1:{live_port}")
-    (tmp_path / "site.conf").write_text(site)
+    addresses = (ROOT / "deploy" / sample).read_text()
+    for address, local_port in upstreams.items():
+        addresses = addresses.replace(address, f"127.0.0.1:{local_port}")
+    (tmp_path / "site.conf").write_text(addresses + site)
     temp = "".join(f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
                                                                          "scgi"))
     main = tmp_path / "nginx.conf"
@@ -44,7 +46,8 @@ pid {tmp_path / "nginx.pid"};
 error_log {tmp_path / "nginx-error.log"} info;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {tmp_path / "nginx-access.log"};
+    log_format upstream '$request_method $uri $status $upstream_addr';
+    access_log {tmp_path / "nginx-access.log"} upstream;
     {temp}
     include {tmp_path / "site.conf"};
 }}
@@ -92,7 +95,8 @@ def test_slow_and_silent_clients_cannot_stall_webhooks_behind_nginx_and_live_con
                           TRUSTED_PROXIES="1", PUBLIC_BASE_URL=public, **TWILIO_MODE)
     live = start_gunicorn(tmp_path, live_port, threads=16, log="live.log", SERVE="live", LIVE_CONNECTIONS="12",
                           TRUSTED_PROXIES="1", PUBLIC_BASE_URL=public, **TWILIO_MODE)
-    proxy = subprocess.Popen([NGINX, "-c", str(nginx_config(tmp_path, nginx_port, requests_port, live_port))],
+    proxy = subprocess.Popen([NGINX, "-c", str(nginx_config(tmp_path, nginx_port, {"127.0.0.1:8000": requests_port,
+                                                                              "127.0.0.1:8001": live_port}))],
                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "nginx.out", "wb"))
     attackers: list[socket.socket] = []
     try:

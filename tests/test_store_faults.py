@@ -111,11 +111,10 @@ def test_on_a_full_disk_calls_go_on_and_land_in_the_records_when_space_is_freed(
             with sqlite3.connect(server.db_path) as conn:  # an empty WAL: the next write must grow a file
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             filler = disk / "filler"
-            with open(filler, "wb") as out:
+            with open(filler, "wb", buffering=0) as out:  # unbuffered: nothing left to write when it closes
                 try:
                     while True:
                         out.write(b"\0" * 65536)
-                        out.flush()
                 except OSError:
                     pass  # the disk is full
             journal = tmp_path / "journal.jsonl"
