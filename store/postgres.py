@@ -231,12 +231,6 @@ class Table:
     def rows(self) -> Iterator[dict[str, Any]]:
         return _rows(self.db.conn._pg.execute(f"SELECT * FROM {self.name}"))
 
-    def rows_where(self, where: str | None = None, params: Sequence | Mapping | None = None,
-                   order_by: str | None = None) -> Iterator[dict[str, Any]]:
-        sql = f"SELECT * FROM {self.name}" + (f" WHERE {where}" if where else "") + (
-            f" ORDER BY {order_by}" if order_by else "")
-        return self.db.query(sql, params or [])
-
     # The schema calls of store/schema.py, in PostgreSQL's DDL.
 
     def create(self, columns: Mapping[str, type], pk: str | Sequence[str] | None = None,
