@@ -63,13 +63,13 @@ run: deps ## start the server on http://127.0.0.1:$(PORT) with demo data (open a
 
 test: deps-test ## run every test: on SQLite, then on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else a server of its own)
 	$(PY) -m pytest -q -p no:cacheprovider tests
-	$(PY) -m tests.postgres_server $(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m harness.postgres $(PY) -m pytest -q -p no:cacheprovider tests
 
 test-sqlite: deps-test ## the suite on SQLite only
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 test-postgres: deps-test ## the suite on PostgreSQL only
-	$(PY) -m tests.postgres_server $(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m harness.postgres $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: deps-test bench-packages ## run the benchmarks, print a table, write bench/results/*.json
 	$(PY) -m bench

@@ -26,7 +26,7 @@ from bench.machine import describe
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-MODULES = ("bench_speech", "bench_routing", "webhook_load", "lock_latency", "compare")
+MODULES = ("bench_speech", "bench_routing", "webhook_load", "lock_latency", "backends", "compare")
 BUDGET_S = 600  # make bench, whole, on the 2-core reference machine
 
 

@@ -54,6 +54,7 @@ from urllib.parse import urlencode
 
 from bench.headline import row
 from bench.machine import describe
+from store.db import connect
 from wire.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,18 +203,22 @@ def wait_until_up(base_url: str, proc: subprocess.Popen, log_path: Path, timeout
     raise RuntimeError(f"{base_url} did not come up in {timeout_s:g} s")
 
 
-def post(base_url: str, request: Request) -> int:
+def post(base_url: str, request: Request, public: str | None = None) -> int:
+    """One signed request (signed for ``public``, the URL the server believes it is at, else ``base_url``)."""
     data = urlencode(request.params).encode()
-    signature = sign(TOKEN, base_url + request.path, request.params)
+    signature = sign(TOKEN, (public or base_url) + request.path, request.params)
     req = urllib.request.Request(base_url + request.path, data=data, headers={"X-Twilio-Signature": signature})
     with urllib.request.urlopen(req, timeout=10) as response:
         return response.status
 
 
-def wrk(base_url: str, requests: Sequence[Request], workdir: Path, duration_s: int, connections: int) -> dict[str, Any]:
-    """Replay the signed requests with wrk for ``duration_s``; throughput, latency percentiles (ms) and errors."""
+def wrk(
+    base_url: str, requests: Sequence[Request], workdir: Path, duration_s: int, connections: int, public: str | None = None
+) -> dict[str, Any]:
+    """Replay the requests (signed for ``public``, else ``base_url``) with wrk for ``duration_s``; throughput, latency
+    percentiles (ms) and errors."""
     replay = workdir / "requests.tsv"
-    replay.write_text("".join(r.line(base_url) + "\n" for r in requests))
+    replay.write_text("".join(r.line(public or base_url) + "\n" for r in requests))
     script = workdir / "replay.lua"
     script.write_text(LUA)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--timeout", "10s", "-s", str(script), base_url]
@@ -237,17 +242,21 @@ def wrk(base_url: str, requests: Sequence[Request], workdir: Path, duration_s: i
     }
 
 
-def created_calls(db_path: Path) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        return [row[0] for row in conn.execute("SELECT sid FROM calls ORDER BY sid")]
+def created_calls(database: str) -> list[str]:
+    """The call sids in the store (a SQLite file or a PostgreSQL URL)."""
+    db = connect(database)
+    try:
+        return [row["sid"] for row in db.query("SELECT sid FROM calls ORDER BY sid")]
+    finally:
+        db.conn.close()
 
 
-def warm_up(urls: Sequence[str], first: int, calls: int = 100) -> None:
+def warm_up(urls: Sequence[str], first: int, calls: int = 100, public: str | None = None) -> None:
     """Every code path once per call on every server: imports, caches, SQLite pages, prompts queued for rendering."""
     for n in range(first, first + calls):
         for request in (incoming(n), menu_step(call_sid(n)), status(call_sid(n), "completed")):
             for url in urls:
-                post(url, request)
+                post(url, request, public)
 
 
 def load(
@@ -278,7 +287,7 @@ def load(
 
         for turn in range(rounds):
             both("incoming", turn, [incoming(n) for n in range(turn * incoming_n, (turn + 1) * incoming_n)])
-        sids = [sid for sid in created_calls(workdir / "app" / "bench.db") if int(sid[2:], 16) < rounds * incoming_n]
+        sids = [sid for sid in created_calls(str(workdir / "app" / "bench.db")) if int(sid[2:], 16) < rounds * incoming_n]
         for turn in range(rounds):  # every round starts on calls that have not had a step yet
             start = turn * len(sids) // rounds
             both("menu_step", turn, [menu_step(sid) for sid in sids[start:] + sids[:start]])

@@ -172,7 +172,7 @@ def transaction(db: Database) -> Iterator[Database]:
         if gate is not None:
             gate.bound(db.conn)
         begin = engine.begin_write
-        for statement in (begin[0], *engine.lock_wait(getattr(db, "write_wait_s", None)), *begin[1:]):
+        for statement in engine.batches((begin[0], *engine.lock_wait(getattr(db, "write_wait_s", None)), *begin[1:])):
             _write(db, statement)
         try:
             yield db
@@ -183,7 +183,7 @@ def transaction(db: Database) -> Iterator[Database]:
                 raise cause from exc
             raise
         try:
-            for statement in (*engine.before_commit, "COMMIT"):
+            for statement in engine.batches((*engine.before_commit, "COMMIT")):
                 _write(db, statement)
         except StoreUnavailable:
             _rollback(db)
@@ -196,7 +196,7 @@ def _write(db: Database, statement: str) -> None:
     except Exception as exc:
         cause = unavailable(exc)
         if cause is None:
-            if db.conn.in_transaction and statement != "COMMIT":
+            if db.conn.in_transaction and not statement.endswith("COMMIT"):
                 _rollback(db)
             raise
         if db.conn.in_transaction:

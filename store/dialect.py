@@ -39,6 +39,11 @@ class SQLite:
     random_id = "lower(hex(randomblob(8)))"
 
     @staticmethod
+    def batches(statements: tuple[str, ...]) -> tuple[str, ...]:
+        """The statements as the calls that send them: sqlite3 runs one statement per call."""
+        return statements
+
+    @staticmethod
     def in_json_list(column: str) -> str:
         """SQL true when the JSON list in ``column`` holds the parameter."""
         return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"
@@ -72,6 +77,11 @@ class PostgreSQL:
     change_marker = "SELECT last_value FROM change_marker"
     change_marker_setup = ("CREATE SEQUENCE IF NOT EXISTS change_marker",)
     random_id = "substr(md5(random()::text), 1, 16)"
+
+    @staticmethod
+    def batches(statements: tuple[str, ...]) -> tuple[str, ...]:
+        """All in one round trip (psycopg sends a query without parameters whole, several statements and all)."""
+        return ("; ".join(statements),) if statements else ()
 
     @staticmethod
     def in_json_list(column: str) -> str:

@@ -15,8 +15,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-import psycopg
-
+from harness.postgres import create_schema, drop_schemas, schema_url
 from store.db import connect
 from store.dialect import is_url
 
@@ -36,10 +35,9 @@ def target(path: str | os.PathLike) -> str:
         return str(path)
     schema = f"t_{RUN}_{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:12]}"
     if schema not in _created:
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        create_schema(POSTGRES, schema)
         _created.add(schema)
-    return f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}options=-csearch_path%3D{schema}"
+    return schema_url(POSTGRES, schema)
 
 
 def connect_db(path: str | os.PathLike, **options: Any):
@@ -90,8 +88,5 @@ def sqlite_copy(database: str) -> sqlite3.Connection:
 
 @atexit.register
 def _drop_schemas() -> None:
-    if not _created:
-        return
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        for schema in _created:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    if _created:
+        drop_schemas(POSTGRES, _created)

@@ -22,6 +22,7 @@ import pytest
 import requests
 import yaml
 
+from harness import nginx
 from routing import admin
 from routing import service as routing
 from services.ticker import HOUSEKEEPING_EVERY_S, LEASE_S
@@ -30,7 +31,6 @@ from tests import lifecycle
 from tests.conftest import ROOT, Server, free_port, new_number
 from tests.databases import target
 from tests.test_callbacks_faults import Redis, wait_for
-from tests.test_reverse_proxy import NGINX, nginx_config
 from tests.test_routing_concurrency import replay
 from tests.web_support import PASSWORD, signed_in
 
@@ -107,10 +107,9 @@ def test_forty_calls_over_two_nodes_survive_a_node_killed_mid_run(tmp_path):
         node_a.start()
         wait_for(lambda: lease_holder(node_a) == "node-a", 20, "node A holds the housekeeping lease")
         node_b.start()
-        proxy = subprocess.Popen([NGINX, "-c", str(nginx_config(tmp_path, nginx_port, {
+        proxy = nginx.start(tmp_path, nginx_port, {
             "10.0.0.11:8000": node_a.port, "10.0.0.11:8001": node_a.port,
-            "10.0.0.12:8000": node_b.port, "10.0.0.12:8001": node_b.port}, sample="upstreams-two-nodes.conf"))],
-            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "nginx.out", "wb"))
+            "10.0.0.12:8000": node_b.port, "10.0.0.12:8001": node_b.port}, sample="upstreams-two-nodes.conf")
         wait_for(lambda: _up(public + "/healthz"), 20, "nginx up")
         for i in range(AGENTS):
             requests.post(f"{sim_url}/clients/agent{i}", json={"answer_after_s": 0.3, "talk_s": 2}, timeout=5)

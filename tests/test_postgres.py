@@ -15,11 +15,11 @@ import pytest
 import requests
 
 from core.clock import iso
+from harness import postgres as harness_postgres
 from store import leases
 from store.db import connect
 from store.migrations import migrate
 from store.postgres import masked
-from tests import postgres_server
 from tests.conftest import ROOT, Server
 from tests.databases import POSTGRES, backend, connect_db
 
@@ -27,14 +27,8 @@ from tests.databases import POSTGRES, backend, connect_db
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
     """A PostgreSQL server's database URL: the suite's, else the machine's, else one started for these tests."""
-    if POSTGRES:
-        yield POSTGRES
-    elif postgres_server.answers(postgres_server.LOCAL):
-        yield postgres_server.LOCAL
-    else:
-        url, stop = postgres_server.own_server()
+    with harness_postgres.server(POSTGRES) as url:
         yield url
-        stop()
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ through nginx to the live pool."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,42 +15,12 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import ROOT, free_port, wait_until
+from harness import nginx
+from tests.conftest import free_port, wait_until
 from tests.test_live_connections import TOKEN, TWILIO_MODE, signed_in_as_ann, signed_incoming, start_gunicorn
 from wire.signature import sign
 
-SAMPLE = ROOT / "deploy" / "nginx.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's package (make test installs it)
 ATTACKERS = 40  # of each kind
-
-
-def nginx_config(tmp_path: Path, port: int, upstreams: dict[str, int], sample: str = "upstreams-one-node.conf") -> Path:
-    """The sample site on a local port, with the ``sample`` upstreams (their addresses replaced as ``upstreams``
-    says: address → local port), inside a main configuration that keeps every file in ``tmp_path``."""
-    site = SAMPLE.read_text()
-    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};")
-    site = "\n".join(line for line in site.splitlines() if "ssl_certificate" not in line)
-    addresses = (ROOT / "deploy" / sample).read_text()
-    for address, local_port in upstreams.items():
-        addresses = addresses.replace(address, f"127.0.0.1:{local_port}")
-    (tmp_path / "site.conf").write_text(addresses + site)
-    temp = "".join(f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
-                                                                         "scgi"))
-    main = tmp_path / "nginx.conf"
-    main.write_text(f"""user root;
-worker_processes 1;
-daemon off;
-pid {tmp_path / "nginx.pid"};
-error_log {tmp_path / "nginx-error.log"} info;
-events {{ worker_connections 1024; }}
-http {{
-    log_format upstream '$request_method $uri $status $upstream_addr';
-    access_log {tmp_path / "nginx-access.log"} upstream;
-    {temp}
-    include {tmp_path / "site.conf"};
-}}
-""")
-    return main
 
 
 def open_attackers(port: int) -> list[socket.socket]:
@@ -88,16 +56,14 @@ def webhook_answers_within(base: str, public: str, seconds: float) -> bool:
 
 
 def test_slow_and_silent_clients_cannot_stall_webhooks_behind_nginx_and_live_connections_pass_through(tmp_path):
-    assert Path(NGINX).exists(), "nginx is not installed: make test installs Debian's nginx package"
+    assert Path(nginx.NGINX).exists(), "nginx is not installed: make test installs Debian's nginx package"
     requests_port, live_port, nginx_port = free_port(), free_port(), free_port()
     public = f"http://127.0.0.1:{nginx_port}"
     pool = start_gunicorn(tmp_path, requests_port, threads=4, log="requests.log", SERVE="requests",
                           TRUSTED_PROXIES="1", PUBLIC_BASE_URL=public, **TWILIO_MODE)
     live = start_gunicorn(tmp_path, live_port, threads=16, log="live.log", SERVE="live", LIVE_CONNECTIONS="12",
                           TRUSTED_PROXIES="1", PUBLIC_BASE_URL=public, **TWILIO_MODE)
-    proxy = subprocess.Popen([NGINX, "-c", str(nginx_config(tmp_path, nginx_port, {"127.0.0.1:8000": requests_port,
-                                                                              "127.0.0.1:8001": live_port}))],
-                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "nginx.out", "wb"))
+    proxy = nginx.start(tmp_path, nginx_port, {"127.0.0.1:8000": requests_port, "127.0.0.1:8001": live_port})
     attackers: list[socket.socket] = []
     try:
         wait_until(lambda: _answers(public + "/healthz"), 30)

@@ -1,9 +1,10 @@
-"""Run a command (the test suite) against PostgreSQL: ``python -m tests.postgres_server COMMAND…``.
+"""A PostgreSQL server for the tests and benchmarks; ``python -m harness.postgres COMMAND…`` runs a command (the test
+suite) against one.
 
-The command gets ``DATABASE_URL``: the one already set, else the server on 127.0.0.1:5432 when it answers (these
+``server()`` gives a database URL: the one given (``DATABASE_URL``), else the server on 127.0.0.1:5432 when it answers (these
 machines run one, trust auth, database ``test``), else a server of our own started for the command's duration
 from Debian's ``postgresql`` package (installed with apt-get when missing) in a temporary folder, on a free port.
-The command's exit status is ours.
+The command gets it as ``DATABASE_URL``; its exit status is ours.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -77,19 +79,42 @@ def own_server() -> tuple[str, Callable[[], None]]:
     return f"postgresql://postgres@127.0.0.1:{port}/test", stop
 
 
-def main(command: list[str]) -> int:
-    url, stop = os.environ.get("DATABASE_URL", ""), None
-    if not url:
-        if answers(LOCAL):
-            url = LOCAL
-        else:
-            url, stop = own_server()
-            print(f"started a PostgreSQL server of our own at {url}", file=sys.stderr)
-    try:
-        return subprocess.run(command, env={**os.environ, "DATABASE_URL": url}).returncode
-    finally:
-        if stop is not None:
+def schema_url(url: str, schema: str) -> str:
+    """``url`` with ``schema`` as its search path: a database of its own on a shared server (see create_schema)."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def create_schema(url: str, schema: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return schema_url(url, schema)
+
+
+def drop_schemas(url: str, schemas: Iterable[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@contextmanager
+def server(url: str = "") -> Iterator[str]:
+    """``url`` if given, else the machine's server when it answers, else one of our own for the block's duration."""
+    if url:
+        yield url
+    elif answers(LOCAL):
+        yield LOCAL
+    else:
+        url, stop = own_server()
+        print(f"started a PostgreSQL server of our own at {url}", file=sys.stderr)
+        try:
+            yield url
+        finally:
             stop()
+
+
+def main(command: list[str]) -> int:
+    with server(os.environ.get("DATABASE_URL", "")) as url:
+        return subprocess.run(command, env={**os.environ, "DATABASE_URL": url}).returncode
 
 
 if __name__ == "__main__":
