@@ -27,7 +27,7 @@ from core.ops import BookCallback, CallerLanguage, Enqueue, SurveyAnswer
 from core.turn import Turn
 from ivr.exceptions import IvrError
 from ivr.flows import Flow, Node, Option
-from speech.intent import confirm_answer, match, match_speech_result, yes_no_choices
+from speech.intent import confirm_answer, match, match_speech_result, yes_no_choices, yes_or_no
 
 log = logging.getLogger(__name__)
 
@@ -376,9 +376,8 @@ def _confirmation(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int, 
     """The caller answers "did you say …?": 1/yes acts on ``key``, anything else re-prompts the menu."""
     if inp.digits:
         answer: bool | None = inp.digits[:1] == "1" if inp.digits[:1] in ("1", "2") else None
-    elif inp.decided is not None:  # the stream matched yes/no: a yes must be clear, a no is taken as it comes
-        strong_yes = inp.decided.intent == "yes" and inp.decided.decision == "act"
-        answer = True if strong_yes else False if inp.decided.intent == "no" and inp.decided.decision != "reject" else None
+    elif inp.decided is not None:  # the stream matched yes/no: the same rule as for words (speech.intent.yes_or_no)
+        answer = yes_or_no(inp.decided)
     else:
         answer = confirm_answer(list(inp.alternatives), flow.language) if inp.alternatives else None
     _record_input(turn, node, digits=inp.digits or None, attempt=attempt, confirming=key, confirmed=answer)

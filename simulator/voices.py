@@ -37,13 +37,16 @@ def caller_audio(
     seed: int = 0,
     lead_ms: int = 0,
     tail_ms: int = 0,
+    telephone: bool = False,
 ) -> bytes:
     """``text`` spoken by espeak-ng in ``lang`` as 8 kHz μ-law, optionally with noise at ``snr_db``.
 
     ``voice_variant`` is an espeak-ng variant (``f3``, ``m3``, ``klatt``…), ``speed`` words per minute,
     ``pitch`` 0–99. ``lead_ms``/``tail_ms`` add pauses before/after the words; the noise covers them too.
+    ``telephone``: the whole line (voice and noise) band-limited to 300–3400 Hz, as a telephone channel is.
     """
     params = [CACHE_VERSION, text, lang, voice_variant, speed, pitch, snr_db, seed, lead_ms, tail_ms]
+    params += ["telephone"] if telephone else []  # (the names of earlier renderings stay as they were)
     path = CACHE_DIR / (hashlib.sha256(json.dumps(params).encode()).hexdigest()[:32] + ".ulaw")
     if path.exists():
         return path.read_bytes()
@@ -51,6 +54,8 @@ def caller_audio(
     pcm = np.concatenate([_zeros(lead_ms), pcm, _zeros(tail_ms)])
     if snr_db is not None:
         pcm = add_noise(pcm, snr_db, seed=seed)
+    if telephone:
+        pcm = telephone_band(pcm)
     audio = ulaw_encode(pcm)
     _write_atomically(path, audio)
     return audio
@@ -125,6 +130,17 @@ def _espeak_pcm(text: str, lang: str, variant: str | None, speed: int | None, pi
     except (OSError, subprocess.SubprocessError) as exc:
         raise SimulatorError(f"cannot synthesize {text!r} in {voice}: {exc}") from exc
     return np.frombuffer(raw, dtype=np.int16)
+
+
+def telephone_band(pcm: np.ndarray) -> np.ndarray:
+    """8 kHz int16 samples through a 300–3400 Hz band-pass (sox's windowed-sinc filter)."""
+    raw = ["-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1"]
+    try:
+        out = subprocess.run(["sox", "-D", *raw, "-", *raw, "-", "sinc", "300-3400"], input=pcm.astype("<i2").tobytes(),
+                             capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SimulatorError(f"cannot band-limit audio with sox: {exc}") from exc
+    return np.frombuffer(out, dtype=np.int16)
 
 
 def recording(path: str) -> bytes:

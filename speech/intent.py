@@ -107,6 +107,17 @@ def match(
     return Match("reject", None, None, score, heard, scores)
 
 
+def match_in_sentence(choices: Sequence[Choice], carried: Sequence[tuple[str, float]]) -> Match | None:
+    """A confirmation for a menu word found among carrier words (recognize.Result.carried), or None.
+
+    Used when the menu words alone were rejected: a sentence forced into menu words names several of them. The
+    carrier words have no owner, so they take nothing from the menu word's score; the result is unverified, so it
+    is at most confirmed, never acted on.
+    """
+    found = match(choices, carried, grammar=True)
+    return found if found.decision == "confirm" else None
+
+
 def match_speech_result(choices: Sequence[Choice], speech_result: str | None, confidence: str | float | None) -> Match:
     """Decide on Twilio's ``<Gather input="speech">`` result (the SpeechResult and Confidence form fields).
 
@@ -147,10 +158,15 @@ def confirm_answer(
     A heard "yes" sends the call on, a heard "no" only asks again: yes needs YES_THRESHOLD and a
     clear lead over no, no is taken from CONFIRM_THRESHOLD.
     """
-    result = match(yes_no_choices(lang), alternatives, grammar=grammar, fit=fit)
-    if result.intent == "yes" and result.score >= YES_THRESHOLD and result.score - result.scores["no"] >= ACT_MARGIN:
+    return yes_or_no(match(yes_no_choices(lang), alternatives, grammar=grammar, fit=fit))
+
+
+def yes_or_no(result: Match) -> bool | None:
+    """A match over ``yes_no_choices`` as an answer: yes needs YES_THRESHOLD and a clear lead over no; a no is taken
+    from CONFIRM_THRESHOLD (it only asks again); anything else is unclear (None)."""
+    if result.intent == "yes" and result.score >= YES_THRESHOLD and result.score - result.scores.get("no", 0.0) >= ACT_MARGIN:
         return True
-    if result.intent == "no":
+    if result.intent == "no" and result.decision != "reject":
         return False
     return None
 

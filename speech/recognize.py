@@ -66,6 +66,8 @@ class Result:
     score over the same audio (a log-likelihood ratio: near or above 0 means the menu words fit).
     ``voice_start_ms``/``voice_end_ms``: where the voice heard since the last final result starts and
     (so far) ends, by audio energy (audio.SpeechDetector); None when there was none.
+    ``carried``: for final results of a recognizer opened with carriers, the alternatives of the same audio decoded
+    with the menu words *and* the carrier words (a sentence heard as its words, not forced into menu words).
     """
 
     final: bool
@@ -74,6 +76,7 @@ class Result:
     fit: float | None = None
     voice_start_ms: int | None = None
     voice_end_ms: int | None = None
+    carried: list[tuple[str, float]] | None = None
 
     @property
     def text(self) -> str:
@@ -117,6 +120,7 @@ class Recognition:
         pool: RecognizerPool,
         recognizer: vosk.KaldiRecognizer,
         filler: vosk.KaldiRecognizer | None,
+        carrier: vosk.KaldiRecognizer | None,
         sample_rate: int,
         dither: float,
         on_result: Callable[[Result], None] | None,
@@ -124,6 +128,7 @@ class Recognition:
         self._pool = pool
         self._recognizer: vosk.KaldiRecognizer | None = recognizer
         self._filler = filler
+        self._carrier = carrier
         self._upsample = Upsampler() if sample_rate == MODEL_RATE else None
         self._voice = SpeechDetector()
         self._listening = False  # an utterance is being decoded
@@ -212,8 +217,8 @@ class Recognition:
             self._pool._submit(self._drain)
 
     def _free(self) -> None:
-        count = (self._recognizer is not None) + (self._filler is not None)
-        self._recognizer = self._filler = None  # the only references: vosk frees the C recognizers now
+        count = (self._recognizer is not None) + (self._filler is not None) + (self._carrier is not None)
+        self._recognizer = self._filler = self._carrier = None  # the only references: vosk frees the C recognizers
         self._pool._released(count)
         self._freed = True
 
@@ -269,7 +274,7 @@ class Recognition:
                 if completed is not None:
                     self._pool._record_lag(time.monotonic() - completed)
             if finish:
-                self._final(self._recognizer.FinalResult(), self._filler.FinalResult() if self._filler else None)
+                self._final(self._recognizer.FinalResult(), *self._side_results())
         except Exception as exc:  # a failing recognizer must neither kill the worker nor leak
             log.exception("recognizer failed")
             self.error = f"recognizer failed: {exc}"
@@ -307,21 +312,27 @@ class Recognition:
             pcm = np.clip(pcm + np.rint(self._noise.standard_normal(len(pcm)) * self._dither), -32768, 32767)
         samples = pcm.astype(np.int16).tobytes()
         endpoint = self._recognizer.AcceptWaveform(samples)
-        if self._filler is not None:
-            self._filler.AcceptWaveform(samples)  # its own endpoints are ignored: it follows the grammar's
+        for side in (self._filler, self._carrier):
+            if side is not None:
+                side.AcceptWaveform(samples)  # their own endpoints are ignored: they follow the grammar's
         if endpoint:
-            self._final(self._recognizer.Result(), self._filler.Result() if self._filler else None)
+            self._final(self._recognizer.Result(), *self._side_results())
             return
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
         self._deliver(Result(False, [(partial, 1.0)], self.processed_ms, None, *self._voice_span()))
 
-    def _final(self, result_json: str, filler_json: str | None) -> None:
+    def _side_results(self) -> tuple[str | None, str | None]:
+        """The verifying and the carrier recognizers' final results for the utterance (None where there is none)."""
+        return tuple(side.FinalResult() if side is not None else None for side in (self._filler, self._carrier))
+
+    def _final(self, result_json: str, filler_json: str | None, carrier_json: str | None) -> None:
         alternatives, score = nbest(result_json)
         fit = None
         if filler_json is not None and score is not None:
             _, filler_score = nbest(filler_json)
             fit = None if filler_score is None else score - filler_score
-        self._deliver(Result(True, alternatives, self.processed_ms, fit, *self._voice_span()))
+        carried = nbest(carrier_json)[0] if carrier_json is not None else None
+        self._deliver(Result(True, alternatives, self.processed_ms, fit, *self._voice_span(), carried=carried))
         self._voice.reset()
         self._listening = False
 
@@ -360,6 +371,7 @@ class RecognizerPool:
         *,
         phrases: Sequence[str] | None = None,
         fillers: Sequence[str] | None = None,
+        carriers: Sequence[str] | None = None,
         max_alternatives: int = DEFAULT_ALTERNATIVES,
         sample_rate: int = MODEL_RATE,
         dither: float = DITHER,
@@ -368,13 +380,14 @@ class RecognizerPool:
         """A recognizer for one stream: constrained to ``phrases`` (plus the unknown word), else free-form.
 
         With ``fillers`` (and phrases), a second recognizer over the filler words verifies each final
-        result (``Result.fit``). ``sample_rate``: 16000 upsamples the telephone audio to the model's
+        result (``Result.fit``). With ``carriers`` (and phrases), a third recognizer decodes the same audio with the
+        phrases and the carrier words (``Result.carried``). ``sample_rate``: 16000 upsamples the telephone audio to the model's
         rate here, 8000 leaves it to Kaldi. ``dither``: the seeded dither to add (0 with a model that
         keeps Kaldi's own). bench/bench_speech.py compares these.
         """
         if sample_rate not in (SAMPLE_RATE, MODEL_RATE):
             raise SpeechError(f"sample_rate must be {SAMPLE_RATE} or {MODEL_RATE}")
-        filler = None
+        filler = carrier = None
         if phrases is None:
             recognizer = vosk.KaldiRecognizer(model, sample_rate)
         else:
@@ -382,10 +395,14 @@ class RecognizerPool:
             if fillers:
                 filler = vosk.KaldiRecognizer(model, sample_rate, _grammar_json(model, fillers, "fillers", False))
                 filler.SetMaxAlternatives(1)
+            if carriers:
+                words = [*phrases, *(word for word in carriers if word not in phrases)]
+                carrier = vosk.KaldiRecognizer(model, sample_rate, _grammar_json(model, words, "carriers"))
+                carrier.SetMaxAlternatives(max_alternatives)
         recognizer.SetMaxAlternatives(max_alternatives)
         with self._lock:
-            self._live += 1 + (filler is not None)
-        return Recognition(self, recognizer, filler, sample_rate, dither, on_result)
+            self._live += 1 + (filler is not None) + (carrier is not None)
+        return Recognition(self, recognizer, filler, carrier, sample_rate, dither, on_result)
 
     def lag_ms(self, percentile: float = 95) -> float | None:
         """A percentile, over recent units, of the delay from a unit of audio being complete to decoded."""

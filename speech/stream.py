@@ -31,8 +31,8 @@ from typing import Any, Literal
 import vosk
 
 from speech.exceptions import SpeechError
-from speech.intent import Choice, Match, grammar_phrases, match, tokens
-from speech.lexicon import FILLERS
+from speech.intent import Choice, Match, grammar_phrases, match, match_in_sentence, tokens
+from speech.lexicon import CARRIERS, FILLERS
 from speech.recognize import DITHER, MODEL_RATE, Recognition, RecognizerPool, Result, default_pool
 from wire.media_streams import ENCODING
 from wire.mulaw import SAMPLE_RATE
@@ -68,6 +68,9 @@ class Listen:
     ``grammar=True`` constrains recognition to the choices' phrases (menus); ``False`` recognizes
     freely and scores the choices' phrases as keywords (open questions; no choices: transcript only).
     ``sample_rate``/``dither``: see RecognizerPool.open (the defaults are what bench_speech found best).
+    ``carriers``: a menu turn also decodes the audio with the language's carrier words beside the menu words
+    (speech.lexicon.CARRIERS), so a menu word said inside a sentence can still be confirmed (never acted on: see
+    speech.intent.match_in_sentence).
     """
 
     model: vosk.Model
@@ -79,6 +82,7 @@ class Listen:
     end_silence_ms: int = END_SILENCE_MS
     sample_rate: int = MODEL_RATE
     dither: float = DITHER
+    carriers: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class TurnResult:
             "intent": self.match.intent if self.match else None,
             "key": self.match.key if self.match else None,
             "confidence": round(self.match.score, 3) if self.match else None,
+            "scores": {intent: round(score, 3) for intent, score in self.match.scores.items()} if self.match else None,
             "digits": self.digits,
             "error": self.error,
             "media_ms": self.media_ms,
@@ -264,6 +269,7 @@ class MediaStreamSession:
             listen.model,
             phrases=phrases,
             fillers=FILLERS.get(listen.lang) if phrases else None,
+            carriers=CARRIERS.get(listen.lang) if phrases and listen.carriers else None,
             sample_rate=listen.sample_rate,
             dither=listen.dither,
             on_result=self._on_result,
@@ -308,6 +314,8 @@ class MediaStreamSession:
             if listen.choices
             else None
         )
+        if decided is not None and decided.decision == "reject" and result.carried:
+            decided = match_in_sentence(listen.choices, result.carried) or decided
         self._finish(
             TurnResult(
                 "speech",

@@ -33,6 +33,16 @@ def test_saying_a_menu_option_reaches_it(server, key, phrase):
     assert row["transcript"]  # what the caller said travels with the call (STORE_TRANSCRIPTS on)
 
 
+@pytest.mark.parametrize(("key", "sentence"), [("1", "오더 좀 알려 주세요"), ("2", "요금제 좀 알려 주세요"),
+                                             ("4", "환불 문의하려고요")])  # fmt: skip
+def test_a_menu_word_said_inside_a_sentence_is_confirmed_and_reaches_its_option(server, key, sentence):
+    result = server.call(korean_caller(server), [{"say": sentence, "lang": "ko"}, {"say": "네", "lang": "ko"}], hold_s=0.5)
+    sid = result["call_sid"]
+    first = heard_events(server, sid)[0]
+    assert first["kind"] == "speech" and first["decision"] == "confirm", first  # never acted on unasked
+    assert server.query("SELECT intent FROM calls WHERE sid = ?", [sid])[0]["intent"] == INTENT_OF_KEY[key]
+
+
 @pytest.mark.parametrize(("key", "phrase", "snr"), [("4", "환불", 15), ("2", "요금제", 12), ("0", "상담원", 10)])
 def test_noisy_phone_lines_still_reach_the_option(server, key, phrase, snr):
     result = server.call(korean_caller(server), [{"say": phrase, "lang": "ko", "snr_db": snr}, {"say": "네", "lang": "ko"}], hold_s=0.5)

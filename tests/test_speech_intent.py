@@ -20,11 +20,14 @@ from speech.intent import (
     fit_factor,
     grammar_phrases,
     match,
+    match_in_sentence,
     match_speech_result,
     similarity,
     tokens,
+    yes_no_choices,
+    yes_or_no,
 )
-from speech.lexicon import KO_MENU
+from speech.lexicon import CARRIERS, KO_MENU
 
 KO = [Choice(key, intent, list(phrases)) for key, intent, phrases in KO_MENU]
 EN = [
@@ -182,3 +185,34 @@ def test_grammar_phrases_lists_every_phrase_once_in_menu_order():
 
 def test_tokens_drop_punctuation_case_and_recognizer_markers():
     assert tokens("Refund, please! [unk] <UNK>") == ["refund", "please"]
+
+
+def test_a_yes_heard_through_a_stream_is_taken_by_the_same_rule_as_a_yes_in_words():
+    # a verified grammar "네" that scores below acting is still a clear yes: no is nowhere near it
+    heard = match(yes_no_choices("ko"), [("네", 1.0)], grammar=True, fit=-1.0)
+    assert heard.decision == "confirm"
+    assert yes_or_no(heard) is True is confirm_answer([("네", 1.0)], "ko", grammar=True, fit=-1.0)
+    assert yes_or_no(match(yes_no_choices("ko"), [("네 아뇨", 1.0)], grammar=True, fit=5.0)) is None
+    assert yes_or_no(match(yes_no_choices("ko"), [("아뇨", 1.0)], grammar=True, fit=-10.0)) is False
+
+
+@pytest.mark.parametrize(("carried", "intent"), [
+    ([("환불 때문에 전화 했어요", 0.7), ("환불 때문에 전화 요", 0.3)], "refund"),
+    ([("저 딜리버리 하고 싶어요", 1.0)], "delivery"),
+    ([("오더 좀 알려 주세요", 0.6), ("오더 좀 알려 어", 0.4)], "order"),
+])
+def test_a_menu_word_among_carrier_words_is_confirmed_never_acted_on(carried, intent):
+    assert all(word in CARRIERS["ko"] for text, _ in carried for word in text.split() if word not in
+               {p for c in KO for p in c.phrases})  # fmt: skip
+    found = match_in_sentence(KO, carried)
+    assert found is not None and found.decision == "confirm" and found.intent == intent
+
+
+@pytest.mark.parametrize("carried", [
+    [("때문에 전화 했어요", 1.0)],
+    [("좀 알려 주세요", 1.0)],
+    [("환불 모뎀 때문에", 0.5), ("오더 상담원 요", 0.5)],
+    [("", 1.0)],
+])
+def test_carrier_words_alone_or_a_sentence_naming_several_options_give_nothing_to_confirm(carried):
+    assert match_in_sentence(KO, carried) is None

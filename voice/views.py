@@ -200,7 +200,7 @@ def stream_input(db: sqlite_utils.Database, sid: str, key: str) -> Input:
     decided = None
     if heard.get("decision"):  # the socket already decided, with the recognizer's own evidence
         decided = Match(heard["decision"], heard.get("key"), heard.get("intent"), float(heard.get("confidence") or 0.0),
-                        heard.get("transcript", ""))
+                        heard.get("transcript", ""), dict(heard.get("scores") or {}))
     return Input(digits=heard.get("digits", ""), alternatives=alternatives, source="stream", decided=decided)
 
 
