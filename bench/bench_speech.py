@@ -7,8 +7,9 @@ on): nine conditions (five voices, three speeds, clean and pink noise at 20, 15 
 keyword alone and in four everyday sentences). The held-out set, never tuned on: six other voice variants, speeds,
 pitches and noise seeds (none to 10 dB), every line band-limited to 300–3400 Hz, × the keyword alone and three other
 sentences. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
-say …?" and answering 네 (right) or 아니요 (wrong) in the same voice; or re-prompted and saying the same again. A
-confirmation counts as the second turn. Wrong acts: a wrong intent acted on without confirmation (goal: none).
+say …?" and answering 네 (right) or 아니요 (wrong) in the same voice; or re-prompted, the re-prompt naming the likeliest
+options and asking for one word (ivr.engine.likeliest), and saying their option's word alone when it was named (a
+caller who does as asked), else the same words again. A confirmation counts as the second turn. Wrong acts: a wrong intent acted on without confirmation (goal: none).
 Off-menu speech of each set and a silent line must never be acted on. Figures per set, per condition, per phrasing
 and per intent. Goals (issue 18) are on the held-out set. The keyword-alone utterances are also recognized four
 ways to settle how 8 kHz audio should reach the 16 kHz model: 8 kHz as it is or upsampled here, with Kaldi's random
@@ -45,6 +46,8 @@ import numpy as np
 
 from bench.headline import row
 from core.model import Choice
+from ivr.engine import likeliest
+from ivr.flows import Node, Option
 from simulator.voices import caller_audio, line_noise
 from speech.audio import SpeechDetector, Upsampler
 from speech.intent import yes_no_choices, yes_or_no
@@ -57,6 +60,11 @@ from wire.mulaw import FRAME_BYTES, FRAME_MS, frames, ulaw_decode
 
 RESULTS = Path(__file__).parent / "results" / "speech.json"
 MENU = [Choice(key, intent, list(phrases)) for key, intent, phrases in KO_MENU]
+KEY_OF = {intent: key for key, intent, _ in KO_MENU}
+WORD_OF = {intent: phrases[0] for _, intent, phrases in KO_MENU}
+# The demo menu as a flow node whose options can be offered alone (the agent is always 0, never offered).
+OFFERING_MENU = Node("main_menu", "menu", options=tuple(Option(key, intent, "next", phrases, offer=phrases[0])
+                                                        for key, intent, phrases in KO_MENU if intent != "agent"))
 YES_NO = yes_no_choices("ko")
 # The tuning set: what words, thresholds and carriers were chosen on.
 CONDITIONS = {
@@ -152,11 +160,18 @@ def again(voice: dict[str, Any]) -> dict[str, Any]:
     return {**voice, "seed": voice.get("seed", 0) + REPEAT_SEED}
 
 
+def offered(heard: TurnResult) -> tuple[str, ...]:
+    """The options the menu's narrowed re-prompt names after this rejected turn (ivr.engine.likeliest)."""
+    return likeliest(OFFERING_MENU, heard.match) if heard.match is not None else ()
+
+
 def caller(menu: Listen, confirm: Listen, pool: RecognizerPool, text: str, voice: dict[str, Any], intent: str
            ) -> dict[str, Any]:  # fmt: skip
     """One caller at the menu, for two turns: the first turn; then, after a confirmation, their yes (right) or no
-    (wrong) in the same voice; after a re-prompt, the same words again. A confirmation counts as the second turn."""
-    first = outcome(run_turn(menu, pool, said(text, **voice)), intent)
+    (wrong) in the same voice; after a re-prompt, which names the likeliest options and asks for one word, their
+    option's word alone when it was named, else the same words again. A confirmation counts as the second turn."""
+    heard = run_turn(menu, pool, said(text, **voice))
+    first = outcome(heard, intent)
     record = {"first": first, "second": None, "resolved": first == "right-act", "wrong_act": first == "wrong-act",
               "wrong_after_confirmation": False}  # fmt: skip
     if first.endswith("-confirm"):
@@ -165,7 +180,9 @@ def caller(menu: Listen, confirm: Listen, pool: RecognizerPool, text: str, voice
         record["resolved"] = first == "right-confirm" and answer is True
         record["wrong_after_confirmation"] = first == "wrong-confirm" and answer is True
     elif first in ("reject", "noinput"):
-        record["second"] = outcome(run_turn(menu, pool, said(text, **again(voice))), intent)
+        record["offered"] = KEY_OF[intent] in offered(heard)
+        again_text = WORD_OF[intent] if record["offered"] else text
+        record["second"] = outcome(run_turn(menu, pool, said(again_text, **again(voice))), intent)
         record["resolved"] = record["second"] == "right-act"
         record["wrong_act"] = record["second"] == "wrong-act"
     return record
@@ -180,6 +197,8 @@ def tally(records: list[dict[str, Any]]) -> dict[str, Any]:
         "resolved_within_two": sum(r["resolved"] for r in records) / n,
         "wrong_acts": sum(r["wrong_act"] for r in records),
         "wrong_after_confirmation": sum(r["wrong_after_confirmation"] for r in records),
+        "reprompted": sum("offered" in r for r in records),
+        "reprompt_named_their_option": sum(r.get("offered", False) for r in records),
         "first_turn": dict(Counter(r["first"] for r in records)),
     }
 
@@ -467,6 +486,7 @@ def print_tables(report: dict[str, Any]) -> None:
               f"resolved within two turns {part['resolved_within_two']:.1%} (goal ≥ {GOALS['resolved_within_two']:.0%}), "
               f"right or confirmed first turn {part['right_or_confirmed_first_turn']:.1%}, wrong acts without "
               f"confirmation {part['wrong_acts']}, wrong after a confirmation {part['wrong_after_confirmation']}; "
+              f"re-prompts {part['reprompted']}, naming the caller's option {part['reprompt_named_their_option']}; "
               f"off-menu: {off['utterances']} utterances, acted on {off['acted_on']} ({off['outcomes']})")  # fmt: skip
     print(f"silent line: {acc['silent_line']}")
     print("\n8 kHz telephone audio into the 16 kHz model (both utterance sets):")

@@ -10,7 +10,7 @@ caller goes to a human, with everything collected so far on the call for the age
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ LANGUAGE_MENU = "choose_language"  # the menu before any flow, for callers nothi
 KEYS_ONLY = "_keys"  # a menu prompt's variant for languages without speech recognition here
 VOICEMAIL_TURN = "voicemail"  # the stream token's turn (voice.voicemail checks it)
 BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream listens for speech
+NARROWED_OPTIONS = 2  # after words that were not understood, the re-prompt offers this many likeliest options
 
 
 class Engine:
@@ -167,14 +168,15 @@ def _record_input(turn: Turn, node: Node, *, digits: str | None = None, speech: 
 # --- rendering nodes -------------------------------------------------------------------------
 
 
-def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str, phrases: list[str],
+def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str | Sequence[str], phrases: list[str],
             confirming: str | None = None) -> None:
-    """Speak a prompt and collect one key or an utterance, as the flow's speech input mode allows."""
+    """Speak a prompt (one text, or several said one after the other) and collect one key or an utterance, as the
+    flow's speech input mode allows."""
     action = turn.urls.step(node.id, attempt, confirming=confirming)
     mode = turn.rules.listens_by(flow.language)
     if mode == "stream":
         gather = Gather(input="dtmf", num_digits=1, timeout=BARGE_IN_TIMEOUT_S, action=action)
-        turn.say(prompt_text, gather)
+        _say_all(turn, prompt_text, gather)
         turn.response.append(gather)
         connect = Connect(action=turn.urls.step(node.id, attempt, via="stream", confirming=confirming))
         stream = connect.stream(url=turn.urls.media_stream())
@@ -190,9 +192,27 @@ def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str, 
     _gather(turn, action, prompt_text, num_digits=1, timeout=MENU_TIMEOUT_S, **speech)
 
 
-def _render_menu(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:
+def _render_menu(turn: Turn, flow: Flow, node: Node, attempt: int, offer: Sequence[str] = ()) -> None:
+    """The menu; with ``offer`` (option keys), a narrowed prompt naming only those options (any key or phrase of the
+    menu still counts)."""
     phrases = [p for option in node.options for p in option.phrases] + list(flow.agent_phrases)
-    _listen(turn, flow, node, attempt, flow.text(menu_prompt(turn, flow, node)), phrases)
+    offers = [option.offer for key in offer for option in node.options if option.key == key and option.offer]
+    if offers and "narrowed" in flow.messages:
+        _listen(turn, flow, node, attempt, [flow.text("narrowed"), *offers], phrases)
+    else:
+        _listen(turn, flow, node, attempt, flow.text(menu_prompt(turn, flow, node)), phrases)
+
+
+def likeliest(node: Node, found: Match) -> tuple[str, ...]:
+    """The keys of the options a rejected utterance pointed to most (those that can be offered alone), best first."""
+    scored = [o for o in node.options if o.offer and found.scores.get(o.intent, 0.0) > 0]
+    scored.sort(key=lambda o: -found.scores[o.intent])
+    return tuple(o.key for o in scored[:NARROWED_OPTIONS])
+
+
+def _say_all(turn: Turn, text: str | Sequence[str], parent: Any) -> None:
+    for part in (text,) if isinstance(text, str) else text:
+        turn.say(part, parent)
 
 
 def menu_prompt(turn: Turn, flow: Flow, node: Node) -> str:
@@ -202,10 +222,10 @@ def menu_prompt(turn: Turn, flow: Flow, node: Node) -> str:
     return keys_only if turn.rules.listens_by(flow.language) == "dtmf" and keys_only in flow.prompts else node.prompt
 
 
-def _gather(turn: Turn, action: str, text: str, **options: Any) -> None:
+def _gather(turn: Turn, action: str, text: str | Sequence[str], **options: Any) -> None:
     """Speak ``text`` inside a <Gather>; the <Redirect> after it is where Twilio falls through when nothing comes."""
     gather = Gather(action=action, **{"input": "dtmf", **options})
-    turn.say(text, gather)
+    _say_all(turn, text, gather)
     turn.response.append(gather)
     turn.response.redirect(action)
 
@@ -361,7 +381,7 @@ def _menu_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) ->
     if turn.rules.store_transcripts:
         turn.call.set(transcript=inp.alternatives[0][0])
     if found.decision == "reject":
-        _retry(turn, flow, node, attempt, "no_match")
+        _retry(turn, flow, node, attempt, "no_match", offer=likeliest(node, found))
     elif found.key == AGENT_KEY and found.decision == "act":
         _to_human(turn, flow, node, "asked", intent=AGENT_INTENT, confidence=found.score)
     elif found.decision == "act":
@@ -402,8 +422,9 @@ def _choose(turn: Turn, flow: Flow, node: Node, option: Option | None, confidenc
     enter(turn, flow, option.next)
 
 
-def _retry(turn: Turn, flow: Flow, node: Node, attempt: int, reason: str) -> None:
-    """Re-prompt after no input / no match, or hand over to a human once the re-prompts are used up."""
+def _retry(turn: Turn, flow: Flow, node: Node, attempt: int, reason: str, offer: Sequence[str] = ()) -> None:
+    """Re-prompt after no input / no match, or hand over to a human once the re-prompts are used up. ``offer``: the
+    menu's likeliest options after words that were not understood; the re-prompt names only them."""
     if attempt > turn.rules.max_reprompts:
         if node.type == "survey":
             turn.say(flow.messages["goodbye"])
@@ -412,8 +433,12 @@ def _retry(turn: Turn, flow: Flow, node: Node, attempt: int, reason: str) -> Non
         _to_human(turn, flow, node, reason)
         return
     turn.say(flow.messages[reason])
-    RENDERERS[node.type](turn, flow, node, attempt + 1)
-    turn.call.log("reprompt", {"node": node.id, "attempt": attempt + 1, "reason": reason})
+    if offer and node.type == "menu":
+        _render_menu(turn, flow, node, attempt + 1, offer)
+    else:
+        RENDERERS[node.type](turn, flow, node, attempt + 1)
+    turn.call.log("reprompt", {"node": node.id, "attempt": attempt + 1, "reason": reason,
+                               **({"offered": list(offer)} if offer else {})})  # fmt: skip
 
 
 def _to_human(turn: Turn, flow: Flow, node: Node, reason: str, **updates: Any) -> None:

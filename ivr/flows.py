@@ -58,6 +58,7 @@ class Option:
     intent: str
     next: str
     phrases: tuple[str, ...] = ()
+    offer: str | None = None  # this option alone, as a narrowed re-prompt offers it ("For billing, press 2 or say billing.")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ class Flow:
 
     def all_texts(self) -> list[str]:
         """Every fixed text callers may hear (prompts without placeholders and messages), for pre-rendering."""
-        texts = [*self.prompts.values(), *self.messages.values()]
+        offers = [option.offer for node in self.nodes.values() for option in node.options if option.offer]
+        texts = [*self.prompts.values(), *self.messages.values(), *offers]
         return [t for t in texts if not _placeholders(t)]
 
 
@@ -131,6 +133,7 @@ def _option(data: dict[str, Any], where: str) -> Option:
             intent=str(data["intent"]),
             next=str(data["next"]),
             phrases=tuple(str(p) for p in data.get("phrases", ())),
+            offer=str(data["offer"]) if data.get("offer") else None,
         )
     except KeyError as exc:
         raise IvrError(f"{where}: option needs {exc.args[0]!r}") from None

@@ -10,7 +10,9 @@ import pytest
 import yaml
 from babel import Locale
 
+from core.model import Match
 from ivr import flows
+from ivr.engine import likeliest
 from ivr.exceptions import IvrError
 from tests.databases import app_config
 
@@ -99,3 +101,20 @@ def test_a_flow_without_a_plural_form_its_language_needs_is_refused():
     data["plurals"]["minutes"].pop("few")
     faults = flows.validate(flows.parse(data, "ru.yaml"))
     assert any("plurals.minutes needs exactly the forms ['few', 'many', 'one', 'other']" in fault for fault in faults)
+
+
+def test_every_speech_menu_option_can_be_offered_alone_in_every_language():
+    for language, flow in flows.load_all().items():
+        menu = flow.node("main_menu")
+        assert "narrowed" in flow.messages, language
+        assert all(option.offer for option in menu.options if option.phrases), language
+        assert {option.offer for option in menu.options if option.offer} <= set(flow.all_texts())  # pre-rendered
+
+
+def test_the_likeliest_options_of_a_rejected_utterance_are_the_ones_it_pointed_to_most():
+    menu = flows.load_all()["ko"].node("main_menu")
+    heard = Match("reject", None, None, 0.2, "환불 오더 오더",
+                  {"refund": 0.2, "order_status": 0.35, "billing": 0.0, "agent": 0.3, "opening_hours": 0.9})
+    # opening hours has no words to say in Korean and the agent is always 0: neither is offered
+    assert likeliest(menu, heard) == ("1", "4")
+    assert likeliest(menu, Match("reject", None, None, 0.0, "", {})) == ()

@@ -70,3 +70,18 @@ def test_silence_on_the_stream_is_no_input_and_reprompted(server):
 def test_a_key_pressed_while_the_stream_listens_is_taken(server):
     result = server.call(korean_caller(server), [{"keys": "2"}], hold_s=0.5)
     assert result["queue"] == "billing"
+
+
+def test_after_a_sentence_that_was_not_understood_the_menu_offers_only_the_likeliest_options(server):
+    # the second turn differs from the first: the options the words pointed to, each with its key and word
+    result = server.call(korean_caller(server), [{"say": "저 오더 하고 싶어요", "lang": "ko"}, {"say": "오더", "lang": "ko"}],
+                         hold_s=0.5)
+    sid = result["call_sid"]
+    reprompt = json.loads(server.query("SELECT data FROM call_events WHERE call_sid = ? AND kind = 'reprompt'",
+                                       [sid])[0]["data"])  # fmt: skip
+    assert reprompt["reason"] == "no_match" and reprompt["offered"][0] == "1"
+    heard = result["heard"]
+    narrowed = heard.index("다시 여쭤보겠습니다. 한 단어로만 말씀하시거나 번호를 눌러 주세요. 상담원은 언제나 0번입니다.")
+    assert heard[narrowed + 1] == "주문 조회는 1번, 또는 오더."
+    assert sum(text.startswith("주문 조회는 1번을 누르시거나") for text in heard) == 1  # the whole menu only once
+    assert server.query("SELECT intent FROM calls WHERE sid = ?", [sid])[0]["intent"] == "order_status"
