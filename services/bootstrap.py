@@ -127,7 +127,11 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
     policy = CallbackPolicy.from_settings(resolved, frozenset(holidays))
     store = Store(resolved["DATABASE"], policy, clock, write_wait_s=resolved["STORE_WRITE_WAIT_S"])
     journal = Journal(resolved["JOURNAL_PATH"])
-    migrate(store.db())
+    migrating = store.connect()  # its own: waits for another process's migrations longer than a webhook would
+    try:
+        migrate(migrating)
+    finally:
+        migrating.conn.close()
     check_agent_ids(store, resolved["LOCAL_MODE"])
     warn_demo_logins(store, resolved["LOCAL_MODE"])
     urls = Urls(resolved["BASE_URL"])

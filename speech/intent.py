@@ -164,7 +164,8 @@ def confirm_answer(
 def yes_or_no(result: Match) -> bool | None:
     """A match over ``yes_no_choices`` as an answer: yes needs YES_THRESHOLD and a clear lead over no; a no is taken
     from CONFIRM_THRESHOLD (it only asks again); anything else is unclear (None)."""
-    if result.intent == "yes" and result.score >= YES_THRESHOLD and result.score - result.scores.get("no", 0.0) >= ACT_MARGIN:
+    lead = result.score - result.scores.get("no", 0.0)
+    if result.intent == "yes" and result.score >= YES_THRESHOLD and lead >= ACT_MARGIN:
         return True
     if result.intent == "no" and result.decision != "reject":
         return False

@@ -274,7 +274,7 @@ class Recognition:
                 if completed is not None:
                     self._pool._record_lag(time.monotonic() - completed)
             if finish:
-                self._final(self._recognizer.FinalResult(), *self._side_results())
+                self._final(self._recognizer.FinalResult(), *self._side_results(final=True))
         except Exception as exc:  # a failing recognizer must neither kill the worker nor leak
             log.exception("recognizer failed")
             self.error = f"recognizer failed: {exc}"
@@ -316,14 +316,16 @@ class Recognition:
             if side is not None:
                 side.AcceptWaveform(samples)  # their own endpoints are ignored: they follow the grammar's
         if endpoint:
-            self._final(self._recognizer.Result(), *self._side_results())
+            self._final(self._recognizer.Result(), *self._side_results(final=False))
             return
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
         self._deliver(Result(False, [(partial, 1.0)], self.processed_ms, None, *self._voice_span()))
 
-    def _side_results(self) -> tuple[str | None, str | None]:
-        """The verifying and the carrier recognizers' final results for the utterance (None where there is none)."""
-        return tuple(side.FinalResult() if side is not None else None for side in (self._filler, self._carrier))
+    def _side_results(self, *, final: bool) -> tuple[str | None, str | None]:
+        """The verifying and the carrier recognizers' results for the utterance the grammar ended (None where there is
+        none): flushed when the stream's audio ended (``final``), else as decoded so far, as the grammar's own."""
+        sides = (self._filler, self._carrier)
+        return tuple(None if side is None else side.FinalResult() if final else side.Result() for side in sides)
 
     def _final(self, result_json: str, filler_json: str | None, carrier_json: str | None) -> None:
         alternatives, score = nbest(result_json)

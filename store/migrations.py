@@ -33,9 +33,11 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every registered migration not yet applied, each in its own transaction."""
     import store.schema  # noqa: F401  (registers the migrations)
 
-    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    for statement in dialect.of(db).change_marker_setup:
-        db.execute(statement)
+    if "_migrations" not in db.table_names():  # a new database: processes starting together must not race
+        with transaction(db):
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+            for statement in dialect.of(db).change_marker_setup:
+                db.execute(statement)
     done = applied(db)
     ran = []
     for name, fn in MIGRATIONS:

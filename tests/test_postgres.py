@@ -18,10 +18,10 @@ from core.clock import iso
 from harness import postgres as harness_postgres
 from store import leases
 from store.db import connect
-from store.migrations import migrate
+from store.migrations import MIGRATIONS, applied, migrate
 from store.postgres import masked
 from tests.conftest import ROOT, Server
-from tests.databases import POSTGRES, backend, connect_db
+from tests.databases import POSTGRES, backend, connect_db, target
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,15 @@ def test_healthz_says_which_backend_and_which_node_holds_the_lease(server):
     assert masked("postgresql://cc:s3cret@db.example:5432/cc") == "postgresql://cc:***@db.example:5432/cc"
     assert body["lease"]["name"] == "housekeeping" and body["lease"]["holder"] == body["lease"]["node"]
     assert body["lease"]["until"] > iso(datetime.now(UTC))
+
+
+def test_processes_starting_at_once_on_a_new_database_all_migrate_it(tmp_path):
+    """gunicorn's workers (and a second node) start together: each migrates the empty database, none may fail."""
+    database = target(tmp_path / "race.db")
+    code = "import sys; from store.db import connect; from store.migrations import migrate; migrate(connect(sys.argv[1]))"
+    starting = [subprocess.Popen([sys.executable, "-c", code, database], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                for _ in range(6)]  # fmt: skip
+    failures = [(p.wait(120), p.stderr.read()[-600:]) for p in starting]
+    assert [code for code, _ in failures] == [0] * 6, failures
+    db = connect_db(tmp_path / "race.db")
+    assert sorted(applied(db)) == sorted(name for name, _ in MIGRATIONS)
