@@ -175,9 +175,12 @@ def test_forty_calls_over_two_nodes_survive_a_node_killed_mid_run(tmp_path):
         print(f"{in_flight} callers in progress when node A died; lease moved in {moved_s:.1f} s; outcomes "
               f"{dict(outcomes)}; answered {counts['accepted']}")
     finally:
-        for proc in [*(workers or []), proxy, sim]:
+        for proc in [*(workers or []), sim]:
             if proc is not None:
                 proc.kill()
+        if proxy is not None:  # nginx's master stops its workers on SIGTERM; killed, it left them running
+            proxy.terminate()
+            proxy.wait(10)
         for node in nodes:
             if node.proc and node.proc.poll() is None:
                 node.stop()
