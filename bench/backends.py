@@ -48,6 +48,7 @@ from bench.webhook_load import (
     median_run,
     menu_step,
     render_prompts,
+    rotated,
     status,
     wait_until_up,
     warm_up,
@@ -115,19 +116,13 @@ def take_turns(
         return [status(sid, s) for s in STATUSES for sid in made[index][turn::rounds]]
 
     for kind in KINDS:
-        if kind != "incoming":
-            made = made or {i: calls_of(i) for i in range(len(names))}
+        if kind == "menu_step":  # after the incoming rounds: the calls they made
+            made.update({i: calls_of(i) for i in range(len(names))})
         for turn in range(rounds):
             for name in names[turn % len(names) :] + names[: turn % len(names)]:
                 requests = requests_for(kind, turn, names.index(name))
                 runs[kind][name].append(wrk(targets[name], requests, workdir, duration_s, connections, public))
     return runs
-
-
-def rotated(items: list[str], turn: int, rounds: int) -> list[str]:
-    """Every round starts on calls that have not had a step yet."""
-    start = turn * len(items) // rounds
-    return items[start:] + items[:start]
 
 
 def calls_in_block(database: str, rounds: int, incoming_n: int) -> Callable[[int], list[str]]:

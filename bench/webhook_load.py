@@ -288,12 +288,17 @@ def load(
         for turn in range(rounds):
             both("incoming", turn, [incoming(n) for n in range(turn * incoming_n, (turn + 1) * incoming_n)])
         sids = [sid for sid in created_calls(str(workdir / "app" / "bench.db")) if int(sid[2:], 16) < rounds * incoming_n]
-        for turn in range(rounds):  # every round starts on calls that have not had a step yet
-            start = turn * len(sids) // rounds
-            both("menu_step", turn, [menu_step(sid) for sid in sids[start:] + sids[:start]])
+        for turn in range(rounds):
+            both("menu_step", turn, [menu_step(sid) for sid in rotated(sids, turn, rounds)])
         for turn in range(rounds):
             both("status", turn, [status(sid, s) for s in STATUSES for sid in sids[turn::rounds]])
     return runs
+
+
+def rotated(items: list[str], turn: int, rounds: int) -> list[str]:
+    """The calls of round ``turn`` of ``rounds``: every round starts on calls that have not had a step yet."""
+    start = turn * len(items) // rounds
+    return items[start:] + items[:start]
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
