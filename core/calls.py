@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from core import callback, queue
+from core import callback, outbound, queue
 from core.clock import iso, seconds_between
-from core.constants import DISPOSITIONS, MAX_NOTES_CHARS, TERMINAL_STATUSES
+from core.constants import DISPOSITIONS, MAX_NOTES_CHARS, OUTBOUND, TERMINAL_STATUSES
 from core.errors import BadRequest
 from core.model import Call, Input
 from core.ops import RecordStatus
@@ -35,6 +35,11 @@ def new(sid: str, now: datetime, **columns: Any) -> Call:
     call = Call(row, new=True)
     call.log("started", {k: v for k, v in columns.items() if v is not None})
     return call
+
+
+def placed_by_agent(sid: str, now: datetime, *, agent_id: str, number: str, caller_id: str, queue: str | None) -> Call:
+    """The row of a call an agent placed to ``number`` from our ``caller_id`` (click-to-call, ``core.outbound``)."""
+    return new(sid, now, direction=OUTBOUND, from_number=caller_id, to_number=number, agent_id=agent_id, queue=queue)
 
 
 def incoming(turn: Turn, pending: Row | None) -> None:
@@ -72,15 +77,20 @@ def status(turn: Turn, status: str, duration_s: int | None, item: Row | None, ag
         call.set(talk_s=seconds_between(call["connected_at"], at))
     elif call["queued_at"] and call["wait_s"] is None:
         call.set(wait_s=seconds_between(call["queued_at"], at))
+    if call["direction"] == OUTBOUND:
+        outbound.ended(turn, agent)
+    else:
+        queue.agent_left(turn, agent)
     call.fill(outcome=outcome_when_ended(call, status))
     queue.gone(turn, item)
-    queue.agent_left(turn, agent)
 
 
 def outcome_when_ended(call: Call, status: str) -> str:
     """Why the call ended, when nothing else said so."""
     if status != "completed":
         return status
+    if call["direction"] == OUTBOUND:  # placed by an agent: the Dial's action, which says how it went, was lost
+        return "completed"
     if call["connected_at"]:  # the Dial's action, which says so, was lost
         return "answered"
     if call["queued_at"]:

@@ -22,6 +22,7 @@ QUEUE_DEFAULTS: dict[str, object] = {
 # Twilio's CallStatus values; the terminal ones end a call.
 CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+OUTBOUND = "outbound-agent"  # the direction of a call an agent placed (click-to-call)
 # <Dial action> DialCallStatus values.
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 # <Enqueue action> QueueResult values.

@@ -84,6 +84,22 @@ class AgentDone:
 
 
 @dataclass(frozen=True)
+class OutboundAnswered:
+    """The agent answered their own phone for the call they placed: busy on it while the customer is dialled."""
+
+    agent_id: str
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class OutboundMissed:
+    """The call the agent placed never reached them (their phone was not answered): available again."""
+
+    agent_id: str
+    call_sid: str
+
+
+@dataclass(frozen=True)
 class Ringing:
     """The agent's phone is ringing for ``item_id`` (the agent leg's "ringing" status)."""
 
@@ -174,6 +190,6 @@ class RecordStatus:
     duration_s: int | None = None
 
 
-Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | Ringing | BookCallback | CallbackAnswered
-             | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
+Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | OutboundAnswered
+             | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
 Command = KickRouting | RedirectCall | PlaceCallback

@@ -52,6 +52,13 @@ class Urls:
     def agent_leg(self, item: str, agent: str) -> str:
         return self._url(f"{VOICE}/connect/agent", item=item, agent=agent)
 
+    def outbound_connect(self, agent: str, number: str) -> str:
+        """What the agent's phone runs once they answer the call they placed: dial ``number``."""
+        return self._url(f"{VOICE}/outbound/connect", agent=agent, to=number)
+
+    def outbound_result(self, agent: str) -> str:
+        return self._url(f"{VOICE}/outbound/result", agent=agent)
+
     def callback_offer(self) -> str:
         return self._url(f"{VOICE}/callback/offer")
 

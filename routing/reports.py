@@ -13,6 +13,8 @@ interval in which it happened:
   mean wrap-up their agents spent after them; AHT = mean talk + wrap;
 - **callbacks requested** (asked for in the interval), **completed** and **failed** (finished in it);
 - **survey**: mean score (1–5) of the answers given in the interval, and how many;
+- per agent, **outbound**: the calls they placed (click-to-call) in the interval; their talk and wrap-up count in
+  handled and AHT like any call's;
 - per agent, **occupancy**: time reserved, on calls or in wrap-up / time staffed (those and available), within the
   interval.
 """
@@ -38,7 +40,7 @@ MAX_DAYS = 92
 QUEUE_COLUMNS = ("offered", "answered", "within_target", "abandoned", "abandon_wait_s", "service_level", "asa_s",
                  "handled", "talk_s", "wrap_s", "aht_s", "callbacks_requested", "callbacks_completed", "callbacks_failed",
                  "survey_score", "survey_answers")
-AGENT_COLUMNS = ("answered", "handled", "talk_s", "wrap_s", "aht_s", "staffed_s", "working_s", "occupancy", "survey_score",
+AGENT_COLUMNS = ("answered", "outbound", "handled", "talk_s", "wrap_s", "aht_s", "staffed_s", "working_s", "occupancy", "survey_score",
                  "survey_answers")
 
 
@@ -166,7 +168,8 @@ def _timeline(db: sqlite_utils.Database, period: Period, events: list[dict], now
 
 def _state_after(event: dict) -> str | None:
     """The agent's state once this event happened (None: unchanged)."""
-    return {"presence": event["reason"], "offered": Presence.RESERVED, "accepted": Presence.BUSY}.get(event["kind"])
+    return {"presence": event["reason"], "offered": Presence.RESERVED, "accepted": Presence.BUSY,
+            "dialing": Presence.RESERVED, "outbound": Presence.BUSY}.get(event["kind"])
 
 
 def _spent(period: Period, agent: str, current: str | None, start: datetime, end: datetime):
@@ -204,8 +207,8 @@ def _count_handled(tally: Tally, event: dict) -> None:
 
 
 def _count_agent(tally: Tally, kind: str, event: dict) -> None:
-    if kind == "accepted":
-        tally.add("answered")
+    if kind in ("accepted", "outbound"):
+        tally.add("answered" if kind == "accepted" else "outbound")
     elif kind == "ended":
         _count_handled(tally, event)
     elif kind == "state":
@@ -246,7 +249,7 @@ def _row(bucket: datetime, owner: str, tally: Tally, by: str, queues: dict, name
         if owner not in names:
             return None
         figures = {
-            "answered": int(c["answered"]), "handled": len(tally.waits.get("talk", [])), "talk_s": tally.mean("talk"), "wrap_s": tally.mean("wrap"),
+            "answered": int(c["answered"]), "outbound": int(c["outbound"]), "handled": len(tally.waits.get("talk", [])), "talk_s": tally.mean("talk"), "wrap_s": tally.mean("wrap"),
             "aht_s": tally.mean("handle"), "staffed_s": round(c["staffed_s"], 1), "working_s": round(c["working_s"], 1),
             "occupancy": round(c["working_s"] / c["staffed_s"], 3) if c["staffed_s"] else None, **common,
         }

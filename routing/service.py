@@ -33,6 +33,7 @@ from typing import Any
 import sqlite_utils
 
 from core.clock import iso, parse_time, seconds_since
+from core.outbound import reserved_for
 from routing import live as routing_live
 from routing.estimates import HANDLE_WINDOW, Estimate, estimate_all, handle_time
 from routing.exceptions import RoutingError
@@ -394,7 +395,8 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         if row["presence"] != Presence.BUSY.value:
             return False
         _talk_ended(db, row, now)
-        until = wrapup_until(_ladders(db).queue(row["current_queue"]), now)
+        queue = row["current_queue"]  # (none: an outbound call the agent placed outside any queue)
+        until = wrapup_until(_ladders(db).queue(queue), now) if queue else None
         if until is not None:
             store.update_agent(
                 db, agent_id, presence=Presence.WRAPUP.value, presence_since=iso(now), wrapup_until=iso(until)
@@ -403,6 +405,45 @@ def hang_up(db: sqlite_utils.Database, agent_id: str, now: datetime) -> bool:
         else:
             _set_agent(db, agent_id, Presence.AVAILABLE, now)
     return True
+
+
+def reserve_for_outbound(db: sqlite_utils.Database, agent_id: str, queue: str | None, now: datetime) -> None:
+    """An available agent places a call (click-to-call): reserved while their phone and the customer's ring, so that
+    routing offers them nothing meanwhile; ``queue``: the queue the call counts in (its wrap-up), if any."""
+    with transaction(db):
+        row = _agent_row(db, agent_id)
+        if row["presence"] != Presence.AVAILABLE.value:
+            raise RoutingError(f"{agent_id} is {row['presence']}: a call is placed when available", 409)
+        if queue is not None:
+            _ladders(db).queue(queue)
+        _set_agent(db, agent_id, Presence.RESERVED, now)
+        store.update_agent(db, agent_id, current_queue=queue)
+        store.add_event(db, iso(now), "dialing", agent_id=agent_id, queue=queue)
+
+
+def outbound_placed(db: sqlite_utils.Database, agent_id: str, call_sid: str) -> None:
+    """The agent's outbound call has its SID: it is the call in hand (unless the agent was moved on meanwhile)."""
+    with transaction(db):
+        if _agent_row(db, agent_id)["presence"] in (Presence.RESERVED.value, Presence.BUSY.value):
+            store.update_agent(db, agent_id, current_call_sid=call_sid)
+
+
+def outbound_answered(db: sqlite_utils.Database, agent_id: str, call_sid: str, now: datetime) -> None:
+    """The agent answered their own phone for the call they placed: busy on it (if still reserved for it)."""
+    with transaction(db):
+        row = _agent_row(db, agent_id)
+        if reserved_for(row, call_sid):
+            store.update_agent(db, agent_id, presence=Presence.BUSY.value, presence_since=iso(now),
+                               current_call_sid=call_sid)
+            store.add_event(db, iso(now), "outbound", agent_id=agent_id, queue=row["current_queue"])
+
+
+def outbound_missed(db: sqlite_utils.Database, agent_id: str, call_sid: str | None, now: datetime) -> None:
+    """The outbound call never reached the agent (their phone was not answered, or the platform refused the call):
+    available again, keeping their idle time."""
+    with transaction(db):
+        if reserved_for(_agent_row(db, agent_id), call_sid):
+            _set_agent(db, agent_id, Presence.AVAILABLE, now, keep_idle=True)
 
 
 def _talk_ended(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> None:

@@ -185,6 +185,8 @@ APPLY: dict[type, Applier] = {
     ops.Withdraw: lambda unit, op, now, call: routing.withdraw(unit.db, op.item_id, now, reason=op.reason,
                                                                not_before=op.not_before),
     ops.AgentDone: lambda unit, op, now, call: routing.hang_up(unit.db, op.agent_id, now),
+    ops.OutboundAnswered: lambda unit, op, now, call: routing.outbound_answered(unit.db, op.agent_id, op.call_sid, now),
+    ops.OutboundMissed: lambda unit, op, now, call: routing.outbound_missed(unit.db, op.agent_id, op.call_sid, now),
     ops.Ringing: lambda unit, op, now, call: routing_store.mark_ringing(unit.db, op.item_id, op.agent_id, iso(now)),
     ops.BookCallback: _book,
     ops.CallbackAnswered: lambda unit, op, now, call: callbacks.answered(unit.db, op.callback_id),

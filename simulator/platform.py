@@ -57,6 +57,7 @@ TWILIO_QUEUE_SIZE = 100  # Twilio's default MaxQueueSize
 # canceled, so the default is the one that looks most like the agent's fault, and tests try both.
 DIAL_STATUS_WHEN_CALLER_LEAVES = "no-answer"
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+CLIENT = "client:"  # how a To names an agent's softphone (<Dial><Client>, or a REST call to it)
 
 
 def new_sid(prefix: str = "CA") -> str:
@@ -300,6 +301,11 @@ class Platform:
         """An outbound call (REST ``calls.create``): rings the customer's phone, then runs Url/Twiml."""
         if not url and not twiml:
             raise SimulatorError("calls.create needs Url or Twiml")
+        if to.startswith(CLIENT):  # an agent's softphone (click-to-call): it rings like a <Dial><Client>
+            call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=Script())
+            call.status_callback, call.status_events = status_callback, status_events
+            self._start(call, lambda: self._run_client_call(call, to[len(CLIENT):], url, twiml, method, timeout_s))
+            return call
         phone = self.customers.get(to, CustomerPhone())
         call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=phone.script,
                        machine_detection=machine_detection)
@@ -391,6 +397,26 @@ class Platform:
         if machine_detection:
             call.answered_by = answered_by(phone.behaviour, machine_detection)
         self._status(call, "in-progress", send="answered")
+        self._run_answered(call, url, twiml, method)
+
+    def _run_client_call(self, call: SimCall, identity: str, url: str | None, twiml: str | None, method: str,
+                         timeout_s: float) -> None:
+        """A REST call to an agent's softphone: it rings until answered (as the phone is set to) or ``timeout_s``."""
+        self._status(call, "initiated", send="initiated")
+        self._status(call, "ringing", send="ringing")
+        phone = self._phone(identity)
+        call.note("ringing", client=identity)
+        if not self._rings_until_answered(call, phone, timeout_s):
+            call.note("no-answer", client=identity)
+            self._status(call, "no-answer")
+            return
+        call.agent = identity
+        call.answered = time.monotonic()
+        self._status(call, "in-progress", send="answered")
+        self._run_answered(call, url, twiml, method)
+
+    def _run_answered(self, call: SimCall, url: str | None, twiml: str | None, method: str) -> None:
+        """An answered outbound call runs its Twiml, or the TwiML its Url returns."""
         if twiml:
             self._execute(call, parse(twiml), self.url(url or "/"))
         else:
@@ -742,7 +768,7 @@ class Platform:
                 if noun.name == "Client":
                     status, duration = self._ring_client(call, noun, timeout, child_sid)
                 elif noun.name == "Number":
-                    status, duration = self._ring_number(call, noun, child_sid)
+                    status, duration = self._ring_number(call, noun, child_sid, verb.attr("callerId"))
                 else:
                     raise SimulatorError(f"<Dial><{noun.name}> is not simulated")
                 if status == "completed":
@@ -803,40 +829,23 @@ class Platform:
         """Ring an agent's softphone for up to ``timeout`` wall seconds; bridge if it answers. A caller with
         ``ring_patience_s`` hangs up after that long (the leg is canceled; the Dial action still comes)."""
         identity = noun.text
-        with self.lock:
-            phone = self.clients.get(identity) or (self.client(identity) if self.default_phone is not None else None)
+        phone = self._phone(identity)
         call.note("ringing", client=identity)
         patience = call.script.ring_patience_s
-        answered = False
-        if phone is not None:
-            phone.rings += 1
-            phone._decision.clear()
-            phone._hangup.clear()
-            phone.ringing_call = call.sid  # ringing before the "ringing" report: an agent who sees it can answer
-        self._child_status(call, noun, child_sid, "ringing", f"client:{identity}")
-        try:
-            waited = min(timeout, patience) if patience is not None else timeout
-            if phone is not None and phone.manual:
-                answered = phone._decision.wait(waited) and phone._answered
-            elif phone is not None and phone.answers and phone.answer_after_s < waited:
-                self._wait_real(call, phone.answer_after_s)
-                answered = True
-            else:
-                self._wait_real(call, waited)
-        finally:
-            if phone is not None:
-                phone.ringing_call = None
+        waited = min(timeout, patience) if patience is not None else timeout
+        answered = self._rings_until_answered(
+            call, phone, waited, reported=lambda: self._child_status(call, noun, child_sid, "ringing", CLIENT + identity))
         if not answered and patience is not None and patience < timeout:
             call.note("caller-hangup", where="ringing", client=identity)
-            self._child_status(call, noun, child_sid, "canceled", f"client:{identity}")
+            self._child_status(call, noun, child_sid, "canceled", CLIENT + identity)
             raise CallerLeftDial(self.dial_status_when_caller_leaves)
         if not answered:
             call.note("no-answer", client=identity)
-            self._child_status(call, noun, child_sid, "no-answer", f"client:{identity}")
+            self._child_status(call, noun, child_sid, "no-answer", CLIENT + identity)
             return "no-answer", 0
         call.agent = identity
         call.note("bridged", client=identity)
-        self._child_status(call, noun, child_sid, "in-progress", f"client:{identity}")
+        self._child_status(call, noun, child_sid, "in-progress", CLIENT + identity)
         started = time.monotonic()
         agent_talk = 3600.0 if phone.manual else phone.talk_s
         caller_first = call.script.talk_s is not None and call.script.talk_s < agent_talk
@@ -846,12 +855,40 @@ class Platform:
         else:
             self._wait_real(call, talk)
         duration = max(1, int(round(time.monotonic() - started)))
-        self._child_status(call, noun, child_sid, "completed", f"client:{identity}", duration)
+        self._child_status(call, noun, child_sid, "completed", CLIENT + identity, duration)
         if caller_first:
             call.note("caller-hangup", where="bridged", seconds=duration)
             raise CallerLeftDial("completed", duration)
         call.note("agent-hangup", client=identity, seconds=duration)
         return "completed", duration
+
+    def _phone(self, identity: str) -> ClientPhone | None:
+        """The softphone of ``identity`` (made as the default phone when unregistered, if there is one)."""
+        with self.lock:
+            return self.clients.get(identity) or (self.client(identity) if self.default_phone is not None else None)
+
+    def _rings_until_answered(self, call: SimCall, phone: ClientPhone | None, seconds: float,
+                              reported: Callable[[], None] | None = None) -> bool:
+        """Ring ``phone`` for ``call`` up to ``seconds``: True if it answered. ``reported``: the "ringing" report,
+        sent once the phone shows the call (an agent who sees it can answer)."""
+        if phone is not None:
+            phone.rings += 1
+            phone._decision.clear()
+            phone._hangup.clear()
+            phone.ringing_call = call.sid
+        if reported is not None:
+            reported()
+        try:
+            if phone is not None and phone.manual:
+                return phone._decision.wait(seconds) and phone._answered
+            if phone is not None and phone.answers and phone.answer_after_s < seconds:
+                self._wait_real(call, phone.answer_after_s)
+                return True
+            self._wait_real(call, seconds)
+            return False
+        finally:
+            if phone is not None:
+                phone.ringing_call = None
 
     def _talk_on_manual_phone(self, call: SimCall, phone: ClientPhone, seconds: float) -> bool:
         """Talk for up to ``seconds``: True when the agent hangs up; a REST hang-up (the /phone page) ends it too."""
@@ -861,9 +898,9 @@ class Platform:
                 return True
         return False
 
-    def _ring_number(self, call: SimCall, noun: Verb, child_sid: str) -> tuple[str, int]:
+    def _ring_number(self, call: SimCall, noun: Verb, child_sid: str, caller_id: str) -> tuple[str, int]:
         phone = self.customers.get(noun.text, CustomerPhone())
-        call.note("ringing", number=noun.text)
+        call.note("ringing", number=noun.text, caller_id=caller_id or call.from_)  # (what the customer's phone shows)
         if phone.behaviour in ("busy", "no-answer"):
             return phone.behaviour, 0
         call.note("bridged", number=noun.text)

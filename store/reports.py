@@ -13,7 +13,7 @@ import sqlite_utils
 from store.db import fetch_all
 
 # The routing events a report counts (see routing.reports for what each becomes).
-REPORT_KINDS = ("enqueued", "offered", "accepted", "abandoned", "ended", "presence")
+REPORT_KINDS = ("enqueued", "offered", "accepted", "abandoned", "ended", "presence", "dialing", "outbound")
 
 
 def events(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:

@@ -71,6 +71,7 @@ def test_every_url_the_core_builds_is_a_route_of_the_views(app):
         "callbacks.pending": urls.callback_pending(3), "callbacks.answer": urls.callback_answer(3, "ann", "confirm"),
         "callbacks.status": urls.callback_status(3, "ann"), "media.media": urls.media_stream(),
         "voicemail.voicemail": urls.voicemail_stream(), "voicemail.done": urls.voicemail_done(),
+        "outbound.connect": urls.outbound_connect("ann", "+12025550123"), "outbound.result": urls.outbound_result("ann"),
         "static": urls.static("hold.wav"), "prompts.prompt": urls.prompt("abc.wav"),
     }
     adapter = app.url_map.bind("cc.example.com")

@@ -94,3 +94,20 @@ def test_every_webhook_of_a_call_writes_in_one_transaction_or_none(app, client, 
     reading = {"queue wait", "connect", "callback offer"}
     assert {kind for kind, n in writes.items() if n == 0} == reading
     assert routing_store.agent(db, offer.agent_id)["presence"] in ("wrapup", "available")
+
+
+def test_the_webhooks_of_a_call_an_agent_placed_write_in_one_transaction_each(app, client, traced):
+    db, now = app.services.store.db(), app.services.clock()
+    agent = "ann"  # (available: tests/data/one_agent.yaml)
+    service.reserve_for_outbound(db, agent, None, now)
+    sid = new_sid()
+    service.outbound_placed(db, agent, sid)
+    call = {"CallSid": sid, "From": "+15550001000", "To": f"client:{agent}", "CallStatus": "in-progress"}
+    writes = {}
+    twiml, writes["agent answered"] = post(client, traced, f"/voice/outbound/connect?agent={agent}&to=%2B12025550149", call)
+    assert "<Number>+12025550149</Number>" in twiml
+    _, writes["Dial action"] = post(client, traced, f"/voice/outbound/result?agent={agent}",
+                                    {**call, "DialCallStatus": "completed", "DialCallDuration": "30"})
+    _, writes["status"] = post(client, traced, "/voice/status", {**call, "CallStatus": "completed", "CallDuration": "31"})
+    assert writes == {"agent answered": 1, "Dial action": 1, "status": 1}
+    assert routing_store.agent(db, agent)["presence"] in ("wrapup", "available")

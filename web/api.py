@@ -15,8 +15,9 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden
 from core import calls as lifecycle
 from core.clock import iso, parse_time
 from core.constants import LANGUAGES
-from core.numbers import required
+from core.numbers import callable_number, required
 from routing import desk, reports, service, staffing
+from services import outbound
 from store import calls, privacy, voicemails
 from store import desk as store_desk
 from store import routing as store_routing
@@ -91,6 +92,25 @@ def wrapup(sid: str) -> Response:
         lifecycle.wrapup(call, data.get("notes"), data.get("disposition") or None)
         calls.save(unit.db, call)
     return jsonify(ok=True)
+
+
+@bp.post("/calls/outbound")
+@allow("agent")
+def call_out() -> Response:
+    """Click-to-call: the agent's phone rings, and once they answer the customer is dialled with our caller ID.
+    ``{"to": "+E164"}``, and optionally the ``queue`` the call counts in (its wrap-up); the agent must be available."""
+    data, svc = body(), services()
+    raw = data.get("to")
+    if not isinstance(raw, str) or not raw.strip():
+        raise BadRequest("give the number to call as to, in E.164 form, e.g. +12025550123")
+    number = callable_number(required(raw, svc.env.rules.default_region), svc.env.rules.default_region)
+    if number is None:
+        raise BadRequest(f"{raw[:40]!r} is not a number we call (only landlines and mobiles)")
+    queue = data.get("queue") or None
+    if queue is not None and (not isinstance(queue, str) or len(queue) > MAX_REASON_CHARS):
+        raise BadRequest("queue is the name of a queue")
+    sid = outbound.place(svc, current_user()["id"], number, queue)
+    return jsonify(call_sid=sid, to=number), 201
 
 
 @bp.post("/presence")

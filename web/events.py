@@ -59,7 +59,8 @@ def events() -> Response:
 
         def snapshot(db: sqlite_utils.Database, now: datetime) -> dict[str, Any]:
             found = desk.agent_snapshot(db, agent_id)
-            return {**found, "ringing": bool(found["offer"] and found["offer"]["ringing_at"])}
+            calling_out = found["agent"]["presence"] == "reserved" and not found["offer"] and found["agent"]["current_call_sid"]
+            return {**found, "ringing": bool(found["offer"] and found["offer"]["ringing_at"] or calling_out)}
 
     key = f"user:{user['id']}"
     svc.slots.take(key)  # refused at once (429/503) when over the limits

@@ -50,6 +50,7 @@ OUTCOME_NAMES = {
     "no-answer": _l("no answer"),
     "failed": _l("failed"),
     "canceled": _l("canceled"),
+    "agent-missed": _l("agent did not answer"),
 }
 DISPOSITION_NAMES = {
     "resolved": _l("Resolved"),

@@ -1,6 +1,6 @@
 // The agent's page: presence, the softphone (simulated or Twilio Voice SDK), the screen pop, notes and wrap-up.
 import {
-  _, api, dateTime, duration, el, live, nameOf, percent, secondsSince, secondsUntil, showError, timeOfDay,
+  _, api, callOut, dateTime, duration, el, live, nameOf, percent, secondsSince, secondsUntil, showError, timeOfDay,
 } from "./common.js";
 
 const page = document.getElementById("agent-page");
@@ -86,6 +86,7 @@ function render() {
   $("answer").disabled = !ringing;
   $("reject").disabled = !ringing;
   $("hangup").disabled = agent.presence !== "busy";
+  $("call-customer").disabled = agent.presence !== "available";
   $("phone-status").textContent = phoneStatus(agent, offer, ringing);
   $("wrapup").hidden = agent.presence !== "wrapup";
 
@@ -101,6 +102,7 @@ function render() {
 
 function phoneStatus(agent, offer, ringing) {
   if (agent.presence === "reserved") {
+    if (!offer && ringing && agent.current_call_sid) return _("Your call out: answer your phone to dial the customer");
     if (!offer) return ringing ? _("Ringing: a call") : _("Reserved for a call; connecting…");
     const queue = nameOf("queue", offer.queue);
     if (offer.kind === "callback") {
@@ -161,6 +163,7 @@ function showPop({ context, offer }) {
   setField("transcript", transcriptOf(call));
   setField("reason", (offer && offer.reason) || call.routing_reason);
   setField("caller_notes", caller.notes);
+  $("call-customer").hidden = !caller.number;
   $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
   $("pop-callback").textContent = context.callback_for
     ? _("Callback for the call at %(time)s", { time: timeOfDay(context.callback_for.started_at) })
@@ -209,6 +212,8 @@ for (const button of document.querySelectorAll("[data-set-presence]")) {
 $("answer").addEventListener("click", run(() => phone.answer(), $("phone-error")));
 $("reject").addEventListener("click", run(() => phone.reject(), $("phone-error")));
 $("hangup").addEventListener("click", run(() => phone.hangup(), $("phone-error")));
+$("call-customer").addEventListener("click", run(
+  () => callOut(pop.context.caller.number, pop.context.call.queue), $("phone-error")));
 $("ready").addEventListener("click", run(
   () => api("/api/presence", { method: "POST", body: { presence: "available" } }), $("phone-error")));
 $("wrapup-form").addEventListener("submit", (event) => {

@@ -67,6 +67,11 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+/** Click-to-call: the agent's phone rings, and once they answer the customer is dialled with the center's number. */
+export function callOut(number, queue) {
+  return api("/api/calls/outbound", { method: "POST", body: { to: number, ...(queue ? { queue } : {}) } });
+}
+
 /** Follow /events: onSnapshot(snapshot) for every snapshot pushed; the status element says Live or Reconnecting.
  * A stream the server refused (429/503: its live connections are taken) is opened again a few seconds later. */
 export function live(onSnapshot, statusElement) {

@@ -1,8 +1,9 @@
 // The messages callers left (web/api.py /api/voicemails): play them, read the transcript, mark them done.
-import { _, api, dateTime, el, nameOf, ngettext, showError, tenths } from "./common.js";
+import { _, api, callOut, dateTime, el, nameOf, ngettext, showError, tenths } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 10_000;
+const AGENT = Boolean(document.getElementById("agent-page")); // agents call back; supervisors see the list
 
 function item(message) {
   const done = message.status === "done";
@@ -16,6 +17,15 @@ function item(message) {
       showError($("voicemails-error"), error);
     }
   });
+  const call = el("button", { type: "button", "data-call": message.id }, _("Call"));
+  call.addEventListener("click", async () => {
+    showError($("voicemails-error"), null);
+    try {
+      await callOut(message.number);
+    } catch (error) {
+      showError($("voicemails-error"), error);
+    }
+  });
   const who = [message.caller_name, message.number].filter(Boolean);
   return el("li", { class: done ? "voicemail done" : "voicemail", "data-voicemail": message.id },
     el("p", {}, el("strong", {}, who.length ? el("bdi", {}, who.join(" · ")) : _("unknown")), " ",
@@ -23,7 +33,8 @@ function item(message) {
         + ` · ${_("%(num)s s", { num: tenths(message.seconds) })}`)),
     el("audio", { controls: true, preload: "metadata", src: `/api/voicemails/${message.id}/audio` }),
     el("p", { class: "transcript", dir: "auto" }, message.transcript || _("No transcript.")),
-    done ? el("p", { class: "muted" }, _("Done by %(agent)s", { agent: message.done_by })) : button);
+    done ? el("p", { class: "muted" }, _("Done by %(agent)s", { agent: message.done_by }))
+      : el("p", {}, ...(AGENT && message.number ? [call, " "] : []), button));
 }
 
 async function refresh() {
