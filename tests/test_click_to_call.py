@@ -7,9 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
+from store import voicemails
 from tests.conftest import new_number, wait_until
-from tests.web_support import signed_in, web_fixture  # noqa: F401 (fixture web)
+from tests.web_support import browser_fixture, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
+
+WAIT_MS = 15_000
 
 OUR_NUMBER = "+15550001000"  # CALLBACK_CALLER_ID of the test server
 
@@ -108,3 +112,30 @@ def test_calls_out_are_refused_clearly(web, olga):
     olga.post("/api/presence", json={"presence": "break"})
     busy = olga.post("/api/calls/outbound", json={"to": new_number()})
     assert busy.status_code == 409 and "when available" in busy.json()["error"]
+
+
+def test_an_agent_calls_back_a_caller_who_left_a_message_from_the_agent_page(web, browser):
+    number = customer(web, "answer", talk_s=2)
+    message = web.seed(lambda db: voicemails.add(db, {"number": number, "language": "en", "queue": "billing",
+                                                      "seconds": 4.0, "transcript": "Please call me about my bill.",
+                                                      "created_at": datetime.now(UTC).isoformat()}))
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    sign_in(page, web, "olga")  # (her softphone is now the page's: answered with its button)
+    page.get_by_role("button", name="Available").click()
+    expect(page.locator("#presence")).to_have_text("available", timeout=WAIT_MS)
+
+    page.locator(f'#voicemails li[data-voicemail="{message}"]').get_by_role("button", name="Call").click()
+    expect(page.locator("#phone-status")).to_have_text("Your call out: answer your phone to dial the customer",
+                                                       timeout=WAIT_MS)
+    expect(page.locator('#pop [data-field="number"]')).to_have_text(number)
+    page.get_by_role("button", name="Answer").click()
+    expect(page.locator("#presence")).to_have_text("on a call", timeout=WAIT_MS)
+    expect(page.locator("#presence")).to_have_text("wrap-up", timeout=WAIT_MS)  # the customer talked 2 s; billing's wrap-up
+    row = web.query("SELECT * FROM calls WHERE to_number = ? AND direction = 'outbound-agent'", [number])[0]
+    assert (row["agent_id"], row["queue"], row["outcome"], row["talk_s"]) == ("olga", "billing", "answered", 2)
+    page.get_by_label("Notes").fill("Explained the bill.")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.locator("#saved")).to_have_text("Saved.")
+    assert web.query("SELECT notes FROM calls WHERE sid = ?", [row["sid"]])[0]["notes"] == "Explained the bill."
+    page.get_by_role("button", name="Offline").click()
+    expect(page.locator("#presence")).to_have_text("offline", timeout=WAIT_MS)

@@ -21,7 +21,7 @@ function item(message) {
   call.addEventListener("click", async () => {
     showError($("voicemails-error"), null);
     try {
-      await callOut(message.number);
+      await callOut(message.number, message.queue);
     } catch (error) {
       showError($("voicemails-error"), error);
     }
