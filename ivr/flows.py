@@ -111,15 +111,41 @@ class Flow:
             raise IvrError(f"flow {self.name}/{self.language} has no node {node_id!r}") from None
 
     def text(self, prompt_name: str, **values: Any) -> str:
-        """The text of a prompt or message, with ``{placeholders}`` filled in."""
+        """The text of a prompt or message, with ``{placeholders}`` filled in (``{name:(이)라고}``: see Particles)."""
         template = self.prompts.get(prompt_name) or self.messages[prompt_name]
-        return template.format(**values) if values else template
+        return PARTICLES.format(template, **values) if values else template
 
     def all_texts(self) -> list[str]:
         """Every fixed text callers may hear (prompts without placeholders and messages), for pre-rendering."""
         offers = [option.offer for node in self.nodes.values() for option in node.options if option.offer]
         texts = [*self.prompts.values(), *self.messages.values(), *offers]
         return [t for t in texts if not _placeholders(t)]
+
+
+class Particles(string.Formatter):
+    """Korean particles that follow the word put before them: ``{choice:(이)라고}`` is 환불이라고 after a final
+    consonant and 오더라고 after a vowel (the "(이)" written in Korean texts, chosen here as a speaker would)."""
+
+    DIGIT_ENDS_IN_CONSONANT = dict(zip("0123456789", (True, True, False, True, False, False, True, True, True, False),
+                                       strict=True))  # 영 일 이 삼 사 오 육 칠 팔 구
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if not format_spec.startswith("(") or ")" not in format_spec:
+            return super().format_field(value, format_spec)
+        optional, rest = format_spec[1:].split(")", 1)
+        word = str(value)
+        return word + (optional + rest if ends_in_consonant(word) else rest)
+
+
+def ends_in_consonant(word: str) -> bool:
+    """Does the word's last syllable end in a consonant (a Hangul final, or a digit read in Korean)?"""
+    last = word.rstrip()[-1:] or " "
+    if "가" <= last <= "힣":
+        return (ord(last) - ord("가")) % 28 != 0
+    return Particles.DIGIT_ENDS_IN_CONSONANT.get(last, True)
+
+
+PARTICLES = Particles()
 
 
 def _placeholders(template: str) -> set[str]:

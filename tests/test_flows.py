@@ -118,3 +118,10 @@ def test_the_likeliest_options_of_a_rejected_utterance_are_the_ones_it_pointed_t
     # opening hours has no words to say in Korean and the agent is always 0: neither is offered
     assert likeliest(menu, heard) == ("1", "4")
     assert likeliest(menu, Match("reject", None, None, 0.0, "", {})) == ()
+
+
+@pytest.mark.parametrize(("choice", "said"), [("환불", "환불이라고"), ("오더", "오더라고"), ("상담원", "상담원이라고"),
+                                             ("요금제", "요금제라고"), ("3", "3이라고"), ("5", "5라고")])
+def test_the_korean_confirmation_takes_the_particle_the_word_before_it_needs(choice, said):
+    text = flows.load_all()["ko"].text("confirm", choice=choice)
+    assert text.startswith(f"{said} 말씀하셨나요?"), text
