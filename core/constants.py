@@ -23,6 +23,7 @@ QUEUE_DEFAULTS: dict[str, object] = {
 CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 OUTBOUND = "outbound-agent"  # the direction of a call an agent placed (click-to-call)
+CLIENT = "client:"  # how Twilio names an agent's softphone in To and From (<Dial><Client>, a REST call to it)
 # <Dial action> DialCallStatus values.
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 # <Enqueue action> QueueResult values.

@@ -7,6 +7,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from core.constants import CLIENT
 from core.errors import BadRequest
 
 WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "unavailable", "withheld"})
@@ -19,7 +20,7 @@ CALLABLE_TYPES = frozenset(
 def normalize(raw: str | None, region: str = "US") -> str | None:
     """E.164 form of a caller ID, or None when it is withheld or not a phone number."""
     text = (raw or "").strip()
-    if text.lower().lstrip("+") in WITHHELD or text.lower().startswith("client:"):
+    if text.lower().lstrip("+") in WITHHELD or text.lower().startswith(CLIENT):
         return None
     try:
         number = phonenumbers.parse(text, region)

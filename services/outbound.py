@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from core import calls as lifecycle
+from core.constants import CLIENT
 from core.numbers import mask
 from routing import service as routing
 from services.bootstrap import Services
@@ -16,8 +17,6 @@ from store import calls
 from telephony.exceptions import TelephonyError
 
 log = logging.getLogger(__name__)
-
-CLIENT = "client:"  # Twilio's To for an agent's softphone
 
 
 def place(svc: Services, agent_id: str, number: str, queue: str | None) -> str:

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from core import reconcile
 from core.clock import Clock, iso, utcnow
+from core.constants import CLIENT
 from core.reconcile import Seen
 from core.turn import Env
 from services.every import Every
@@ -27,8 +28,6 @@ from telephony.exceptions import CallNotInProgress, TelephonyError
 from telephony.port import Telephony
 
 log = logging.getLogger(__name__)
-
-CLIENT = "client:"
 
 
 class Reconciler:
