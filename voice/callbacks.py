@@ -25,7 +25,7 @@ from store.exceptions import StoreUnavailable
 from voice import form
 from voice.journaled import arrived, keep, kept_report, replay_id, waiting_in_journal
 from voice.signature import verify
-from voice.views import MAX_ID, caller_number, known_call, load_call, make_turn, respond
+from voice.views import agent_arg, caller_number, known_call, load_call, make_turn, respond
 from web.context import services
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,7 @@ def pending() -> Response:
 
 
 def callback_args() -> tuple[int, str]:
-    callback_id = form.whole(request.args, "callback", 0, low=1)
-    agent = request.args.get("agent", "")
-    if not agent or len(agent) > MAX_ID:
-        raise BadRequest("agent is required in the query string")
-    return callback_id, agent
+    return form.whole(request.args, "callback", 0, low=1), agent_arg()
 
 
 @bp.post("/answer")

@@ -20,19 +20,12 @@ from store.exceptions import StoreUnavailable
 from voice import form
 from voice.journaled import arrived, kept_report
 from voice.signature import verify
-from voice.views import MAX_ID, known_call, load_call, make_turn, respond
+from voice.views import agent_arg, known_call, load_call, make_turn, respond
 from web.context import services
 
 bp = Blueprint("outbound", __name__, url_prefix="/voice/outbound")
 bp.before_request(verify)
 bp.register_error_handler(StoreUnavailable, kept_report)
-
-
-def agent_arg() -> str:
-    agent = request.args.get("agent", "")
-    if not agent or len(agent) > MAX_ID:
-        raise BadRequest("agent is required in the query string")
-    return agent
 
 
 @bp.post("/connect")

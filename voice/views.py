@@ -126,6 +126,14 @@ def waiting(db: sqlite_utils.Database, sid: str, now: datetime) -> Wait | None:
     return None if estimate is None else Wait(estimate.position, estimate.wait_s)
 
 
+def agent_arg() -> str:
+    """The agent a webhook's query string names (``?agent=…``)."""
+    agent = request.args.get("agent", "")
+    if not agent or len(agent) > MAX_ID:
+        raise BadRequest("agent is required in the query string")
+    return agent
+
+
 def offer_args() -> tuple[str, str]:
     item, agent = request.args.get("item", ""), request.args.get("agent", "")
     if not item or not agent or len(item) > MAX_ID or len(agent) > MAX_ID:
