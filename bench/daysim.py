@@ -387,7 +387,7 @@ class StoreRouting:
         callback_id = service.callback_id_of(item_id)
         if callback_id is None:
             with self._transition(item_id, now) as (turn, tx):
-                queueing.accept(turn, store_routing.item(tx, item_id), agent_id)
+                queueing.accept(turn, store_routing.item(tx, item_id), agent_id, None)
             return
         row = store_callbacks.get(self.db, callback_id)
         with self.store.unit(self.db) as unit:
@@ -396,7 +396,7 @@ class StoreRouting:
                                  queue=row["queue"])
             turn = Turn(call, self.env, now)
             turn.do(CallbackAnswered(callback_id))
-            queueing.accept(turn, store_routing.item(unit.db, item_id), agent_id)
+            queueing.accept(turn, store_routing.item(unit.db, item_id), agent_id, None)
             unit.apply(turn)
 
     def abandon(self, call_id: str, now: datetime) -> bool:

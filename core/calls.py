@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 COLUMNS = ("sid", "caller_id", "from_number", "to_number", "direction", "status", "language", "flow", "node", "path",
            "digits", "speech", "intent", "confidence", "queue", "agent_id", "outcome", "disposition", "notes",
            "started_at", "answered_at", "queued_at", "connected_at", "ended_at", "wait_s", "talk_s", "parent_sid",
-           "callback_id", "routing_reason", "transcript", "version")
+           "callback_id", "routing_reason", "transcript", "agent_leg", "conference", "version")
 
 Row = Mapping[str, Any]
 

@@ -149,6 +149,22 @@ class CancelCallback:
 
 
 @dataclass(frozen=True)
+class MonitorJoined:
+    """The supervisor monitoring ``call_sid`` answered their phone: they are in the call's conference."""
+
+    call_sid: str
+    supervisor_id: str
+
+
+@dataclass(frozen=True)
+class MonitorEnded:
+    """The supervisor's leg into ``call_sid``'s conference ended (they left, hung up, or the call ended)."""
+
+    call_sid: str
+    supervisor_id: str
+
+
+@dataclass(frozen=True)
 class SurveyAnswer:
     call_sid: str
     question: str
@@ -191,5 +207,5 @@ class RecordStatus:
 
 
 Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | OutboundAnswered
-             | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | SurveyAnswer | RecordStatus)
+             | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | MonitorJoined | MonitorEnded | SurveyAnswer | RecordStatus)
 Command = KickRouting | RedirectCall | PlaceCallback

@@ -20,7 +20,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import Dial
 
-from core import callback
+from core import callback, conference
 from core.clock import iso, seconds_since
 from core.constants import TERMINAL_STATUSES
 from core.model import Call
@@ -168,12 +168,14 @@ def connect(turn: Turn, item: Row | None, agent_id: str) -> None:
     turn.response.append(dial)
 
 
-def accept(turn: Turn, item: Row, agent_id: str) -> None:
-    """The agent answered: busy on this call; the call records who, after how long, and why them."""
+def accept(turn: Turn, item: Row, agent_id: str, leg_sid: str | None) -> None:
+    """The agent answered: busy on this call; the call records who, after how long, why them, and their leg."""
     call = turn.call
     wait_s = seconds_since(item["entered_at"], turn.now)
     turn.do(Accept(item["id"], agent_id, call.sid))
     call.set(agent_id=agent_id, connected_at=iso(turn.now), wait_s=wait_s, routing_reason=item["reason"])
+    if leg_sid:
+        call.set(agent_leg=leg_sid)
     call.log("connected", {"agent": agent_id, "wait_s": wait_s})
 
 
@@ -189,26 +191,32 @@ def agent_left(turn: Turn, agent: Row | None) -> None:
     turn.then(KickRouting())
 
 
-def agent_leg(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, status: str) -> None:
+def agent_leg(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, status: str, leg_sid: str) -> None:
     """Status of the agent's leg: ringing, answered (busy on the call), completed (wrap-up)."""
     if status == "ringing" and is_offered_to(item, agent_id):
         turn.do(Ringing(item["id"], agent_id))
     elif status == "in-progress" and is_offered_to(item, agent_id):
-        accept(turn, item, agent_id)
+        accept(turn, item, agent_id, leg_sid)
     elif status in TERMINAL_STATUSES:
         agent_left(turn, agent)
 
 
-def dial_ended(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, dial_status: str, call_status: str) -> None:
-    """The Dial's action. Talked: survey. The caller hung up while it rang: nobody's fault. Not answered:
-    the agent is not ready and the caller is back in line at the same place."""
+def dial_ended(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, dial_status: str, call_status: str,
+               leg_sid: str | None = None) -> None:
+    """The Dial's action. Talked: survey. The agent's leg moved into the call's conference: the caller follows.
+    The caller hung up while it rang: nobody's fault. Not answered: the agent is not ready and the caller is back
+    in line at the same place."""
     call = turn.call
     offered_here = is_offered_to(item, agent_id)
     callback_id = call["callback_id"] if call["direction"] == "outbound-api" else None
     caller_gone = call_status in TERMINAL_STATUSES
+    on_call = agent is not None and agent["presence"] == "busy" and agent["current_call_sid"] == call.sid
+    if dial_status == "completed" and conference.moving(call) and on_call and not caller_gone:
+        conference.caller_enters(turn, agent_id)
+        return
     if dial_status in ("completed", "answered"):
         if offered_here:  # the "answered" report of the agent's leg was lost: they did answer
-            accept(turn, item, agent_id)
+            accept(turn, item, agent_id, leg_sid)
             agent = {**agent, "presence": "busy", "current_call_sid": call.sid, "presence_since": iso(turn.now)} if agent else None
         agent_left(turn, agent)
         if callback_id:

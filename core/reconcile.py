@@ -50,7 +50,7 @@ def settle(turn: Turn, seen: Seen, item: Row | None, offered_agent: Row | None, 
     call.log("reconciled", {"status": seen.status, "legs": dict(seen.legs)})
     agent = agent_on_call
     if item is not None and item["state"] == "offered" and seen.legs.get(item["offered_to"]) in ANSWERED_LEG:
-        queue.accept(turn, item, item["offered_to"])
+        queue.accept(turn, item, item["offered_to"], None)
         agent = {**(offered_agent or {"id": item["offered_to"]}), "presence": "busy", "current_call_sid": call.sid,
                  "presence_since": iso(turn.now)}
         item = None  # taken: the caller is with the agent, not waiting

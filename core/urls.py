@@ -52,6 +52,22 @@ class Urls:
     def agent_leg(self, item: str, agent: str) -> str:
         return self._url(f"{VOICE}/connect/agent", item=item, agent=agent)
 
+    def conference_agent(self, call: str) -> str:
+        """Where the agent's leg is redirected to: into the call's conference."""
+        return self._url(f"{VOICE}/conference/agent", call=call)
+
+    def conference_result(self, call: str) -> str:
+        """The caller's conference Dial ended (the room ended): survey or goodbye."""
+        return self._url(f"{VOICE}/conference/result", call=call)
+
+    def conference_events(self, call: str) -> str:
+        """The conference's status callback (start, end, join, leave, mute, hold, modify)."""
+        return self._url(f"{VOICE}/conference/events", call=call)
+
+    def monitor_leg(self, call: str, supervisor: str) -> str:
+        """Status callbacks of a supervisor's leg into the call's conference (answered, completed)."""
+        return self._url(f"{VOICE}/conference/monitor", call=call, supervisor=supervisor)
+
     def outbound_connect(self, agent: str, number: str) -> str:
         """What the agent's phone runs once they answer the call they placed: dial ``number``."""
         return self._url(f"{VOICE}/outbound/connect", agent=agent, to=number)

@@ -14,7 +14,8 @@ The supervisor's figures, per queue; "today" starts at local midnight in the cen
   ``routing.service.queue_board`` counts it;
 - **ASA**: average wait of the items answered today; **abandon rate**: abandoned / (answered + abandoned);
 - **callbacks**: pending (or being dialled) now, failed today;
-- **handled per hour**: items answered by an agent in each local hour of today.
+- **handled per hour**: items answered by an agent in each local hour of today;
+- **monitors**: which supervisor listens to, whispers to or barges into which call now.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from core.clock import iso, parse_time
+from core.conference import HEARD_BY_AGENT
 from routing import service
 from routing.exceptions import RoutingError
 from routing.model import MANUAL, check_level
 from store import alerts as store_alerts
 from store import desk as store
+from store import monitors
 from store import routing as store_routing
 from store.db import transaction
 
@@ -128,6 +131,7 @@ def supervisor_snapshot(db: sqlite_utils.Database, now: datetime, timezone: str)
         "agents": agents,
         "handled_per_hour": handled_per_hour(store.answer_times(db, iso(since)), timezone),
         "alerts": store_alerts.open_alerts(db),
+        "monitors": [{k: row[k] for k in ("call_sid", "supervisor_id", "mode", "joined_at")} for row in monitors.live(db)],
     }
 
 
@@ -136,7 +140,10 @@ def agent_snapshot(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any]:
     row = store_routing.agent(db, agent_id)
     if row is None:
         raise RoutingError(f"no agent {agent_id}")
-    return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id)}
+    on_line = [{"supervisor": m["supervisor_id"], "mode": m["mode"]}
+               for m in (monitors.on_call(db, row["current_call_sid"]) if row["current_call_sid"] else [])
+               if m["mode"] in HEARD_BY_AGENT and m["joined_at"]]  # (a supervisor who only listens is not shown)
+    return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id), "supervisors": on_line}
 
 
 def set_skills(db: sqlite_utils.Database, agent_id: str, skills: Mapping[str, Any], now: datetime) -> dict[str, int]:

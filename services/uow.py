@@ -26,7 +26,7 @@ from core.model import Call
 from core.policy import CallbackPolicy
 from core.turn import Env, Turn
 from routing import service as routing
-from store import calls, dialect
+from store import calls, dialect, monitors
 from store import routing as routing_store
 from store.db import connect, snapshot, transaction
 from store.exceptions import StoreError, StoreUnavailable
@@ -195,6 +195,8 @@ APPLY: dict[type, Applier] = {
     ops.CallbackCompleted: lambda unit, op, now, call: callbacks.completed(unit.db, op.callback_id),
     ops.CustomerWaits: lambda unit, op, now, call: callbacks.customer_waits(unit.db, op.callback_id, op.call_sid, now),
     ops.CancelCallback: lambda unit, op, now, call: callbacks.cancel(unit.db, op.callback_id, now, op.reason),
+    ops.MonitorJoined: lambda unit, op, now, call: monitors.joined(unit.db, op.call_sid, op.supervisor_id, iso(now)),
+    ops.MonitorEnded: lambda unit, op, now, call: monitors.end(unit.db, op.call_sid, op.supervisor_id, iso(now)),
     ops.SurveyAnswer: _survey,
     ops.RecordStatus: lambda unit, op, now, call: calls.record_status(unit.db, op.call_sid, op.status, op.duration_s),
 }

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from simulator.exceptions import SimulatorError
+from simulator.exceptions import NoSuchThing, SimulatorError
 from simulator.platform import CustomerPhone, Platform, SimCall, script_from_json, step_from_json
 from simulator.transcript import lines
 
@@ -107,6 +107,25 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
         if not call.done.is_set():
             platform().update_call(sid, status="completed")
         return jsonify(ok=True)
+
+    @bp.post("/calls/<sid>/speak")
+    def speak(sid: str) -> Response:
+        """The person on a call in a conference says something: {"text": …}; who heard it (each call's log has it)."""
+        text = str(_json().get("text", "")).strip()
+        if not text:
+            raise SimulatorError("'text' is what they say")
+        return jsonify(heard_by=platform().say_in_conference(sid, text))
+
+    @bp.get("/conferences/<name>")
+    def conference_state(name: str) -> Response:
+        """A conference and its participants (those in it now, and those ringing)."""
+        room = platform().conferences.get(name)
+        if room is None:
+            abort(404, f"no conference {name!r}")
+        p = platform()
+        return jsonify(sid=room.sid, name=room.name, status=room.status,
+                       participants=[{**part.resource(room, p.account_sid), "in": part.joined, "to": p.calls[sid].to}
+                                     for sid, part in room.participants.items() if not part.removed])
 
     @bp.post("/calls/<sid>/replay")
     def replay(sid: str) -> Response:
@@ -249,7 +268,65 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
                                           twiml=form.get("Twiml"), status=form.get("Status"))
         return jsonify(_resource(call))
 
+    def _room_or_404(conference: str) -> Any:
+        room = platform().conferences.get(conference)
+        if room is None:
+            raise TwilioError(404, 20404, f"The requested resource /Conferences/{conference}.json was not found")
+        return room
+
+    @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>/Participants.json", methods=["GET", "POST"])
+    def rest_participants(account_sid: str, conference: str) -> tuple[Response, int]:
+        """Participants API: list a conference's participants, or add one (a call placed to ``To``; the conference
+        named here is made if it does not exist yet)."""
+        _rest_auth(account_sid)
+        p = platform()
+        if request.method == "GET":
+            room = _room_or_404(conference)
+            return jsonify(participants=[part.resource(room, p.account_sid) for part in room.participants.values()
+                                         if part.joined], page=0, page_size=50), 200
+        form = request.form
+        if not form.get("To") or not form.get("From"):
+            raise TwilioError(400, 21201, "To and From are required")
+        room, part = p.add_participant(
+            conference, form["To"], form["From"], status_callback=form.get("StatusCallback"),
+            status_events=tuple(form.getlist("StatusCallbackEvent")) or ("completed",),
+            timeout_s=float(form.get("Timeout", 30)), label=form.get("Label") or None,
+            room_callback=form.get("ConferenceStatusCallback"),
+            room_events=" ".join(form.getlist("ConferenceStatusCallbackEvent")), **_participant_settings(form))
+        return jsonify(part.resource(room, p.account_sid)), 201
+
+    @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>/Participants/<who>.json",
+              methods=["GET", "POST", "DELETE"])
+    def rest_participant(account_sid: str, conference: str, who: str) -> tuple[Response, int]:
+        """One participant (by call SID or label): fetch, update (mute, hold, coach), or remove."""
+        _rest_auth(account_sid)
+        p = platform()
+        try:
+            if request.method == "DELETE":
+                p.remove_participant(conference, who)
+                return Response(status=204), 204
+            if request.method == "POST":
+                room, part = p.update_participant(conference, who, **_participant_settings(request.form))
+            else:
+                room, part = p.participant(conference, who)
+        except NoSuchThing:
+            raise TwilioError(404, 20404, f"The requested resource /Participants/{who}.json was not found") from None
+        return jsonify(part.resource(room, p.account_sid)), 200
+
     return bp
+
+
+PARTICIPANT_FLAGS = {"Muted": "muted", "Hold": "hold", "Coaching": "coaching", "StartConferenceOnEnter": "start_on_enter",
+                     "EndConferenceOnExit": "end_on_exit"}
+
+
+def _participant_settings(form: Any) -> dict[str, Any]:
+    """A participant's settings from a Participants API form (Twilio's "true"/"false" flags; CallSidToCoach)."""
+    settings: dict[str, Any] = {name: form[key].lower() == "true" for key, name in PARTICIPANT_FLAGS.items() if key in form}
+    if form.get("CallSidToCoach"):
+        settings["coached"] = form["CallSidToCoach"]
+        settings.setdefault("coaching", True)
+    return settings
 
 
 class TwilioError(Exception):

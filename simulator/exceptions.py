@@ -9,3 +9,9 @@ class SimulatorError(Exception):
 
 class WebhookFailed(SimulatorError):
     """Our request to the server failed: refused, timed out, or answered with an HTTP error."""
+
+
+class NoSuchThing(SimulatorError):
+    """Asked about a call, conference or participant the simulator does not have."""
+
+    status_code = 404

@@ -35,7 +35,8 @@ from urllib.parse import unquote, urlencode
 
 import requests
 
-from simulator.exceptions import SimulatorError, WebhookFailed
+from simulator.conference import Conference, Conferences, Participant
+from simulator.exceptions import NoSuchThing, SimulatorError, WebhookFailed
 from simulator.twiml import Verb, parse
 from wire.signature import sign
 
@@ -58,6 +59,7 @@ TWILIO_QUEUE_SIZE = 100  # Twilio's default MaxQueueSize
 DIAL_STATUS_WHEN_CALLER_LEAVES = "no-answer"
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 CLIENT = "client:"  # how a To names an agent's softphone (<Dial><Client>, or a REST call to it)
+BRIDGE_POLL_S = 0.05  # how often a bridged call looks whether someone hung up or the agent's leg moved
 
 
 def new_sid(prefix: str = "CA") -> str:
@@ -172,6 +174,8 @@ class SimCall:
     requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)  # (url, params, method) sent
     holding_since: float | None = None  # waiting outside a queue (Twilio refused it): the caller's patience runs
     machine_detection: str | None = None  # what calls.create asked for (Enable | DetectMessageEnd)
+    phone: ClientPhone | None = None  # an agent's or supervisor's softphone on this call (its hang-up button)
+    talk_until: float | None = None  # when the person on this call hangs up (monotonic; None: not on their own)
 
     def note(self, kind: str, **data: Any) -> None:
         entry = {"t": round(time.monotonic() - self.started, 3), "kind": kind, **data}
@@ -228,6 +232,14 @@ class Redirected(Exception):
     """A REST update gave the call new TwiML: stop this document, fetch that one."""
 
 
+class MovedOn(Redirected):
+    """A REST redirect of a caller who was talking to an agent: the agent's leg was disconnected after ``duration``."""
+
+    def __init__(self, duration: int) -> None:
+        super().__init__(duration)
+        self.duration = duration
+
+
 class CallerLeftDial(Exception):
     """The caller hung up during a <Dial> (while it rang, or while bridged)."""
 
@@ -279,6 +291,7 @@ class Platform:
         self.lock = threading.RLock()
         self.http = requests.Session()
         self.listeners: list[Callable[[SimCall, dict[str, Any]], None]] = []
+        self.conferences = Conferences(self)
 
     # public API ---------------------------------------------------------------------------
 
@@ -342,8 +355,63 @@ class Platform:
     def get(self, sid: str) -> SimCall:
         with self.lock:
             if sid not in self.calls:
-                raise SimulatorError(f"no call {sid}")
+                raise NoSuchThing(f"no call {sid}")
             return self.calls[sid]
+
+    # conferences (the Participants API) ----------------------------------------------------
+
+    def add_participant(self, conference: str, to: str, from_: str, *, status_callback: str | None = None,
+                        status_events: tuple[str, ...] = ("completed",), timeout_s: float = 30,
+                        room_callback: str | None = None, room_events: str = "",
+                        **settings: Any) -> tuple[Conference, Participant]:
+        """Participants API create: call ``to`` and, once answered, put them in ``conference`` (made if new) with
+        ``settings`` (label, muted, hold, coaching, coached, start_on_enter, end_on_exit)."""
+        room = self.conferences.open(conference, self.url(room_callback) if room_callback else None, room_events)
+        call = SimCall(sid=new_sid(), from_=from_, to=to, direction="outbound-api", script=Script())
+        call.status_callback, call.status_events = status_callback, status_events
+        participant = Participant(call.sid, **settings)
+        if participant.coaching and not participant.coached:
+            raise SimulatorError("Coaching needs CallSidToCoach")
+        with self.conferences.lock:
+            room.participants[call.sid] = participant
+        self._start(call, lambda: self._run_participant(call, room, participant, timeout_s))
+        return room, participant
+
+    def update_participant(self, conference: str, sid_or_label: str, **changes: Any) -> tuple[Conference, Participant]:
+        room, participant = self.participant(conference, sid_or_label)
+        self.conferences.update(room, participant, changes)
+        return room, participant
+
+    def remove_participant(self, conference: str, sid_or_label: str) -> None:
+        """Participants API delete: the participant leaves (a call still ringing is canceled)."""
+        room, participant = self.participant(conference, sid_or_label)
+        participant.removed = True
+        call = self.calls.get(participant.call_sid)
+        if call is not None and not participant.joined and call.ended is None:
+            call.hangup_requested = True
+            call.wake.set()
+            if call.phone is None and call.to.startswith(CLIENT):
+                phone = self.clients.get(call.to[len(CLIENT):])
+                if phone is not None and phone.ringing_call == call.sid:
+                    phone.reject()
+
+    def participant(self, conference: str, sid_or_label: str) -> tuple[Conference, Participant]:
+        room = self.conferences.get(conference)
+        found = room.find(sid_or_label) if room is not None and room.status != "completed" else None
+        if room is None or found is None or found.removed:
+            raise NoSuchThing(f"no participant {sid_or_label} in conference {conference}")
+        return room, found
+
+    def say_in_conference(self, call_sid: str, text: str) -> list[str]:
+        """The person on ``call_sid`` says ``text`` in their conference: the calls that hear it (each notes it)."""
+        room, speaker = self.conferences.of_call(call_sid)
+        speaker_call = self.get(call_sid)
+        speaker_call.note("speak", text=text, where="conference")
+        who = speaker.label or speaker_call.agent or speaker_call.from_
+        hearers = room.hearers(speaker)
+        for hearer in hearers:
+            self.get(hearer.call_sid).note("hears", text=text, speaker=who)
+        return [h.call_sid for h in hearers]
 
     def client(self, identity: str, **behaviour: Any) -> ClientPhone:
         """Register (or change) the softphone of a <Client> identity."""
@@ -769,10 +837,16 @@ class Platform:
                     status, duration = self._ring_client(call, noun, timeout, child_sid)
                 elif noun.name == "Number":
                     status, duration = self._ring_number(call, noun, child_sid, verb.attr("callerId"))
+                elif noun.name == "Conference":
+                    return self._dial_conference(call, verb, noun)
                 else:
                     raise SimulatorError(f"<Dial><{noun.name}> is not simulated")
                 if status == "completed":
                     break
+        except MovedOn as moved:  # Twilio requests the action of a Dial whose caller was redirected, ignoring its TwiML
+            if action:
+                self._send_dial_result(call, action, verb, "completed", child_sid, moved.duration)
+            raise
         except CallerLeftDial as left:  # the caller hung up: Twilio still requests the action, and ignores its TwiML
             call.status = "completed"
             call.note("dial-result", status=left.status, duration=left.duration)
@@ -847,20 +921,120 @@ class Platform:
         call.note("bridged", client=identity)
         self._child_status(call, noun, child_sid, "in-progress", CLIENT + identity)
         started = time.monotonic()
-        agent_talk = 3600.0 if phone.manual else phone.talk_s
-        caller_first = call.script.talk_s is not None and call.script.talk_s < agent_talk
-        talk = call.script.talk_s if caller_first else agent_talk
-        if phone.manual:
-            caller_first = not self._talk_on_manual_phone(call, phone, talk) and (caller_first or call.hangup_requested)
-        else:
-            self._wait_real(call, talk)
+        child = self._leg(call, child_sid, CLIENT + identity)
+        if call.script.talk_s is not None:
+            call.talk_until = started + call.script.talk_s
+        child.phone, child.agent = phone, identity
+        child.talk_until = None if phone.manual else started + phone.talk_s
+        try:
+            ended_by = self._bridged(call, child)
+        except Redirected:  # the caller was moved on (REST): the agent's leg is disconnected, the action still told
+            duration = max(1, int(round(time.monotonic() - started)))
+            self._child_status(call, noun, child_sid, "completed", CLIENT + identity, duration)
+            call.note("dial-result", status="completed", duration=duration, how="caller redirected")
+            raise MovedOn(duration) from None
         duration = max(1, int(round(time.monotonic() - started)))
+        if ended_by == "moved":  # the agent's leg was redirected (REST): it runs its new TwiML, the Dial is over
+            call.note("bridge-left", client=identity, how="agent leg redirected", seconds=duration)
+            self._run_moved_leg(child, noun)
+            return "completed", duration
         self._child_status(call, noun, child_sid, "completed", CLIENT + identity, duration)
-        if caller_first:
+        if ended_by == "caller":
             call.note("caller-hangup", where="bridged", seconds=duration)
             raise CallerLeftDial("completed", duration)
         call.note("agent-hangup", client=identity, seconds=duration)
         return "completed", duration
+
+    def _bridged(self, call: SimCall, child: SimCall) -> str:
+        """Caller and agent talk until one hangs up ("caller" | "agent", by their talk time, the agent's button or a
+        REST hang-up) or the agent's leg is redirected ("moved"). A REST redirect of the caller raises Redirected."""
+        phone = child.phone
+        while True:
+            if child.redirect_to:
+                return "moved"
+            now = time.monotonic()
+            if child.hangup_requested or (phone is not None and phone._hangup.is_set()) or (
+                    child.talk_until is not None and now >= child.talk_until):
+                return "agent"
+            if call.hangup_requested or (call.talk_until is not None and now >= call.talk_until):
+                return "caller"
+            if call.wake.wait(BRIDGE_POLL_S) and call.redirect_to:
+                raise Redirected()
+
+    def _run_moved_leg(self, child: SimCall, noun: Verb) -> None:
+        """The agent's leg, redirected out of a Dial, becomes a call of its own running the new TwiML; its status
+        callback (the noun's) still reports how it ends, with ParentCallSid."""
+        child.status_callback = self.url(noun.attr("statusCallback")) if noun.attr("statusCallback") else None
+        child.status_events = tuple(noun.attr("statusCallbackEvent", "completed").split())
+        child.done.clear()
+        url, method, _ = self._take_redirect(child)
+        self._start(child, lambda: self._run_document(child, url, method))
+
+    def _dial_conference(self, call: SimCall, verb: Verb, noun: Verb) -> tuple[str, str, dict[str, str]] | None:
+        """<Dial><Conference>: in the room until it ends or they are removed (then the action, or the next verb),
+        or until they hang up (the action is still told)."""
+        room = self.conferences.open(noun.text, self.url(noun.attr("statusCallback")) if noun.attr("statusCallback") else None,
+                                     noun.attr("statusCallbackEvent", ""))
+        participant = Participant(call.sid, muted=noun.attr("muted") == "true",
+                                  start_on_enter=noun.attr("startConferenceOnEnter", "true") != "false",
+                                  end_on_exit=noun.attr("endConferenceOnExit") == "true",
+                                  coaching=noun.attr("coach") == "true" or bool(noun.attr("callSidToCoach")),
+                                  coached=noun.attr("callSidToCoach") or None)
+        self.conferences.join(room, call, participant)
+        started = time.monotonic()
+        action = verb.attr("action")
+        try:
+            why = self.conferences.stay(room, call, participant, call.phone)
+        except (Redirected, Hangup):
+            self.conferences.leave(room, call, participant, "moved on" if call.redirect_to else "hung up (REST)")
+            raise
+        duration = max(1, int(round(time.monotonic() - started)))
+        self.conferences.leave(room, call, participant, why)
+        if why == "hung-up":
+            call.note("agent-hangup" if call.phone else "caller-hangup", where="conference", seconds=duration)
+            call.status = "completed"
+            if action:
+                self._send_dial_result(call, action, verb, "completed", "", duration)
+            raise Hangup()
+        call.note("dial-result", status="completed", duration=duration, how=why)
+        return (self.url(action), verb.attr("method", "POST"), self._dial_params("completed", "", duration)) if action else None
+
+    def _run_participant(self, call: SimCall, room: Conference, participant: Participant, timeout_s: float) -> None:
+        """A participant added over REST: their phone rings; once answered they are in the room until they leave."""
+        self._status(call, "initiated", send="initiated")
+        self._status(call, "ringing", send="ringing")
+        if call.to.startswith(CLIENT):
+            identity = call.to[len(CLIENT):]
+            phone = self._phone(identity)
+            call.note("ringing", client=identity)
+            if not self._rings_until_answered(call, phone, timeout_s) or participant.removed:
+                call.note("no-answer", client=identity)
+                self._status(call, "canceled" if participant.removed else "no-answer")
+                return
+            call.agent, call.phone = identity, phone
+            call.talk_until = None if phone is None or phone.manual else time.monotonic() + phone.talk_s
+        else:
+            customer = self.customers.get(call.to, CustomerPhone())
+            if customer.behaviour in ("busy", "no-answer"):
+                call.note("customer", text=customer.behaviour)
+                self._status(call, customer.behaviour)
+                return
+            call.script = customer.script
+            call.talk_until = time.monotonic() + customer.script.talk_s if customer.script.talk_s else None
+        call.answered = time.monotonic()
+        self._status(call, "in-progress", send="answered")
+        self.conferences.join(room, call, participant)
+        try:
+            why = self.conferences.stay(room, call, participant, call.phone)
+        except Redirected:
+            self.conferences.leave(room, call, participant, "moved on")
+            url, method, _ = self._take_redirect(call)
+            self._run_document(call, url, method)
+            return
+        except Hangup:
+            self.conferences.leave(room, call, participant, "hung up (REST)")
+            return
+        self.conferences.leave(room, call, participant, why)
 
     def _phone(self, identity: str) -> ClientPhone | None:
         """The softphone of ``identity`` (made as the default phone when unregistered, if there is one)."""
@@ -889,14 +1063,6 @@ class Platform:
         finally:
             if phone is not None:
                 phone.ringing_call = None
-
-    def _talk_on_manual_phone(self, call: SimCall, phone: ClientPhone, seconds: float) -> bool:
-        """Talk for up to ``seconds``: True when the agent hangs up; a REST hang-up (the /phone page) ends it too."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not call.hangup_requested:
-            if phone._hangup.wait(0.1):
-                return True
-        return False
 
     def _ring_number(self, call: SimCall, noun: Verb, child_sid: str, caller_id: str) -> tuple[str, int]:
         phone = self.customers.get(noun.text, CustomerPhone())

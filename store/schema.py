@@ -304,3 +304,13 @@ def m016_refuse_unstaffed(db: sqlite_utils.Database) -> None:
 def m017_leases(db: sqlite_utils.Database) -> None:
     """Work that one node does for all (callback recovery, reconciliation, retention): who holds it, until when."""
     db["leases"].create({"name": str, "holder": str, "until": str}, pk="name")
+
+
+@migration
+def m018_conferences(db: sqlite_utils.Database) -> None:
+    """A call's bridge moved into a conference (so a third party can join), and supervisors monitoring calls."""
+    db["calls"].add_column("agent_leg", str)  # the agent's leg of the <Dial> (its CallSid)
+    db["calls"].add_column("conference", str)  # set when the call is moved into its conference; then its SID
+    db["monitors"].create({"id": int, "call_sid": str, "supervisor_id": str, "mode": str, "leg_sid": str,
+                           "started_at": str, "joined_at": str, "ended_at": str}, pk="id")
+    db.execute("CREATE UNIQUE INDEX monitors_open ON monitors (call_sid, supervisor_id) WHERE ended_at IS NULL")

@@ -26,6 +26,14 @@ class CallInfo:
         return self.status in TERMINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class Participant:
+    """A participant the platform is adding to a conference: its call and the conference's SIDs."""
+
+    call_sid: str
+    conference_sid: str
+
+
 class Telephony(Protocol):
     def redirect(self, call_sid: str, url: str) -> None:
         """Move a live call to the TwiML at ``url``; CallNotInProgress when the call is over."""
@@ -45,3 +53,16 @@ class Telephony(Protocol):
 
     def calls_to(self, number: str, since: datetime) -> list[CallInfo]:
         """Calls placed to ``number`` since ``since`` (the call log), newest first."""
+
+    def add_participant(self, conference: str, to: str, from_: str, *, label: str, status_callback: str,
+                        room_callback: str, room_events: str, timeout_s: int, muted: bool, coaching: bool,
+                        call_sid_to_coach: str | None) -> Participant:
+        """Ring ``to`` into the conference named ``conference`` (made if new, reporting ``room_events`` to
+        ``room_callback``); it never ends the room on leaving."""
+
+    def update_participant(self, conference: str, participant: str, *, muted: bool, coaching: bool,
+                           call_sid_to_coach: str | None) -> None:
+        """Mute, unmute or (un)coach a participant (by call SID or label); CallNotInProgress when it is gone."""
+
+    def remove_participant(self, conference: str, participant: str) -> None:
+        """Take a participant out of the conference; CallNotInProgress when it is gone already."""

@@ -12,7 +12,7 @@ from twilio.rest import Client
 
 from core.numbers import mask
 from telephony.exceptions import CallNotInProgress, TelephonyError, Unreachable
-from telephony.port import CallInfo
+from telephony.port import CallInfo, Participant
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,27 @@ class TwilioTelephony:
     def calls_to(self, number: str, since: datetime) -> list[CallInfo]:
         found = self._ask(f"calls to {mask(number)}", lambda: self.client.calls.list(to=number, start_time_after=since))
         return [_info(call) for call in found]
+
+    def add_participant(self, conference: str, to: str, from_: str, *, label: str, status_callback: str,
+                        room_callback: str, room_events: str, timeout_s: int, muted: bool, coaching: bool,
+                        call_sid_to_coach: str | None) -> Participant:
+        added = self._ask(f"add {label} to {conference}", lambda: self.client.conferences(conference).participants.create(
+            from_=from_, to=to, label=label, status_callback=status_callback, status_callback_method="POST",
+            conference_status_callback=room_callback, conference_status_callback_method="POST",
+            conference_status_callback_event=room_events.split(),
+            status_callback_event=["ringing", "answered", "completed"], timeout=timeout_s, muted=muted,
+            coaching=coaching, call_sid_to_coach=call_sid_to_coach, beep="false", start_conference_on_enter=True,
+            end_conference_on_exit=False))
+        return Participant(added.call_sid, added.conference_sid)
+
+    def update_participant(self, conference: str, participant: str, *, muted: bool, coaching: bool,
+                           call_sid_to_coach: str | None) -> None:
+        self._ask(f"update {participant} in {conference}", lambda: self.client.conferences(conference).participants(
+            participant).update(muted=muted, coaching=coaching, call_sid_to_coach=call_sid_to_coach))
+
+    def remove_participant(self, conference: str, participant: str) -> None:
+        self._ask(f"remove {participant} from {conference}",
+                  lambda: self.client.conferences(conference).participants(participant).delete())
 
 
 def _info(call: Any) -> CallInfo:

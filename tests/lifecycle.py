@@ -46,13 +46,13 @@ def enqueue(db: sqlite_utils.Database, sid: str, queue_name: str, now: datetime,
 def answer(db: sqlite_utils.Database, sid: str, agent_id: str, now: datetime) -> None:
     """The agent's leg reports "answered" for the call's item."""
     with STORE.transition(sid, ENV, now, db) as (turn, tx):
-        queue.agent_leg(turn, routing_store.item(tx, sid), routing_store.agent(tx, agent_id), agent_id, "in-progress")
+        queue.agent_leg(turn, routing_store.item(tx, sid), routing_store.agent(tx, agent_id), agent_id, "in-progress", "CA" + "1" * 32)
 
 
 def agent_hangs_up(db: sqlite_utils.Database, sid: str, agent_id: str, now: datetime) -> None:
     """The agent's leg reports "completed"."""
     with STORE.transition(sid, ENV, now, db) as (turn, tx):
-        queue.agent_leg(turn, None, routing_store.agent(tx, agent_id), agent_id, "completed")
+        queue.agent_leg(turn, None, routing_store.agent(tx, agent_id), agent_id, "completed", "CA" + "1" * 32)
 
 
 def caller_hangs_up(db: sqlite_utils.Database, sid: str, now: datetime) -> None:

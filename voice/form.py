@@ -57,6 +57,11 @@ def call_sid(form: Mapping[str, str], name: str = "CallSid") -> str:
     return value
 
 
+def optional_sid(form: Mapping[str, str], name: str) -> str | None:
+    """A call SID the request may leave out or send empty (a Dial's DialCallSid); 400 when it is not one."""
+    return call_sid(form, name) if form.get(name) else None
+
+
 def digits(form: Mapping[str, str]) -> str:
     value = form.get("Digits", "")
     if not DIGITS.match(value):

@@ -126,11 +126,11 @@ def waiting(db: sqlite_utils.Database, sid: str, now: datetime) -> Wait | None:
     return None if estimate is None else Wait(estimate.position, estimate.wait_s)
 
 
-def agent_arg() -> str:
-    """The agent a webhook's query string names (``?agent=…``)."""
-    agent = request.args.get("agent", "")
+def agent_arg(name: str = "agent") -> str:
+    """The agent (or supervisor) a webhook's query string names (``?agent=…``)."""
+    agent = request.args.get(name, "")
     if not agent or len(agent) > MAX_ID:
-        raise BadRequest("agent is required in the query string")
+        raise BadRequest(f"{name} is required in the query string")
     return agent
 
 
@@ -283,11 +283,12 @@ def connect_result() -> Response:
     item_id, agent = offer_args()
     dial_status = form.choice(params, "DialCallStatus", DIAL_STATUSES)
     call_status = form.optional(params, "CallStatus", form.CALL_STATUSES)
+    leg = form.optional_sid(params, "DialCallSid")
 
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, sid), db)
         queue.dial_ended(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, dial_status,
-                         call_status)
+                         call_status, leg)
         return turn
 
     return respond(svc, decide)
@@ -297,7 +298,7 @@ def connect_result() -> Response:
 def agent_leg() -> Response:
     """Status callbacks of the agent's leg (<Client statusCallback>): ringing, answered, completed."""
     svc, params = services(), form.params()
-    form.call_sid(params)
+    leg = form.call_sid(params)
     item_id, agent = offer_args()
     status = form.call_status(params)
     parent = form.call_sid(params, "ParentCallSid")
@@ -307,7 +308,7 @@ def agent_leg() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, parent), db)
-        queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status)
+        queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status, leg)
         return turn
 
     return respond(svc, decide, sid=parent, answer=no_content)

@@ -14,10 +14,11 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden
 
 from core import calls as lifecycle
 from core.clock import iso, parse_time
+from core.conference import MONITOR_MODES
 from core.constants import LANGUAGES
 from core.numbers import callable_number, required
 from routing import desk, reports, service, staffing
-from services import outbound
+from services import monitor, outbound
 from store import calls, privacy, voicemails
 from store import desk as store_desk
 from store import routing as store_routing
@@ -111,6 +112,17 @@ def call_out() -> Response:
         raise BadRequest("queue is the name of a queue")
     sid = outbound.place(svc, current_user()["id"], number, queue)
     return jsonify(call_sid=sid, to=number), 201
+
+
+@bp.post("/calls/<sid>/monitor")
+@allow("supervisor")
+def monitor_call(sid: str) -> Response:
+    """Listen to (muted), whisper to (only the agent hears), barge into (everyone hears) or leave a live call:
+    ``{"mode": "listen" | "whisper" | "barge" | "leave"}``. The supervisor's phone rings into the call."""
+    mode = body().get("mode")
+    if mode not in MONITOR_MODES:
+        raise BadRequest(f"mode must be one of {', '.join(MONITOR_MODES)}")
+    return jsonify(call_sid=sid, **monitor.monitor(services(), current_user()["id"], sid, mode))
 
 
 @bp.post("/presence")

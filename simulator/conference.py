@@ -1,0 +1,222 @@
+"""Twilio Conference as the simulator runs it: rooms of participants, who hears whom, and the room's reports.
+
+As Twilio documents it: a conference is made by the first ``<Dial><Conference>`` or Participants API request
+naming it; it starts when a participant with ``startConferenceOnEnter`` (the default) joins, and ends when one with
+``endConferenceOnExit`` leaves (or the last one does). A participant may be muted (nobody hears them), on hold
+(they hear hold music and nobody hears them) or coaching one other participant (``callSidToCoach``: only that one
+hears them). A participant removed (DELETE), or left in a conference that ended, goes on with the TwiML after the
+``<Dial>`` (its action); a participant added over REST has no TwiML: its call ends. The conference's status
+callback (the first participant's ``statusCallback``) hears ``conference-start``/``-end``, ``participant-join``/
+``-leave``, ``-mute``/``-unmute``, ``-hold``/``-unhold`` and ``participant-modify`` (coaching changed), with
+Twilio's parameters.
+
+What a participant says (``Platform.say_in_conference``) is written into the log of each participant who hears it
+(``{"kind": "hears", "from": …, "text": …}``), so tests see exactly who heard what.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from simulator.exceptions import NoSuchThing, SimulatorError
+
+if TYPE_CHECKING:
+    from simulator.platform import ClientPhone, Platform, SimCall
+
+POLL_S = 0.05  # how often a participant looks at the room (kicked, ended) between REST updates
+EVENTS = frozenset({"start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"})
+
+
+@dataclass
+class Participant:
+    call_sid: str
+    label: str | None = None
+    muted: bool = False
+    hold: bool = False
+    coaching: bool = False
+    coached: str | None = None  # CallSidToCoach
+    start_on_enter: bool = True
+    end_on_exit: bool = False
+    joined: bool = False
+    removed: bool = False
+
+    def resource(self, conference: Conference, account_sid: str) -> dict[str, Any]:
+        """The REST API's Participant resource."""
+        return {"account_sid": account_sid, "call_sid": self.call_sid, "conference_sid": conference.sid,
+                "label": self.label, "muted": self.muted, "hold": self.hold, "coaching": self.coaching,
+                "call_sid_to_coach": self.coached, "start_conference_on_enter": self.start_on_enter,
+                "end_conference_on_exit": self.end_on_exit, "status": "connected" if self.joined else "queued",
+                "uri": f"/2010-04-01/Accounts/{account_sid}/Conferences/{conference.sid}/Participants/{self.call_sid}.json"}
+
+
+@dataclass
+class Conference:
+    sid: str
+    name: str
+    status_callback: str | None = None
+    events: frozenset[str] = frozenset()
+    participants: dict[str, Participant] = field(default_factory=dict)
+    status: str = "init"  # init → in-progress → completed
+    sequence: int = 0
+
+    def find(self, sid_or_label: str) -> Participant | None:
+        found = self.participants.get(sid_or_label)
+        return found or next((p for p in self.participants.values() if p.label and p.label == sid_or_label), None)
+
+    def present(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.joined and not p.removed]
+
+    def hearers(self, speaker: Participant) -> list[Participant]:
+        """Who hears ``speaker``: nobody while the room waits or they are muted or held; only the coached one when
+        they coach; everyone else not on hold otherwise."""
+        if self.status != "in-progress" or speaker.muted or speaker.hold or not speaker.joined:
+            return []
+        others = [p for p in self.present() if p is not speaker and not p.hold]
+        if speaker.coaching:
+            return [p for p in others if p.call_sid == speaker.coached]
+        return others
+
+
+class Conferences:
+    """The account's conferences by name (the SID also finds one)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.rooms: dict[str, Conference] = {}
+        self.lock = threading.RLock()
+
+    def get(self, name_or_sid: str) -> Conference | None:
+        with self.lock:
+            live = [c for c in self.rooms.values() if c.status != "completed"]
+            return next((c for c in live if name_or_sid in (c.name, c.sid)), None) or next(
+                (c for c in self.rooms.values() if c.sid == name_or_sid), None)
+
+    def open(self, name: str, status_callback: str | None, events: str) -> Conference:
+        """The live conference called ``name``, made now if there is none. Its status callback is the first one
+        given (by a participant's ``<Conference statusCallback>`` or a Participants API ``ConferenceStatusCallback``)."""
+        with self.lock:
+            room = self.get(name)
+            if room is None or room.status == "completed":
+                room = Conference("CF" + secrets.token_hex(16), name)
+                self.rooms[room.sid] = room
+            if status_callback and not room.status_callback:
+                room.status_callback = status_callback
+                room.events = frozenset(e.removeprefix("participant-").removeprefix("conference-") for e in events.split())
+            return room
+
+    def of_call(self, call_sid: str) -> tuple[Conference, Participant]:
+        with self.lock:
+            for room in self.rooms.values():
+                participant = room.participants.get(call_sid)
+                if room.status != "completed" and participant is not None and participant.joined:
+                    return room, participant
+        raise NoSuchThing(f"call {call_sid} is in no conference")
+
+    # --- the room's life -------------------------------------------------------------------------------
+
+    def join(self, room: Conference, call: SimCall, participant: Participant) -> None:
+        with self.lock:
+            room.participants[call.sid] = participant
+            participant.joined = True
+            starts = room.status == "init" and participant.start_on_enter
+            if starts:
+                room.status = "in-progress"
+        call.note("conference-join", conference=room.name, muted=participant.muted, coaching=participant.coaching)
+        self.report(room, "participant-join", participant)
+        if starts:
+            self.report(room, "conference-start")
+
+    def leave(self, room: Conference, call: SimCall, participant: Participant, why: str) -> None:
+        """``call`` is out of the room (it hung up, was removed or moved on); the room ends if they end it."""
+        with self.lock:
+            if not participant.joined:
+                return
+            participant.joined = False
+            ends = room.status != "completed" and (participant.end_on_exit or not room.present())
+        call.note("conference-leave", conference=room.name, why=why)
+        self.report(room, "participant-leave", participant)
+        if ends:
+            self.end(room, call.sid)
+
+    def end(self, room: Conference, ended_by: str | None) -> None:
+        with self.lock:
+            if room.status == "completed":
+                return
+            room.status = "completed"
+        self.report(room, "conference-end", extra={"CallSidEndingConference": ended_by or "",
+                                                   "ReasonConferenceEnded": "participant-with-end-conference-on-exit-left"})
+
+    def update(self, room: Conference, participant: Participant, changes: dict[str, Any]) -> None:
+        """A REST update of a participant: mute, hold, coaching, end on exit; each change reported."""
+        before = (participant.muted, participant.hold, participant.coaching, participant.coached)
+        for name, value in changes.items():
+            setattr(participant, name, value)
+        if participant.coaching and not participant.coached:
+            raise SimulatorError("Coaching needs CallSidToCoach")
+        if not participant.coaching:
+            participant.coached = None
+        if before[0] != participant.muted:
+            self.report(room, "participant-mute" if participant.muted else "participant-unmute", participant)
+        if before[1] != participant.hold:
+            self.report(room, "participant-hold" if participant.hold else "participant-unhold", participant)
+        if before[2:] != (participant.coaching, participant.coached):
+            self.report(room, "participant-modify", participant)
+
+    def stay(self, room: Conference, call: SimCall, participant: Participant, phone: ClientPhone | None) -> str:
+        """Be in the room until it ends, the participant is removed or hangs up (their talk time, or the agent's
+        button): why they left. A REST update of the call (redirect, hang up) raises as anywhere in the simulator."""
+        p = self.platform
+        while True:
+            if room.status == "completed":
+                return "conference-ended"
+            if participant.removed:
+                return "removed"
+            if phone is not None and phone._hangup.is_set():
+                return "hung-up"
+            if call.talk_until is not None and time.monotonic() >= call.talk_until:
+                return "hung-up"
+            p._wait_real(call, POLL_S)
+
+    # --- reports -----------------------------------------------------------------------------------------
+
+    def report(self, room: Conference, event: str, participant: Participant | None = None,
+               extra: dict[str, str] | None = None) -> None:
+        """The conference's status callback, as Twilio sends it (signed; a failed one is dropped)."""
+        if not room.status_callback or event.split("-", 1)[1] not in room.events:
+            return
+        with self.lock:
+            room.sequence += 1
+            sequence = room.sequence
+        params = {"AccountSid": self.platform.account_sid, "ConferenceSid": room.sid, "FriendlyName": room.name,
+                  "StatusCallbackEvent": event, "SequenceNumber": str(sequence),
+                  "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), **(extra or {})}
+        if participant is not None:
+            params.update(CallSid=participant.call_sid, Muted=_flag(participant.muted), Hold=_flag(participant.hold),
+                          Coaching=_flag(participant.coaching), EndConferenceOnExit=_flag(participant.end_on_exit),
+                          StartConferenceOnEnter=_flag(participant.start_on_enter))
+            if participant.label:
+                params["ParticipantLabel"] = participant.label
+            if participant.coached:
+                params["CallSidToCoach"] = participant.coached
+        try:
+            response = self.platform._send(self.platform.url(room.status_callback), params, "POST")
+            if response.status_code >= 400:
+                log_error(self.platform, room, f"{event} answered {response.status_code}: {response.text[:200]}")
+        except Exception as exc:  # a conference report that fails is dropped, as Twilio drops it
+            log_error(self.platform, room, f"{event} failed: {exc}")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def log_error(platform: Platform, room: Conference, text: str) -> None:
+    """A failed conference report is noted on every call in the room."""
+    for participant in list(room.participants.values()):
+        call = platform.calls.get(participant.call_sid)
+        if call is not None:
+            call.note("error", text=f"conference status callback: {text}")
