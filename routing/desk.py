@@ -140,7 +140,8 @@ def agent_snapshot(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any]:
     row = store_routing.agent(db, agent_id)
     if row is None:
         raise RoutingError(f"no agent {agent_id}")
-    on_line = [{"supervisor": m["supervisor_id"], "mode": m["mode"]}
+    on_line = [{"supervisor": (store_routing.agent(db, m["supervisor_id"]) or {"name": m["supervisor_id"]})["name"],
+                "mode": m["mode"]}
                for m in (monitors.on_call(db, row["current_call_sid"]) if row["current_call_sid"] else [])
                if m["mode"] in HEARD_BY_AGENT and m["joined_at"]]  # (a supervisor who only listens is not shown)
     return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id), "supervisors": on_line}

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import new_number, wait_until
-from tests.web_support import signed_in, web_fixture  # noqa: F401 (fixture web)
+from tests.web_support import browser_fixture, shot, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
+
+WAIT_MS = 15_000
 
 TALK_S = 120  # the agent talks until the test hangs up her phone
 
@@ -140,3 +143,35 @@ def test_monitoring_is_for_supervisors_on_calls_someone_is_talking_on(web, talki
     assert events(web, sid, "monitor") == []
     assert web.query("SELECT * FROM monitors WHERE call_sid IN (?, ?)", [sid, waiting]) == []
     web.sim.post(f"{web.base_url}/sim/calls/{waiting}/hangup", json={}, timeout=5)
+
+
+def test_the_supervisor_page_listens_whispers_and_leaves_and_the_agent_page_says_who_coaches(web, talking, browser):
+    sid, _ = talking
+    agent = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    supervisor = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    sign_in(agent, web, "olga")
+    phone(web, "olga")  # (her page made her phone manual: it still talks on by itself here)
+    sign_in(supervisor, web, "sam")
+    expect(supervisor.locator("#live")).to_have_text("Live", timeout=WAIT_MS)
+    row = supervisor.locator('#agents tr[data-agent="olga"]')
+    listen, whisper, leave = (row.get_by_role("button", name=n) for n in ("Listen", "Whisper", "Leave"))
+    expect(listen).to_be_enabled(timeout=WAIT_MS)
+    expect(leave).to_be_disabled()
+
+    listen.click()
+    expect(listen).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+    expect(supervisor.locator("#monitor-status")).to_have_text("Listening to the call of Olga Smirnova: nobody hears you.")
+    wait_until(lambda: "client:sam" in in_room(web, sid).values())
+    expect(agent.locator("#supervisor-on-line")).to_be_hidden()  # listening is not shown to the agent
+
+    whisper.click()
+    expect(whisper).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+    expect(agent.locator("#supervisor-on-line")).to_have_text("Sam Rivera is coaching you: only you hear them", timeout=WAIT_MS)
+    sam_leg = next(s for s, to in in_room(web, sid).items() if to == "client:sam")
+    wait_until(lambda: says(web, sam_leg, "ask for the order number") == {call_row(web, sid)["agent_leg"]})
+    supervisor.screenshot(path=str(shot("supervisor-monitor.png")), full_page=True)
+
+    leave.click()
+    expect(leave).to_be_disabled(timeout=WAIT_MS)
+    expect(agent.locator("#supervisor-on-line")).to_be_hidden(timeout=WAIT_MS)
+    wait_until(lambda: "client:sam" not in in_room(web, sid).values())

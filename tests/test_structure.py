@@ -72,6 +72,8 @@ def test_every_url_the_core_builds_is_a_route_of_the_views(app):
         "callbacks.status": urls.callback_status(3, "ann"), "media.media": urls.media_stream(),
         "voicemail.voicemail": urls.voicemail_stream(), "voicemail.done": urls.voicemail_done(),
         "outbound.connect": urls.outbound_connect("ann", "+12025550123"), "outbound.result": urls.outbound_result("ann"),
+        "conference.agent": urls.conference_agent("CA1"), "conference.result": urls.conference_result("CA1"),
+        "conference.events": urls.conference_events("CA1"), "conference.monitor_leg": urls.monitor_leg("CA1", "sam"),
         "static": urls.static("hold.wav"), "prompts.prompt": urls.prompt("abc.wav"),
     }
     adapter = app.url_map.bind("cc.example.com")

@@ -294,9 +294,9 @@ def softphone_action(action: str) -> Response:
 
 
 @bp.post("/softphone/token")
-@allow("agent")
+@allow(*ROLES)
 def softphone_token() -> Response:
-    """With Twilio: a Voice SDK access token for the signed-in agent."""
+    """With Twilio: a Voice SDK access token for the signed-in agent (or supervisor: monitoring rings it)."""
     token = softphone.access_token(services().config, current_user()["id"])
     response = jsonify(token=token, identity=current_user()["id"], ttl_s=softphone.TOKEN_TTL_S)
     response.headers["Cache-Control"] = "no-store"

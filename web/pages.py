@@ -46,7 +46,8 @@ def agent() -> str:
 def supervisor() -> str:
     db = services().store.db()
     return render_template("supervisor.html", skills=sorted(store_routing.skill_names(db)), presences=desk.PRESENCES,
-                           queues=[q["name"] for q in store_routing.queues(db)], timezone=services().config["TIMEZONE"])
+                           queues=[q["name"] for q in store_routing.queues(db)], timezone=services().config["TIMEZONE"],
+                           local_mode=services().local_mode, twilio_sdk=TWILIO_SDK)
 
 
 @bp.get("/supervisor/reports")

@@ -88,6 +88,11 @@ function render() {
   $("hangup").disabled = agent.presence !== "busy";
   $("call-customer").disabled = agent.presence !== "available";
   $("phone-status").textContent = phoneStatus(agent, offer, ringing);
+  const onLine = agent.presence === "busy" ? snapshot.supervisors : [];
+  $("supervisor-on-line").hidden = !onLine.length;
+  $("supervisor-on-line").textContent = onLine.map(({ supervisor, mode }) => (mode === "whisper"
+    ? _("%(name)s is coaching you: only you hear them", { name: supervisor })
+    : _("%(name)s has joined the call: the caller hears them too", { name: supervisor }))).join(" · ");
   $("wrapup").hidden = agent.presence !== "wrapup";
 
   const sid = (offer && offer.context_sid) || agent.current_call_sid;

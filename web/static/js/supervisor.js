@@ -8,6 +8,8 @@ const page = document.getElementById("supervisor-page");
 const SKILLS = page.dataset.skills ? page.dataset.skills.split(",") : [];
 const PRESENCES = page.dataset.presences.split(",");
 const ON_A_CALL = ["reserved", "busy"]; // forcing these is confirmed first
+const ME = page.dataset.me;
+const MONITOR_MODES = ["listen", "whisper", "barge", "leave"];
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -133,8 +135,9 @@ function renderAgents() {
     entry.agent = agent;
     entry.cells.state.textContent = nameOf("presence", agent.presence) + (agent.not_ready_reason ? ` (${agent.not_ready_reason})` : "");
     entry.cells.state.dataset.presence = agent.presence;
-    entry.cells.call.textContent = agent.current_call_sid
+    entry.cells.callText.textContent = agent.current_call_sid
       ? `${nameOf("queue", agent.current_queue) || ""} ${agent.current_call_sid.slice(0, 10)}…` : "—";
+    renderMonitor(entry, agent);
     entry.cells.languages.textContent = agent.languages.map((code) => nameOf("language", code)).join(", ") || "—";
     entry.cells.skills.textContent = Object.entries(agent.skills).map(([s, l]) => `${s} ${number(l)}`).join(", ")
       || _("none");
@@ -151,7 +154,8 @@ function agentRow(agent) {
     name: el("th", { scope: "row" }, agent.name, el("br"), el("small", { class: "muted" }, agent.id)),
     state: el("td", { "data-field": "presence" }),
     since: el("td", { "data-field": "in_state" }),
-    call: el("td"),
+    call: el("td", { "data-field": "call" }),
+    callText: el("span"),
     languages: el("td"),
     skills: el("td", { "data-field": "skills" }),
   };
@@ -178,9 +182,62 @@ function agentRow(agent) {
       editor.querySelector("input").focus();
     }
   });
+  const monitor = monitorButtons(agent);
+  cells.call.append(cells.callText, monitor.group);
   const row = el("tr", { "data-agent": agent.id }, cells.name, cells.state, cells.since, cells.call, cells.languages,
     cells.skills, el("td", { class: "actions" }, el("div", {}, select, force, edit)));
-  return { row, cells, editor, agent };
+  return { row, cells, editor, agent, monitor };
+}
+
+/** Listen, whisper, barge and leave on the agent's current call (the supervisor's phone rings into it). */
+function monitorButtons(agent) {
+  const labels = { listen: _("Listen"), whisper: _("Whisper"), barge: _("Barge"), leave: _("Leave") };
+  const buttons = Object.fromEntries(MONITOR_MODES.map((mode) => [mode,
+    el("button", { type: "button", "data-monitor": mode, "aria-pressed": "false" }, labels[mode])]));
+  for (const [mode, button] of Object.entries(buttons)) {
+    button.addEventListener("click", act(async () => {
+      const sid = agentRows.get(agent.id).agent.current_call_sid;
+      await api(`/api/calls/${encodeURIComponent(sid)}/monitor`, { method: "POST", body: { mode } });
+      $("monitor-status").textContent = monitorStatus(mode, agent.name);
+    }));
+  }
+  const group = el("div", { class: "monitor", role: "group", "aria-label": _("Monitor the call of %(name)s", { name: agent.name }) },
+    ...Object.values(buttons));
+  return { group, buttons };
+}
+
+function monitorStatus(mode, name) {
+  return {
+    listen: _("Listening to the call of %(name)s: nobody hears you.", { name }),
+    whisper: _("Coaching %(name)s: only they hear you.", { name }),
+    barge: _("In the call of %(name)s: the caller hears you too.", { name }),
+    leave: _("You left the call of %(name)s.", { name }),
+  }[mode];
+}
+
+/** The monitor buttons of a row: usable while the agent talks; the mode this supervisor is in is pressed. */
+function renderMonitor(entry, agent) {
+  const talking = agent.presence === "busy" && Boolean(agent.current_call_sid);
+  const mine = (snapshot.monitors || []).find((m) => m.call_sid === agent.current_call_sid && m.supervisor_id === ME);
+  entry.monitor.group.hidden = !talking;
+  for (const [mode, button] of Object.entries(entry.monitor.buttons)) {
+    button.setAttribute("aria-pressed", String(Boolean(mine) && mine.mode === mode));
+    button.disabled = mode === "leave" ? !mine : Boolean(mine) && mine.mode === mode;
+  }
+}
+
+/** With Twilio: this page's Voice SDK device, which answers the monitoring calls the supervisor asked for. */
+async function supervisorSoftphone() {
+  if (!window.Twilio || !window.Twilio.Device) return; // local mode: the simulated phone answers by itself
+  const token = async () => (await api("/api/softphone/token", { method: "POST" })).token;
+  try {
+    const device = new window.Twilio.Device(await token(), { closeProtection: true });
+    device.on("incoming", (call) => call.accept());
+    device.on("tokenWillExpire", async () => device.updateToken(await token()));
+    await device.register();
+  } catch (error) {
+    showError($("action-error"), error);
+  }
 }
 
 function skillEditor(agent, toggle) {
@@ -310,3 +367,4 @@ live((next) => {
   tick();
 }, $("live"));
 setInterval(tick, 1000);
+supervisorSoftphone();
