@@ -26,7 +26,7 @@ from speech import models
 from store import leases
 from store.migrations import MIGRATIONS, applied
 from voice import callbacks as voice_callbacks
-from voice import conference, journaled, media, outbound, prompts, voicemail
+from voice import conference, journaled, media, outbound, prompts, transfer, voicemail
 from voice import views as voice_views
 from web import api, auth, cli, errors, events, i18n, pages, phone
 from web.context import CenterApp, services
@@ -49,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> CenterApp:
     app.config.update(LIMITS)
     app.services = bootstrap(config)
     app.services.ticker.replay = journaled.replayer(app)
-    for blueprint in (voice_views.bp, voice_callbacks.bp, outbound.bp, conference.bp, media.bp, voicemail.bp, prompts.bp, api.bp,
+    for blueprint in (voice_views.bp, voice_callbacks.bp, outbound.bp, conference.bp, transfer.bp, media.bp, voicemail.bp, prompts.bp, api.bp,
                       phone.bp, events.bp):
         app.register_blueprint(blueprint)
     media.sock.init_app(app)

@@ -165,6 +165,48 @@ class MonitorEnded:
 
 
 @dataclass(frozen=True)
+class OfferTo:
+    """Offer the waiting item to one named agent (a cold transfer to them, or back to its sender)."""
+
+    item_id: str
+    agent_id: str
+    reason: str
+    from_wrapup: bool = False
+
+
+@dataclass(frozen=True)
+class ConsultAnswered:
+    """The colleague of a warm transfer answered: busy on the call, the transfer is consulting."""
+
+    transfer_id: int
+    agent_id: str
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class ConsultMissed:
+    """The colleague of a warm transfer did not answer: not ready; the transfer ended unanswered."""
+
+    transfer_id: int
+    agent_id: str
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class ConsultDropped:
+    """The colleague's part in a transfer that did not complete is over: available again."""
+
+    agent_id: str
+    call_sid: str
+
+
+@dataclass(frozen=True)
+class TransferEnded:
+    transfer_id: int
+    state: str  # completed | canceled | no-answer
+
+
+@dataclass(frozen=True)
 class SurveyAnswer:
     call_sid: str
     question: str
@@ -188,6 +230,15 @@ class RedirectCall:
 
 
 @dataclass(frozen=True)
+class HoldCaller:
+    """Put the caller's participant in the call's conference on hold (music) or take them off it."""
+
+    conference: str
+    call_sid: str
+    hold: bool
+
+
+@dataclass(frozen=True)
 class PlaceCallback:
     """Queue the job that dials the customer of a callback whose agent is reserved."""
 
@@ -207,5 +258,7 @@ class RecordStatus:
 
 
 Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAnswer | Withdraw | AgentDone | OutboundAnswered
-             | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted | CustomerWaits | CancelCallback | MonitorJoined | MonitorEnded | SurveyAnswer | RecordStatus)
-Command = KickRouting | RedirectCall | PlaceCallback
+             | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted
+             | CustomerWaits | CancelCallback | MonitorJoined | MonitorEnded | OfferTo | ConsultAnswered | ConsultMissed
+             | ConsultDropped | TransferEnded | SurveyAnswer | RecordStatus)
+Command = KickRouting | RedirectCall | HoldCaller | PlaceCallback

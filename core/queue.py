@@ -33,10 +33,12 @@ from core.ops import (
     CustomerWaits,
     Enqueue,
     KickRouting,
+    OfferTo,
     PlaceCallback,
     RedirectCall,
     Ringing,
     RingNoAnswer,
+    TransferEnded,
     Withdraw,
 )
 from core.turn import Turn
@@ -161,11 +163,30 @@ def connect(turn: Turn, item: Row | None, agent_id: str) -> None:
         log.info("offer of %s to %s is gone; back to the queue", turn.sid, agent_id)
         wait_in_queue(turn, turn.call["queue"])
         return
-    dial = Dial(action=turn.urls.connect_result(item["id"], agent_id), timeout=turn.rules.ring_timeout_s,
+    ring(turn, item["id"], agent_id)
+
+
+def ring(turn: Turn, item_id: str, agent_id: str) -> None:
+    """Dial the agent's softphone for the item; the Dial's action and the leg's status callback report back."""
+    dial = Dial(action=turn.urls.connect_result(item_id, agent_id), timeout=turn.rules.ring_timeout_s,
                 answer_on_bridge=True)
-    dial.client(agent_id, status_callback=turn.urls.agent_leg(item["id"], agent_id),
+    dial.client(agent_id, status_callback=turn.urls.agent_leg(item_id, agent_id),
                 status_callback_event="ringing answered completed", status_callback_method="POST")
     turn.response.append(dial)
+
+
+def transfer_reason(mode: str, sender: str, note: str | None) -> str:
+    """How a transferred call came to its agent: "cold transfer from olga: wants a refund"."""
+    return f"{mode} transfer from {sender}" + (f": {note}" if note else "")
+
+
+def routing_reason(item: Row) -> str:
+    """Why routing chose the agent, after who transferred the call if it was (the item's context says)."""
+    sent = (item.get("context") or {}).get("transfer")
+    if not sent:
+        return item["reason"]
+    said = transfer_reason(sent["mode"], sent["from"], sent["note"])
+    return item["reason"] if (item["reason"] or "").startswith(said) else f"{said}; {item['reason']}"
 
 
 def accept(turn: Turn, item: Row, agent_id: str, leg_sid: str | None) -> None:
@@ -173,10 +194,37 @@ def accept(turn: Turn, item: Row, agent_id: str, leg_sid: str | None) -> None:
     call = turn.call
     wait_s = seconds_since(item["entered_at"], turn.now)
     turn.do(Accept(item["id"], agent_id, call.sid))
-    call.set(agent_id=agent_id, connected_at=iso(turn.now), wait_s=wait_s, routing_reason=item["reason"])
+    call.set(agent_id=agent_id, connected_at=iso(turn.now), wait_s=wait_s, routing_reason=routing_reason(item))
     if leg_sid:
         call.set(agent_leg=leg_sid)
     call.log("connected", {"agent": agent_id, "wait_s": wait_s})
+
+
+def sent_on(call: Call, transfer: Row | None, agent_id: str) -> bool:
+    """Did ``agent_id`` transfer the call cold while talking on it (since they last answered it)?"""
+    return (transfer is not None and transfer["mode"] == "cold" and transfer["from_agent"] == agent_id
+            and transfer["created_at"] >= (call["connected_at"] or ""))
+
+
+def back_to_sender(turn: Turn, item_id: str, transfer: Row, sender: Row | None) -> bool:
+    """A cold transfer's colleague did not answer: ring the agent who transferred the call, if they can take it
+    (available, or in its wrap-up); False leaves the caller at their place in line."""
+    sender_id = transfer["from_agent"]
+    if sender is None or sender["presence"] not in ("available", "wrapup"):
+        return False
+    turn.do(OfferTo(item_id, sender_id, f"transfer to {transfer['to_agent']} not answered: back to {sender_id}",
+                    from_wrapup=True))
+    turn.call.log("transfer-back", {"agent": sender_id, "colleague": transfer["to_agent"]})
+    ring(turn, item_id, sender_id)
+    return True
+
+
+def hold_music(turn: Turn, *, first: bool) -> None:
+    """The caller on hold while their agent talks to a colleague (warm transfer): music, looped by <Redirect>."""
+    if first:
+        turn.say(turn.text("transfer_hold"))
+    turn.response.play(turn.urls.static(HOLD_MUSIC))
+    turn.response.redirect(turn.urls.transfer_hold(turn.sid, again=True))
 
 
 def agent_left(turn: Turn, agent: Row | None) -> None:
@@ -191,28 +239,43 @@ def agent_left(turn: Turn, agent: Row | None) -> None:
     turn.then(KickRouting())
 
 
-def agent_leg(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, status: str, leg_sid: str) -> None:
-    """Status of the agent's leg: ringing, answered (busy on the call), completed (wrap-up)."""
+def agent_leg(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, status: str, leg_sid: str,
+              transfer: Row | None = None) -> None:
+    """Status of the agent's leg: ringing, answered (busy on the call; a cold transfer to them done), completed
+    (wrap-up)."""
     if status == "ringing" and is_offered_to(item, agent_id):
         turn.do(Ringing(item["id"], agent_id))
     elif status == "in-progress" and is_offered_to(item, agent_id):
         accept(turn, item, agent_id, leg_sid)
+        if transfer is not None and transfer["state"] == "ringing" and transfer["to_agent"] == agent_id:
+            turn.do(TransferEnded(transfer["id"], "completed"))
+            turn.call.log("transfer-answered", {"agent": agent_id, "from": transfer["from_agent"]})
     elif status in TERMINAL_STATUSES:
         agent_left(turn, agent)
 
 
 def dial_ended(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, dial_status: str, call_status: str,
-               leg_sid: str | None = None) -> None:
-    """The Dial's action. Talked: survey. The agent's leg moved into the call's conference: the caller follows.
-    The caller hung up while it rang: nobody's fault. Not answered: the agent is not ready and the caller is back
-    in line at the same place."""
+               leg_sid: str | None = None, transfer: Row | None = None, sender: Row | None = None) -> None:
+    """The Dial's action. Talked: survey. The agent's leg moved into the call's conference: the caller follows (or
+    holds while their agent consults a colleague). The caller was moved on (a cold transfer): the agent's part is
+    over. The caller hung up while it rang: nobody's fault. Not answered: the agent is not ready and the caller is
+    back in line at the same place, or rings the agent who transferred them."""
     call = turn.call
     offered_here = is_offered_to(item, agent_id)
     callback_id = call["callback_id"] if call["direction"] == "outbound-api" else None
     caller_gone = call_status in TERMINAL_STATUSES
     on_call = agent is not None and agent["presence"] == "busy" and agent["current_call_sid"] == call.sid
     if dial_status == "completed" and conference.moving(call) and on_call and not caller_gone:
-        conference.caller_enters(turn, agent_id)
+        if transfer is not None and transfer["mode"] == "warm" and transfer["hold"] == "music" and transfer["state"] in (
+                "ringing", "consulting"):
+            call.log("caller-on-hold", {"agent": agent_id, "colleague": transfer["to_agent"]})
+            hold_music(turn, first=True)
+        else:
+            conference.caller_enters(turn, agent_id)
+        return
+    if dial_status == "completed" and not caller_gone and sent_on(call, transfer, agent_id):
+        agent_left(turn, agent)  # the caller went back in line or to a colleague (a cold transfer): not a hang-up
+        call.log("sender-left", {"agent": agent_id, "to_queue": transfer["to_queue"], "to_agent": transfer["to_agent"]})
         return
     if dial_status in ("completed", "answered"):
         if offered_here:  # the "answered" report of the agent's leg was lost: they did answer
@@ -238,6 +301,10 @@ def dial_ended(turn: Turn, item: Row | None, agent: Row | None, agent_id: str, d
     elif offered_here:
         turn.do(RingNoAnswer(item["id"], agent_id))
         call.log("ring-no-answer", {"agent": agent_id})
+        if transfer is not None and transfer["state"] == "ringing" and transfer["to_agent"] == agent_id:
+            turn.do(TransferEnded(transfer["id"], "no-answer"))
+            if back_to_sender(turn, item["id"], transfer, sender):
+                return
     if callback_id:  # the customer is on the line now: they wait like any caller, at the same place
         turn.do(CustomerWaits(callback_id, call.sid))
         call.fill(queued_at=iso(turn.now))

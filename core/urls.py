@@ -64,6 +64,22 @@ class Urls:
         """The conference's status callback (start, end, join, leave, mute, hold, modify)."""
         return self._url(f"{VOICE}/conference/events", call=call)
 
+    def conference_caller(self, call: str) -> str:
+        """Where the caller is redirected to rejoin the call's conference (after a warm transfer's hold)."""
+        return self._url(f"{VOICE}/conference/caller", call=call)
+
+    def transferred(self, call: str) -> str:
+        """Where a cold transfer redirects the caller: back in line at their place, or ringing the colleague."""
+        return self._url(f"{VOICE}/transfer/caller", call=call)
+
+    def transfer_hold(self, call: str, again: bool = False) -> str:
+        """The caller's hold music while the agent talks to a colleague (warm transfer), looped by <Redirect>."""
+        return self._url(f"{VOICE}/transfer/hold", call=call, again=1 if again else None)
+
+    def consult_leg(self, call: str, agent: str) -> str:
+        """Status callbacks of the colleague's leg into the call's conference (warm transfer)."""
+        return self._url(f"{VOICE}/transfer/leg", call=call, agent=agent)
+
     def monitor_leg(self, call: str, supervisor: str) -> str:
         """Status callbacks of a supervisor's leg into the call's conference (answered, completed)."""
         return self._url(f"{VOICE}/conference/monitor", call=call, supervisor=supervisor)

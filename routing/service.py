@@ -446,6 +446,68 @@ def outbound_missed(db: sqlite_utils.Database, agent_id: str, call_sid: str | No
             _set_agent(db, agent_id, Presence.AVAILABLE, now, keep_idle=True)
 
 
+def offer_to(db: sqlite_utils.Database, item_id: str, agent_id: str, reason: str, now: datetime,
+             *, from_wrapup: bool = False) -> None:
+    """Offer a waiting item to one named agent (a transfer to them, or back to its sender: ``from_wrapup`` lets a
+    sender in wrap-up take it); RoutingError 409 when they cannot take it now."""
+    with transaction(db):
+        row = _agent_row(db, agent_id)
+        presences = (Presence.AVAILABLE.value, Presence.WRAPUP.value) if from_wrapup else (Presence.AVAILABLE.value,)
+        if row["presence"] not in presences:
+            raise RoutingError(f"{agent_id} is {row['presence']}: they cannot take a call now", 409)
+        if row["presence"] == Presence.WRAPUP.value:
+            _set_agent(db, agent_id, Presence.AVAILABLE, now, keep_idle=True)
+        if not store.reserve(db, item_id, agent_id, iso(now), reason):
+            raise RoutingError(f"{item_id} cannot be offered to {agent_id} now", 409)
+        item = store.item(db, item_id)
+        store.add_event(db, iso(now), "offered", item_id=item_id, agent_id=agent_id, queue=item["queue"], reason=reason)
+
+
+def reserve_for_consult(db: sqlite_utils.Database, agent_id: str, call_sid: str, now: datetime) -> None:
+    """A colleague rung for a warm transfer of ``call_sid``: reserved (offered nothing else) while their phone rings."""
+    with transaction(db):
+        row = _agent_row(db, agent_id)
+        if row["presence"] != Presence.AVAILABLE.value:
+            raise RoutingError(f"{agent_id} is {row['presence']}: a colleague is asked when available", 409)
+        _set_agent(db, agent_id, Presence.RESERVED, now)
+        store.update_agent(db, agent_id, current_call_sid=call_sid, current_queue=None, current_item=None)
+        store.add_event(db, iso(now), "consult-ringing", agent_id=agent_id)
+
+
+def consult_answered(db: sqlite_utils.Database, agent_id: str, call_sid: str, now: datetime) -> None:
+    """The colleague answered the warm transfer: busy on the call (talking with the sender, the caller on hold)."""
+    with transaction(db):
+        if reserved_for(_agent_row(db, agent_id), call_sid):
+            store.update_agent(db, agent_id, presence=Presence.BUSY.value, presence_since=iso(now))
+            store.add_event(db, iso(now), "consult", agent_id=agent_id)
+
+
+def consult_missed(db: sqlite_utils.Database, agent_id: str, call_sid: str, now: datetime) -> None:
+    """The colleague did not answer the warm transfer: not ready, as for any ring-no-answer."""
+    with transaction(db):
+        if reserved_for(_agent_row(db, agent_id), call_sid):
+            _set_agent(db, agent_id, Presence.BREAK, now, not_ready_reason="ring-no-answer")
+            store.add_event(db, iso(now), "no-answer", agent_id=agent_id)
+
+
+def consult_taken(db: sqlite_utils.Database, agent_id: str, queue: str | None, now: datetime) -> None:
+    """The warm transfer completed: the colleague has the call, counted in ``queue`` (its wrap-up at the end)."""
+    with transaction(db):
+        store.update_agent(db, agent_id, current_queue=queue)
+        store.add_event(db, iso(now), "transfer-taken", agent_id=agent_id, queue=queue)
+
+
+def consult_dropped(db: sqlite_utils.Database, agent_id: str, call_sid: str, now: datetime) -> None:
+    """The colleague's part in a transfer that did not complete is over: available again (still ringing: keeping
+    their idle time; they talked: after that talk)."""
+    with transaction(db):
+        row = _agent_row(db, agent_id)
+        if reserved_for(row, call_sid):
+            _set_agent(db, agent_id, Presence.AVAILABLE, now, keep_idle=True)
+        elif row["presence"] == Presence.BUSY.value and row["current_call_sid"] == call_sid:
+            hang_up(db, agent_id, now)
+
+
 def _talk_ended(db: sqlite_utils.Database, row: dict[str, Any], now: datetime) -> None:
     """The "ended" event of a busy agent's call, with its talk time."""
     store.add_event(db, iso(now), "ended", item_id=row["current_item"], agent_id=row["id"], queue=row["current_queue"],
@@ -579,6 +641,13 @@ def queue_staffing(db: sqlite_utils.Database, queue: str) -> dict[str, Any] | No
         return None if row is None else {"refuse_unstaffed": False}
     staffed = [agent_from_row(agent) for agent in store.agents(db, presence=[p.value for p in STAFFED])]
     return {"refuse_unstaffed": True, "staffed": len(_eligible(_ladders(db), queue, staffed))}
+
+
+def free_for_queue(db: sqlite_utils.Database, queue: str) -> list[str]:
+    """The available agents who could take a caller of ``queue`` (unknown queue: RoutingError), idle longest first."""
+    rows = store.agents(db, presence=[Presence.AVAILABLE.value])
+    eligible = {agent.id for agent in _eligible(_ladders(db), queue, [agent_from_row(row) for row in rows])}
+    return [row["id"] for row in sorted(rows, key=lambda row: row["last_idle_at"] or "") if row["id"] in eligible]
 
 
 def _eligible(ladders: Ladders, queue: str, agents: list[Agent]) -> list[Agent]:

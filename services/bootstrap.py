@@ -16,6 +16,7 @@ from core.clock import Clock, utcnow
 from core.errors import ConfigError
 from core.language import parse_number_languages
 from core.policy import CallbackPolicy
+from core.queue import HOLD_MUSIC
 from core.stream_tokens import StreamTokens
 from core.turn import Env, Rules
 from core.urls import Urls
@@ -33,6 +34,7 @@ from services.uow import Store
 from speech import models
 from store.migrations import migrate
 from telephony.devices import LocalDevices
+from telephony.exceptions import TelephonyError
 from telephony.port import Telephony
 from telephony.twilio_rest import TwilioTelephony
 
@@ -63,12 +65,26 @@ class Services:
         return bool(self.config["LOCAL_MODE"])
 
     def run(self, commands: Iterable[ops.Command]) -> None:
-        """Carry out a committed transition's commands (webhooks only ask to wake routing)."""
+        """Carry out a committed transition's commands: wake routing, or move a caller (transfers)."""
         for command in commands:
             if isinstance(command, ops.KickRouting):
                 self.ticker.kick()
+            elif isinstance(command, ops.RedirectCall | ops.HoldCaller):
+                self._ask_platform(command)
             else:
                 raise TypeError(f"{type(command).__name__} is the routing ticker's to carry out")
+
+    def _ask_platform(self, command: ops.RedirectCall | ops.HoldCaller) -> None:
+        """A webhook's request to the platform (a caller moved back to their agent, or off hold); a refusal is logged:
+        the committed change stands, and the caller's own next report settles the call."""
+        try:
+            if isinstance(command, ops.RedirectCall):
+                self.telephony.redirect(command.call_sid, command.url)
+            else:
+                self.telephony.update_participant(command.conference, command.call_sid, hold=command.hold,
+                                                  hold_url=self.env.urls.static(HOLD_MUSIC) if command.hold else None)
+        except TelephonyError as exc:
+            log.warning("%s: %s", command, exc)
 
     def start_background(self) -> None:
         """The threads of a serving process (never of a CLI command or a test client): the routing ticker with

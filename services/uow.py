@@ -26,7 +26,7 @@ from core.model import Call
 from core.policy import CallbackPolicy
 from core.turn import Env, Turn
 from routing import service as routing
-from store import calls, dialect, monitors
+from store import calls, dialect, monitors, transfers
 from store import routing as routing_store
 from store.db import connect, snapshot, transaction
 from store.exceptions import StoreError, StoreUnavailable
@@ -175,6 +175,16 @@ def _survey(unit: UnitOfWork, op: ops.SurveyAnswer, now: datetime, call: Call | 
         call.log("survey", {"question": op.question, "score": op.score})
 
 
+def _consult_answered(unit: UnitOfWork, op: ops.ConsultAnswered, now: datetime, call: Call | None) -> None:
+    routing.consult_answered(unit.db, op.agent_id, op.call_sid, now)
+    transfers.change(unit.db, op.transfer_id, state="consulting", answered_at=iso(now))
+
+
+def _consult_missed(unit: UnitOfWork, op: ops.ConsultMissed, now: datetime, call: Call | None) -> None:
+    routing.consult_missed(unit.db, op.agent_id, op.call_sid, now)
+    transfers.change(unit.db, op.transfer_id, state="no-answer", ended_at=iso(now))
+
+
 APPLY: dict[type, Applier] = {
     ops.NewCaller: _new_caller,
     ops.CallerLanguage: lambda unit, op, now, call: calls.set_caller_language(unit.db, call["caller_id"], op.language),
@@ -197,6 +207,13 @@ APPLY: dict[type, Applier] = {
     ops.CancelCallback: lambda unit, op, now, call: callbacks.cancel(unit.db, op.callback_id, now, op.reason),
     ops.MonitorJoined: lambda unit, op, now, call: monitors.joined(unit.db, op.call_sid, op.supervisor_id, iso(now)),
     ops.MonitorEnded: lambda unit, op, now, call: monitors.end(unit.db, op.call_sid, op.supervisor_id, iso(now)),
+    ops.OfferTo: lambda unit, op, now, call: routing.offer_to(unit.db, op.item_id, op.agent_id, op.reason, now,
+                                                              from_wrapup=op.from_wrapup),
+    ops.ConsultAnswered: _consult_answered,
+    ops.ConsultMissed: _consult_missed,
+    ops.ConsultDropped: lambda unit, op, now, call: routing.consult_dropped(unit.db, op.agent_id, op.call_sid, now),
+    ops.TransferEnded: lambda unit, op, now, call: transfers.change(unit.db, op.transfer_id, state=op.state,
+                                                                    ended_at=iso(now)),
     ops.SurveyAnswer: _survey,
     ops.RecordStatus: lambda unit, op, now, call: calls.record_status(unit.db, op.call_sid, op.status, op.duration_s),
 }

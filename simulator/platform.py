@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
@@ -680,7 +680,10 @@ class Platform:
         raise Hangup()
 
     def _verb_redirect(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, None]:
-        return self.url(verb.text), verb.attr("method", "POST"), None
+        target = self.url(verb.text)
+        if urlsplit(target).path == urlsplit(doc_url).path:  # a document that loops (hold music): a pass takes time
+            self._sleep(call, 0, floor=self.queue_poll_s)
+        return target, verb.attr("method", "POST"), None
 
     def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str, rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
         inputs = set(verb.attr("input", "dtmf").split())

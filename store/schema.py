@@ -308,9 +308,15 @@ def m017_leases(db: sqlite_utils.Database) -> None:
 
 @migration
 def m018_conferences(db: sqlite_utils.Database) -> None:
-    """A call's bridge moved into a conference (so a third party can join), and supervisors monitoring calls."""
+    """A call's bridge moved into a conference (so a third party can join), supervisors monitoring calls, and
+    transfers from one agent to a colleague or a queue."""
     db["calls"].add_column("agent_leg", str)  # the agent's leg of the <Dial> (its CallSid)
     db["calls"].add_column("conference", str)  # set when the call is moved into its conference; then its SID
     db["monitors"].create({"id": int, "call_sid": str, "supervisor_id": str, "mode": str, "leg_sid": str,
                            "started_at": str, "joined_at": str, "ended_at": str}, pk="id")
     db.execute("CREATE UNIQUE INDEX monitors_open ON monitors (call_sid, supervisor_id) WHERE ended_at IS NULL")
+    db["transfers"].create({"id": int, "call_sid": str, "from_agent": str, "to_agent": str, "to_queue": str,
+                            "from_queue": str, "mode": str, "note": str, "state": str, "leg_sid": str, "hold": str,
+                            "created_at": str, "answered_at": str, "ended_at": str}, pk="id")
+    db.execute("CREATE UNIQUE INDEX transfers_open ON transfers (call_sid) WHERE ended_at IS NULL")
+    db["transfers"].create_index(["created_at"])

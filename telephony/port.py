@@ -60,9 +60,11 @@ class Telephony(Protocol):
         """Ring ``to`` into the conference named ``conference`` (made if new, reporting ``room_events`` to
         ``room_callback``); it never ends the room on leaving."""
 
-    def update_participant(self, conference: str, participant: str, *, muted: bool, coaching: bool,
-                           call_sid_to_coach: str | None) -> None:
-        """Mute, unmute or (un)coach a participant (by call SID or label); CallNotInProgress when it is gone."""
+    def update_participant(self, conference: str, participant: str, *, muted: bool | None = None,
+                           hold: bool | None = None, hold_url: str | None = None, coaching: bool | None = None,
+                           call_sid_to_coach: str | None = None, end_conference_on_exit: bool | None = None) -> None:
+        """Change a participant (by call SID or label; None: unchanged): mute, hold with music, coach, whether their
+        leaving ends the room. CallNotInProgress when it is gone."""
 
     def remove_participant(self, conference: str, participant: str) -> None:
         """Take a participant out of the conference; CallNotInProgress when it is gone already."""

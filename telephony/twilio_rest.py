@@ -77,10 +77,15 @@ class TwilioTelephony:
             end_conference_on_exit=False))
         return Participant(added.call_sid, added.conference_sid)
 
-    def update_participant(self, conference: str, participant: str, *, muted: bool, coaching: bool,
-                           call_sid_to_coach: str | None) -> None:
-        self._ask(f"update {participant} in {conference}", lambda: self.client.conferences(conference).participants(
-            participant).update(muted=muted, coaching=coaching, call_sid_to_coach=call_sid_to_coach))
+    def update_participant(self, conference: str, participant: str, *, muted: bool | None = None,
+                           hold: bool | None = None, hold_url: str | None = None, coaching: bool | None = None,
+                           call_sid_to_coach: str | None = None, end_conference_on_exit: bool | None = None) -> None:
+        changes = {"muted": muted, "hold": hold, "hold_url": hold_url, "hold_method": "GET" if hold_url else None,
+                   "coaching": coaching, "call_sid_to_coach": call_sid_to_coach,
+                   "end_conference_on_exit": end_conference_on_exit}
+        given = {name: value for name, value in changes.items() if value is not None}
+        self._ask(f"update {participant} in {conference}",
+                  lambda: self.client.conferences(conference).participants(participant).update(**given))
 
     def remove_participant(self, conference: str, participant: str) -> None:
         self._ask(f"remove {participant} from {conference}",

@@ -47,6 +47,23 @@ def agent() -> Response:
     return respond(svc, decide, sid=sid)
 
 
+@bp.post("/caller")
+def caller() -> Response:
+    """The caller, redirected from hold music back into the call's conference (a warm transfer ended)."""
+    svc = services()
+    sid = form.call_sid(form.params())
+
+    def decide(db: sqlite_utils.Database) -> Turn:
+        turn = make_turn(svc, known_call(db, sid), db)
+        if turn.call.ended:
+            turn.response.hangup()
+        else:
+            conference.caller_enters(turn, turn.call["agent_id"])
+        return turn
+
+    return respond(svc, decide)
+
+
 @bp.post("/result")
 def result() -> Response:
     """The caller's conference Dial ended: the room ended (the agent left) or the caller hung up."""

@@ -30,7 +30,7 @@ from core.queue import Wait
 from core.turn import Turn
 from routing import service as routing
 from services.bootstrap import Services
-from store import calls
+from store import calls, transfers
 from store import routing as routing_store
 from store.exceptions import StoreUnavailable
 from voice import form
@@ -287,8 +287,10 @@ def connect_result() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, sid), db)
+        transfer = transfers.latest(db, sid)
+        sender = routing_store.agent(db, transfer["from_agent"]) if transfer else None
         queue.dial_ended(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, dial_status,
-                         call_status, leg)
+                         call_status, leg, transfer, sender)
         return turn
 
     return respond(svc, decide)
@@ -308,7 +310,8 @@ def agent_leg() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, parent), db)
-        queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status, leg)
+        queue.agent_leg(turn, routing_store.item(db, item_id), routing_store.agent(db, agent), agent, status, leg,
+                        transfers.open_for(db, parent))
         return turn
 
     return respond(svc, decide, sid=parent, answer=no_content)

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file
-from werkzeug.exceptions import BadRequest, Conflict, Forbidden
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound
 
 from core import calls as lifecycle
 from core.clock import iso, parse_time
 from core.conference import MONITOR_MODES
 from core.constants import LANGUAGES
 from core.numbers import callable_number, required
+from core.transfer import MAX_NOTE_CHARS, TRANSFER_MODES
 from routing import desk, reports, service, staffing
-from services import monitor, outbound
-from store import calls, privacy, voicemails
+from services import monitor, outbound, transfer
+from store import calls, privacy, transfers, voicemails
 from store import desk as store_desk
 from store import routing as store_routing
 from store.db import transaction
@@ -60,6 +61,7 @@ def call_context(db: Any, sid: str) -> dict[str, Any]:
         "history": calls.caller_history(db, call["caller_id"], before_sid=sid) if call["caller_id"] else [],
         "open_orders": calls.open_orders(db, call["caller_id"]) if call["caller_id"] else [],
         "callback_for": _original_call(db, call),
+        "transfer": _transfer_json(latest) if (latest := transfers.latest(db, sid)) else None,
     }
 
 
@@ -112,6 +114,48 @@ def call_out() -> Response:
         raise BadRequest("queue is the name of a queue")
     sid = outbound.place(svc, current_user()["id"], number, queue)
     return jsonify(call_sid=sid, to=number), 201
+
+
+@bp.post("/calls/<sid>/transfer")
+@allow("agent")
+def transfer_call(sid: str) -> Response:
+    """Hand the call you are talking on to a queue or a colleague: ``{"to_queue": name}`` or ``{"to_agent": id}``,
+    ``"mode": "cold" | "warm"``, and a ``note`` for whoever takes it."""
+    data = body()
+    to_queue, to_agent, mode, note = data.get("to_queue"), data.get("to_agent"), data.get("mode", "cold"), data.get("note") or ""
+    if (to_queue is None) == (to_agent is None) or not isinstance(to_queue or to_agent, str) or len(to_queue or to_agent) > MAX_REASON_CHARS:
+        raise BadRequest("give either to_queue (a queue's name) or to_agent (a colleague's id)")
+    if mode not in TRANSFER_MODES:
+        raise BadRequest(f"mode must be one of {', '.join(TRANSFER_MODES)}")
+    if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
+        raise BadRequest(f"note is text of at most {MAX_NOTE_CHARS} characters")
+    row = transfer.start(services(), current_user()["id"], sid, to_queue=to_queue, to_agent=to_agent, mode=mode,
+                         note=note.strip())
+    return jsonify(_transfer_json(row))
+
+
+@bp.post("/calls/<sid>/transfer/<action>")
+@allow("agent")
+def end_transfer(sid: str, action: str) -> Response:
+    """Complete the warm transfer (the caller to the colleague; you leave), or cancel it (back to the caller)."""
+    steps = {"complete": transfer.complete, "cancel": transfer.cancel}
+    if action not in steps:
+        raise NotFound("a warm transfer can be completed or canceled")
+    return jsonify(_transfer_json(steps[action](services(), current_user()["id"], sid)))
+
+
+def _transfer_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in ("id", "call_sid", "mode", "from_agent", "to_agent", "to_queue", "note", "state")}
+
+
+@bp.get("/colleagues")
+@allow("agent")
+def colleagues() -> Response:
+    """Whom a call can be transferred to: the other agents (with their state) and the queues."""
+    db, me = services().store.db(), current_user()["id"]
+    agents = [{"id": a["id"], "name": a["name"], "presence": a["presence"]}
+              for a in store_routing.agents(db) if a["id"] != me and a["role"] == "agent"]
+    return jsonify(agents=agents, queues=[q["name"] for q in store_routing.queues(db)])
 
 
 @bp.post("/calls/<sid>/monitor")

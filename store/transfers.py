@@ -1,0 +1,34 @@
+"""Transfers of calls from one agent to a colleague or a queue: one row each (who, to whom, why, how it went)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from store.db import fetch_all, one
+
+OPEN = ("ringing", "consulting")  # a transfer still under way (ended_at is NULL)
+
+
+def open_for(db: sqlite_utils.Database, call_sid: str) -> dict[str, Any] | None:
+    """The call's transfer under way, if any."""
+    return one(db, "SELECT * FROM transfers WHERE call_sid = ? AND ended_at IS NULL", [call_sid])
+
+
+def latest(db: sqlite_utils.Database, call_sid: str) -> dict[str, Any] | None:
+    """The call's last transfer (what the receiving agent's screen pop says: who, why)."""
+    return one(db, "SELECT * FROM transfers WHERE call_sid = ? ORDER BY id DESC LIMIT 1", [call_sid])
+
+
+def of_call(db: sqlite_utils.Database, call_sid: str) -> list[dict[str, Any]]:
+    return fetch_all(db, "SELECT * FROM transfers WHERE call_sid = ? ORDER BY id", [call_sid])
+
+
+def start(db: sqlite_utils.Database, **row: Any) -> int:
+    """A new transfer (``ended_at`` set when it is done at once: a cold transfer to a queue)."""
+    return db["transfers"].insert(row).last_pk
+
+
+def change(db: sqlite_utils.Database, transfer_id: int, **columns: Any) -> None:
+    db["transfers"].update(transfer_id, columns)
