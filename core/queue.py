@@ -192,12 +192,12 @@ def routing_reason(item: Row) -> str:
 def accept(turn: Turn, item: Row, agent_id: str, leg_sid: str | None) -> None:
     """The agent answered: busy on this call; the call records who, after how long, why them, and their leg."""
     call = turn.call
-    wait_s = seconds_since(item["entered_at"], turn.now)
     turn.do(Accept(item["id"], agent_id, call.sid))
-    call.set(agent_id=agent_id, connected_at=iso(turn.now), wait_s=wait_s, routing_reason=routing_reason(item))
+    call.set(agent_id=agent_id, connected_at=iso(turn.now), routing_reason=routing_reason(item))
+    call.fill(wait_s=seconds_since(item["entered_at"], turn.now))  # (a transferred call keeps its first wait)
     if leg_sid:
         call.set(agent_leg=leg_sid)
-    call.log("connected", {"agent": agent_id, "wait_s": wait_s})
+    call.log("connected", {"agent": agent_id, "wait_s": seconds_since(item["entered_at"], turn.now)})
 
 
 def sent_on(call: Call, transfer: Row | None, agent_id: str) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core import conference, queue
-from core.clock import parse_time
+from core.clock import iso, parse_time
 from core.constants import TERMINAL_STATUSES
 from core.ops import (
     ConsultAnswered,
@@ -47,10 +47,11 @@ def reason(transfer: Row) -> str:
     return queue.transfer_reason(transfer["mode"], transfer["from_agent"], transfer["note"])
 
 
-def context(call_context: Mapping[str, Any], transfer: Row) -> dict[str, Any]:
-    """The routing item's context of a transferred call: what the caller said, and who transferred it why."""
+def context(call_context: Mapping[str, Any], transfer: Row, at: str) -> dict[str, Any]:
+    """The routing item's context of a transferred call: what the caller said, who transferred it why, and when
+    (its wait for the next answer starts then; its place in line is the one it first had)."""
     return {**call_context, "transfer": {"from": transfer["from_agent"], "note": transfer["note"],
-                                         "mode": transfer["mode"], "from_queue": transfer["from_queue"]}}
+                                         "mode": transfer["mode"], "from_queue": transfer["from_queue"], "at": at}}
 
 
 def arrived(turn: Turn, transfer: Row | None, colleague: Row | None, sender: Row | None) -> None:
@@ -65,8 +66,8 @@ def arrived(turn: Turn, transfer: Row | None, colleague: Row | None, sender: Row
         return
     name = transfer["to_queue"] or call["queue"]
     entered = parse_time(call["queued_at"]) or turn.now
-    turn.do(Enqueue(call.sid, name, turn.language, 0, call["caller_id"], context(queue.context_of(call), transfer),
-                    entered_at=entered))
+    turn.do(Enqueue(call.sid, name, turn.language, 0, call["caller_id"],
+                    context(queue.context_of(call), transfer, iso(turn.now)), entered_at=entered))
     call.set(queue=name)
     turn.say(turn.text("transferring"))
     if transfer["to_queue"]:

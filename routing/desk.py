@@ -35,7 +35,7 @@ from routing.exceptions import RoutingError
 from routing.model import MANUAL, check_level
 from store import alerts as store_alerts
 from store import desk as store
-from store import monitors
+from store import monitors, transfers
 from store import routing as store_routing
 from store.db import transaction
 
@@ -144,7 +144,10 @@ def agent_snapshot(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any]:
                 "mode": m["mode"]}
                for m in (monitors.on_call(db, row["current_call_sid"]) if row["current_call_sid"] else [])
                if m["mode"] in HEARD_BY_AGENT and m["joined_at"]]  # (a supervisor who only listens is not shown)
-    return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id), "supervisors": on_line}
+    moving = transfers.open_involving(db, agent_id)
+    return {"agent": {k: row[k] for k in AGENT_FIELDS}, "offer": store.offer_for(db, agent_id), "supervisors": on_line,
+            "transfer_out": next((t for t in moving if t["from_agent"] == agent_id), None),
+            "transfer_in": next((t for t in moving if t["to_agent"] == agent_id), None)}
 
 
 def set_skills(db: sqlite_utils.Database, agent_id: str, skills: Mapping[str, Any], now: datetime) -> dict[str, int]:

@@ -3,9 +3,14 @@
 Every figure comes from the append-only routing events (and the callbacks and survey answers), counted in the
 interval in which it happened:
 
-- **offered**: callers who entered the queue (``enqueued``);
+- **offered**: callers who entered the queue (``enqueued``); a call transferred into a queue is offered there too,
+  but a call transferred back into a queue it was in is not offered there again (``requeued``);
 - **answered**: items an agent answered (``accepted``), of which **within target**: after a wait of at most the
-  queue's ``sl_target_s``; **ASA**: their mean wait;
+  queue's ``sl_target_s``; **ASA**: their mean wait. A transferred call counts once in each queue it was answered
+  in: answered again in the same queue (``answered-again``) it is not counted again there, and a warm transfer
+  is not a new answer; per agent, every call they answered counts;
+- **transferred**: calls handed to another queue or colleague that reached them (cold transfers, warm transfers
+  completed), counted in the queue they left and for the agent who sent them;
 - **abandoned**: callers who hung up while waiting (or while an agent's phone rang), and **abandon wait**: how long
   they had waited before giving up;
 - **service level**: within target / (answered + abandoned), as the live monitor counts it;
@@ -38,10 +43,10 @@ from store import routing as store_routing
 INTERVALS = {"15": 15, "30": 30, "60": 60, "day": None}
 MAX_DAYS = 92
 QUEUE_COLUMNS = ("offered", "answered", "within_target", "abandoned", "abandon_wait_s", "service_level", "asa_s",
-                 "handled", "talk_s", "wrap_s", "aht_s", "callbacks_requested", "callbacks_completed", "callbacks_failed",
-                 "survey_score", "survey_answers")
-AGENT_COLUMNS = ("answered", "outbound", "handled", "talk_s", "wrap_s", "aht_s", "staffed_s", "working_s", "occupancy", "survey_score",
-                 "survey_answers")
+                 "handled", "talk_s", "wrap_s", "aht_s", "transferred", "callbacks_requested", "callbacks_completed",
+                 "callbacks_failed", "survey_score", "survey_answers")
+AGENT_COLUMNS = ("answered", "outbound", "transferred", "handled", "talk_s", "wrap_s", "aht_s", "staffed_s", "working_s",
+                 "occupancy", "survey_score", "survey_answers")
 
 
 def local_date(moment: datetime, timezone: str) -> date:
@@ -130,6 +135,10 @@ def report(db: sqlite_utils.Database, period: Period, now: datetime, *, by: str 
     for row in store.callbacks(db, start, end):
         if by == "queue" and (queue is None or row["queue"] == queue):
             _count_callback(tallies, period, row)
+    for made in store.transfers(db, start, end):
+        owner = made["from_queue"] if by == "queue" else made["from_agent"]
+        if owner and (by == "agent" or queue is None or owner == queue):
+            tallies[(period.bucket(parse_time(made["created_at"])), owner)].add("transferred")
     for answer in store.survey_scores(db, start, end):
         owner = answer["queue"] if by == "queue" else answer["agent_id"]
         if owner and (by == "agent" or queue is None or owner == queue):
@@ -169,7 +178,8 @@ def _timeline(db: sqlite_utils.Database, period: Period, events: list[dict], now
 def _state_after(event: dict) -> str | None:
     """The agent's state once this event happened (None: unchanged)."""
     return {"presence": event["reason"], "offered": Presence.RESERVED, "accepted": Presence.BUSY,
-            "dialing": Presence.RESERVED, "outbound": Presence.BUSY}.get(event["kind"])
+            "answered-again": Presence.BUSY, "dialing": Presence.RESERVED, "outbound": Presence.BUSY,
+            "consult-ringing": Presence.RESERVED, "consult": Presence.BUSY}.get(event["kind"])
 
 
 def _spent(period: Period, agent: str, current: str | None, start: datetime, end: datetime):
@@ -207,8 +217,8 @@ def _count_handled(tally: Tally, event: dict) -> None:
 
 
 def _count_agent(tally: Tally, kind: str, event: dict) -> None:
-    if kind in ("accepted", "outbound"):
-        tally.add("answered" if kind == "accepted" else "outbound")
+    if kind in ("accepted", "answered-again", "outbound"):
+        tally.add("outbound" if kind == "outbound" else "answered")
     elif kind == "ended":
         _count_handled(tally, event)
     elif kind == "state":
@@ -240,7 +250,8 @@ def _row(bucket: datetime, owner: str, tally: Tally, by: str, queues: dict, name
             "abandoned": int(c["abandoned"]), "abandon_wait_s": tally.mean("abandon_wait"),
             "service_level": round(c["within_target"] / handled, 3) if handled else None,
             "asa_s": tally.mean("wait"), "handled": len(tally.waits.get("talk", [])), "talk_s": tally.mean("talk"), "wrap_s": tally.mean("wrap"),
-            "aht_s": tally.mean("handle"), "callbacks_requested": int(c["callbacks_requested"]),
+            "aht_s": tally.mean("handle"), "transferred": int(c["transferred"]),
+            "callbacks_requested": int(c["callbacks_requested"]),
             "callbacks_completed": int(c["callbacks_completed"]), "callbacks_failed": int(c["callbacks_failed"]),
             **common,
         }
@@ -249,7 +260,8 @@ def _row(bucket: datetime, owner: str, tally: Tally, by: str, queues: dict, name
         if owner not in names:
             return None
         figures = {
-            "answered": int(c["answered"]), "outbound": int(c["outbound"]), "handled": len(tally.waits.get("talk", [])), "talk_s": tally.mean("talk"), "wrap_s": tally.mean("wrap"),
+            "answered": int(c["answered"]), "outbound": int(c["outbound"]), "transferred": int(c["transferred"]),
+            "handled": len(tally.waits.get("talk", [])), "talk_s": tally.mean("talk"), "wrap_s": tally.mean("wrap"),
             "aht_s": tally.mean("handle"), "staffed_s": round(c["staffed_s"], 1), "working_s": round(c["working_s"], 1),
             "occupancy": round(c["working_s"] / c["staffed_s"], 3) if c["staffed_s"] else None, **common,
         }

@@ -125,7 +125,8 @@ def enqueue_call(
             "context": context or {},
         }
         store.insert_item(db, row)
-        store.add_event(db, iso(now), "enqueued", item_id=call_sid, queue=queue)
+        again = store.happened_before(db, call_sid, queue, "enqueued")  # (transferred back into it: offered once)
+        store.add_event(db, iso(now), "requeued" if again else "enqueued", item_id=call_sid, queue=queue)
         return item_from_row(store.item(db, call_sid))
 
 
@@ -263,15 +264,16 @@ def accept(
     Returns the wait in seconds."""
     with transaction(db):
         row = _offered_item(db, item_id, agent_id)
-        wait_s = seconds_since(row["entered_at"], now)
+        wait_s = seconds_since(waiting_since(row), now)
         store.delete_item(db, item_id)
         store.update_agent(
             db, agent_id, presence=Presence.BUSY.value, presence_since=iso(now), current_call_sid=call_sid or row["call_sid"]
         )
+        again = store.happened_before(db, item_id, row["queue"], "accepted")  # (a transferred call: answered once)
         store.add_event(
             db,
             iso(now),
-            "accepted",
+            "answered-again" if again else "accepted",
             item_id=item_id,
             agent_id=agent_id,
             queue=row["queue"],
@@ -279,6 +281,11 @@ def accept(
             reason=row["reason"],
         )
     return wait_s
+
+
+def waiting_since(item: dict[str, Any]) -> str:
+    """When the item's wait for this answer began: its entry in the line, or its transfer (which kept its place)."""
+    return (item["context"].get("transfer") or {}).get("at") or item["entered_at"]
 
 
 def ring_no_answer(db: sqlite_utils.Database, item_id: str, agent_id: str, now: datetime) -> None:

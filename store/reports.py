@@ -13,7 +13,8 @@ import sqlite_utils
 from store.db import fetch_all
 
 # The routing events a report counts (see routing.reports for what each becomes).
-REPORT_KINDS = ("enqueued", "offered", "accepted", "abandoned", "ended", "presence", "dialing", "outbound")
+REPORT_KINDS = ("enqueued", "offered", "accepted", "answered-again", "abandoned", "ended", "presence", "dialing", "outbound",
+                "consult-ringing", "consult")
 
 
 def events(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
@@ -43,6 +44,12 @@ def survey_scores(db: sqlite_utils.Database, start: str, end: str) -> list[dict[
     """Survey answers given within the range, with the queue and agent of their call."""
     return fetch_all(db, """SELECT s.at, s.score, c.queue, c.agent_id FROM survey_answers s
                             JOIN calls c ON c.sid = s.call_sid WHERE s.at >= ? AND s.at < ?""", [start, end])
+
+
+def transfers(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Transfers made from ``start`` to ``end`` that reached the queue or colleague (completed)."""
+    return fetch_all(db, "SELECT created_at, from_queue, from_agent, mode FROM transfers "
+                         "WHERE created_at >= ? AND created_at < ? AND state = 'completed' ORDER BY id", [start, end])
 
 
 def agent_names(db: sqlite_utils.Database) -> dict[str, str]:

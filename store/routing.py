@@ -257,6 +257,12 @@ def recent_talk_times(db: sqlite_utils.Database, queue: str, limit: int) -> list
     return [row["seconds"] for row in rows]
 
 
+def happened_before(db: sqlite_utils.Database, item_id: str, queue: str, kind: str) -> bool:
+    """Has the item had a ``kind`` event in ``queue`` (a transferred call back in a queue it was in)?"""
+    return one(db, "SELECT 1 AS yes FROM routing_events WHERE item_id = ? AND kind = ? AND queue = ? LIMIT 1",
+               [item_id, kind, queue]) is not None
+
+
 def answer_counts(db: sqlite_utils.Database, queue: str, since: str, target_s: float) -> dict[str, int]:
     """Since ``since``: items answered, answered within ``target_s``, abandoned."""
     return one(

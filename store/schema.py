@@ -320,3 +320,4 @@ def m018_conferences(db: sqlite_utils.Database) -> None:
                             "created_at": str, "answered_at": str, "ended_at": str}, pk="id")
     db.execute("CREATE UNIQUE INDEX transfers_open ON transfers (call_sid) WHERE ended_at IS NULL")
     db["transfers"].create_index(["created_at"])
+    db["routing_events"].create_index(["item_id", "kind"])  # (was this call answered in this queue before?)

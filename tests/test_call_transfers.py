@@ -8,10 +8,13 @@ import json
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from routing import admin
 from tests.conftest import ROOT, new_number, wait_until
-from tests.web_support import PASSWORD, now, signed_in, start_web_server
+from tests.web_support import PASSWORD, browser_fixture, now, shot, sign_in, signed_in, start_web_server  # noqa: F401
+
+WAIT_MS = 15_000
 
 TALK_S = 120  # agents talk until the test hangs up their phone
 COLLEAGUES = {
@@ -119,8 +122,9 @@ def test_a_cold_transfer_to_a_queue_keeps_the_callers_place_and_everything_they_
     wait_until(lambda: web.query("SELECT state FROM queue_items WHERE id = ?", [sid]))
     item = web.query("SELECT * FROM queue_items WHERE id = ?", [sid])[0]
     assert item["queue"] == "orders" and item["entered_at"] == before["queued_at"]  # the place they first had
-    assert json.loads(item["context"])["transfer"] == {"from": "olga", "note": "wants to change the delivery address",
-                                                       "mode": "cold", "from_queue": "billing"}
+    sent = json.loads(item["context"])["transfer"]
+    assert sent.pop("at") > before["connected_at"]  # (the wait for the next answer starts here)
+    assert sent == {"from": "olga", "note": "wants to change the delivery address", "mode": "cold", "from_queue": "billing"}
     assert json.loads(item["context"])["path"] == json.loads(before["path"])
     wait_until(lambda: agent_row(web, "olga")["presence"] in ("wrapup", "available"))
     assert [t["state"] for t in transfer_rows(web, sid)] == ["completed"]
@@ -229,3 +233,45 @@ def test_transfers_refuse_what_cannot_be_done(web, olga_talking):
     assert signed_in(web, "ivan").post(f"/api/calls/{sid}/transfer", json={"to_queue": "orders"}).status_code == 409
     assert signed_in(web, "sam").post(f"/api/calls/{sid}/transfer", json={"to_queue": "orders"}).status_code == 403
     assert transfer_rows(web, sid) == [] and talking_to(web, "olga", sid)
+
+
+def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(web, browser):
+    olga_page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+    ivan_page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+    sign_in(olga_page, web, "olga")
+    sign_in(ivan_page, web, "ivan")
+    expect(olga_page.locator("#live")).to_have_text("Live", timeout=WAIT_MS)
+    expect(ivan_page.locator("#live")).to_have_text("Live", timeout=WAIT_MS)
+    for agent_id in ("olga", "ivan"):
+        phone(web, agent_id)  # (their pages made their phones manual: these answer by themselves)
+        available(web, agent_id)
+    sid = web.start_call(new_number(), [{"keys": "2"}])
+    wait_until(lambda: talking_to(web, "olga", sid) or talking_to(web, "ivan", sid))
+    sender, colleague = ("olga", "ivan") if talking_to(web, "olga", sid) else ("ivan", "olga")
+    pages = {"olga": olga_page, "ivan": ivan_page}
+    page = pages[sender]
+    try:
+        form = page.locator("#transfer-form")
+        expect(form).to_be_visible(timeout=WAIT_MS)
+        name, sender_name = ({"olga": "Olga Smirnova", "ivan": "Ivan Orlov"}[who] for who in (colleague, sender))
+        page.locator("#transfer-to").select_option(label=f"{name} (available)")
+        page.get_by_label("Talk to them first (warm)").check()
+        page.get_by_label("Note for whoever takes the call").fill("asks about a double charge")
+        form.get_by_role("button", name="Transfer").click()
+        expect(page.locator("#consult-status")).to_have_text(f"You are talking with {name}; the caller is on hold.",
+                                                             timeout=WAIT_MS)
+        other = pages[colleague]
+        expect(other.locator("#phone-status")).to_contain_text("is telling you about the call", timeout=WAIT_MS)
+        expect(other.locator('#pop [data-field="transfer"]')).to_have_text(
+            f"by {sender_name} (warm): asks about a double charge", timeout=WAIT_MS)
+        page.screenshot(path=str(shot("agent-transfer.png")), full_page=True)
+        page.get_by_role("button", name="Complete the transfer").click()
+        expect(page.locator("#presence")).not_to_have_text("on a call", timeout=WAIT_MS)
+        wait_until(lambda: talking_to(web, colleague, sid) and call_row(web, sid)["agent_id"] == colleague)
+        expect(other.locator("#consult")).to_be_hidden()
+        expect(other.locator("#transfer-form")).to_be_visible(timeout=WAIT_MS)  # they may pass it on in turn
+    finally:
+        hang_up(web, sid)
+        for agent_id in ("olga", "ivan"):
+            wait_until(lambda: agent_row(web, agent_id)["presence"] not in ("busy", "reserved"), timeout=30)  # noqa: B023
+            signed_in(web, agent_id).post("/api/presence", json={"presence": "offline"})

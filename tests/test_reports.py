@@ -1,5 +1,6 @@
 """Historical reports and staffing advice against the real server: a week of calls over two queues (answered,
-abandoned, callbacks asked for, completed and failed, survey answers) is seeded as the routing code records it
+abandoned, transferred to the other queue or to a colleague in the same one, callbacks asked for, completed and
+failed, survey answers) is seeded as the routing code records it
 (routing events, callbacks, survey answers); every figure of the JSON, the CSV and the rendered page equals this
 test's own SQL over the same rows, in the center's time zone (Europe/Moscow, UTC+3). The staffing advice, on a
 seeded history of 100 calls in a half hour of 180 s each, matches Erlang C's reference case: 14 agents."""
@@ -53,16 +54,19 @@ class Week:
         self.callbacks: list[dict] = []
         self.calls: list[dict] = []
         self.surveys: list[dict] = []
+        self.transfers: list[dict] = []
 
     def event(self, at: datetime, kind: str, **fields) -> None:
         self.events.append({"at": stamp(at), "kind": kind, **fields})
 
-    def handled(self, agent: str, queue: str, item: str, entered: datetime, wait: int, talk: int, wrap: int) -> datetime:
-        """One answered call; when its agent is free again."""
+    def handled(self, agent: str, queue: str, item: str, entered: datetime, wait: int, talk: int, wrap: int,
+                again: bool = False) -> datetime:
+        """One answered call (``again``: transferred back into a queue it was answered in); when its agent is free."""
         answered = entered + timedelta(seconds=wait)
-        self.event(entered, "enqueued", item_id=item, queue=queue)
+        self.event(entered, "requeued" if again else "enqueued", item_id=item, queue=queue)
         self.event(answered, "offered", item_id=item, agent_id=agent, queue=queue)
-        self.event(answered, "accepted", item_id=item, agent_id=agent, queue=queue, seconds=wait)
+        self.event(answered, "answered-again" if again else "accepted", item_id=item, agent_id=agent, queue=queue,
+                   seconds=wait)
         ended = answered + timedelta(seconds=talk)
         self.event(ended, "ended", item_id=item, agent_id=agent, queue=queue, seconds=talk)
         self.event(ended, "presence", agent_id=agent, reason="wrapup")
@@ -92,6 +96,16 @@ def seeded_week(rng: random.Random) -> Week:
             free[agent] = week.handled(agent, queue, item, entered, wait, rng.randrange(60, 400), rng.randrange(0, 40))
             week.calls.append({"sid": item, "queue": queue, "agent_id": agent, "started_at": stamp(entered),
                                "direction": "inbound", "status": "completed"})
+            if rng.random() < 0.2:  # the agent transfers it cold: to orders, or to a colleague in the same queue
+                to = rng.choice(("orders", queue))
+                sent = free[agent]
+                week.transfers.append({"call_sid": item, "from_agent": agent, "from_queue": queue, "to_queue": to,
+                                       "mode": "cold", "state": "completed", "created_at": stamp(sent),
+                                       "ended_at": stamp(sent)})
+                colleague = min((a for a in free if a != agent), key=free.get)
+                start = max(sent, free[colleague])
+                free[colleague] = week.handled(colleague, to, item, sent, int((start - sent).total_seconds()),
+                                               rng.randrange(60, 300), rng.randrange(0, 40), again=to == queue)
             if rng.random() < 0.5:
                 week.surveys.append({"call_sid": item, "question": "satisfaction", "score": rng.randrange(1, 6),
                                      "at": stamp(free[agent])})
@@ -136,6 +150,7 @@ def center(tmp_path_factory) -> Iterator[Server]:
         db["calls"].insert_all(week.calls)
         db["survey_answers"].insert_all(week.surveys)
         db["callbacks"].insert_all(week.callbacks)
+        db["transfers"].insert_all(week.transfers)
 
     server.seed(write)
     yield server
@@ -172,6 +187,10 @@ def expected(server: Server, bucket_sql: str) -> dict[tuple[str, str], dict]:
                                            AVG(score) AS score FROM survey_answers s JOIN calls c ON c.sid = s.call_sid
                                     WHERE c.queue IN ('billing', 'orders') GROUP BY bucket, c.queue"""):
             rows.setdefault((row["bucket"], row["queue"]), {})["survey"] = row["score"]
+        for row in conn.execute(f"""SELECT {bucket_sql.format(at='created_at', local=local)} AS bucket, from_queue,
+                                           COUNT(*) AS n FROM transfers WHERE state = 'completed'
+                                    GROUP BY bucket, from_queue"""):
+            rows.setdefault((row["bucket"], row["from_queue"]), {})["transferred"] = row["n"]
     return rows
 
 
@@ -192,7 +211,7 @@ def check(row: dict, want: dict) -> None:
     assert close(row["service_level"], round(want["within"] / handled, 3) if handled else None)
     assert close(row["asa_s"], want.get("asa")) and close(row["abandon_wait_s"], want.get("abandon_wait"))
     assert close(row["aht_s"], want.get("aht"))
-    for name in ("callbacks_requested", "callbacks_completed", "callbacks_failed"):
+    for name in ("callbacks_requested", "callbacks_completed", "callbacks_failed", "transferred"):
         assert row[name] == want.get(name, 0), name
     assert close(row["survey_score"], want.get("survey"))
 
@@ -209,7 +228,9 @@ def test_report_figures_equal_sql_over_the_seeded_week_in_json_and_csv(center, i
     assert all(row["interval_start"].endswith("+03:00") for row in rows)  # local intervals of Moscow
     for row in rows:
         check(row, want[(key(row["interval_start"]), row["queue"])])
-    assert sum(row["offered"] for row in rows) == 280 and sum(row["abandoned"] for row in rows) > 20
+    transferred = sum(row["transferred"] for row in rows)
+    assert sum(row["offered"] for row in rows) - transferred_into_another_queue(center) == 280
+    assert sum(row["abandoned"] for row in rows) > 20 and transferred > 10
 
     sheet = boss.get("/api/reports/intervals", params={**query, "format": "csv"})
     assert sheet.headers["Content-Type"].startswith("text/csv") and "attachment" in sheet.headers["Content-Disposition"]
@@ -217,9 +238,14 @@ def test_report_figures_equal_sql_over_the_seeded_week_in_json_and_csv(center, i
     assert len(table) == len(rows)
     for line, row in zip(table, rows, strict=True):
         assert line["interval_start"] == row["interval_start"] and line["queue"] == row["queue"]
-        for column in ("offered", "answered", "abandoned", "callbacks_requested", "callbacks_failed"):
+        for column in ("offered", "answered", "abandoned", "transferred", "callbacks_requested", "callbacks_failed"):
             assert int(line[column]) == row[column]
         assert line["aht_s"] == ("" if row["aht_s"] is None else str(row["aht_s"]))
+
+
+def transferred_into_another_queue(server: Server) -> int:
+    with server.oracle() as conn:
+        return conn.execute("SELECT COUNT(*) FROM transfers WHERE to_queue != from_queue").fetchone()[0]
 
 
 def test_per_agent_figures_count_their_calls_and_occupancy(center):
@@ -227,9 +253,12 @@ def test_per_agent_figures_count_their_calls_and_occupancy(center):
     rows = boss.get("/api/reports/intervals", params={"from": "2026-11-18", "to": "2026-11-18", "interval": "day",
                                                        "by": "agent"}).json()["rows"]
     with center.oracle() as conn:
-        answered = dict(conn.execute("SELECT agent_id, COUNT(*) FROM routing_events WHERE kind = 'accepted' AND "
-                                     "date(at, '+3 hours') = '2026-11-18' GROUP BY agent_id").fetchall())
+        answered = dict(conn.execute("SELECT agent_id, COUNT(*) FROM routing_events WHERE kind IN ('accepted', "
+                                     "'answered-again') AND date(at, '+3 hours') = '2026-11-18' GROUP BY agent_id").fetchall())
+        sent = dict(conn.execute("SELECT from_agent, COUNT(*) FROM transfers WHERE date(created_at, '+3 hours') = "
+                                 "'2026-11-18' GROUP BY from_agent").fetchall())
     assert {row["agent"]: row["answered"] for row in rows} == answered
+    assert {row["agent"]: row["transferred"] for row in rows if row["transferred"]} == sent
     for row in rows:  # 08:00–17:00 (or their last call) staffed: occupancy is working / staffed, below 1
         assert row["staffed_s"] >= 9 * 3600 - 1 and 0 < row["occupancy"] < 1
         assert close(row["occupancy"], round(row["working_s"] / row["staffed_s"], 3))

@@ -74,6 +74,8 @@ def test_every_url_the_core_builds_is_a_route_of_the_views(app):
         "outbound.connect": urls.outbound_connect("ann", "+12025550123"), "outbound.result": urls.outbound_result("ann"),
         "conference.agent": urls.conference_agent("CA1"), "conference.result": urls.conference_result("CA1"),
         "conference.events": urls.conference_events("CA1"), "conference.monitor_leg": urls.monitor_leg("CA1", "sam"),
+        "conference.caller": urls.conference_caller("CA1"), "transfer.caller": urls.transferred("CA1"),
+        "transfer.hold": urls.transfer_hold("CA1", again=True), "transfer.consult_leg": urls.consult_leg("CA1", "ann"),
         "static": urls.static("hold.wav"), "prompts.prompt": urls.prompt("abc.wav"),
     }
     adapter = app.url_map.bind("cc.example.com")

@@ -61,8 +61,14 @@ def call_context(db: Any, sid: str) -> dict[str, Any]:
         "history": calls.caller_history(db, call["caller_id"], before_sid=sid) if call["caller_id"] else [],
         "open_orders": calls.open_orders(db, call["caller_id"]) if call["caller_id"] else [],
         "callback_for": _original_call(db, call),
-        "transfer": _transfer_json(latest) if (latest := transfers.latest(db, sid)) else None,
+        "transfer": _sent_by(db, latest) if (latest := transfers.latest(db, sid)) else None,
     }
+
+
+def _sent_by(db: Any, transfer: dict[str, Any]) -> dict[str, Any]:
+    """The call's last transfer for the screen pop, with the sender's name."""
+    sender = store_routing.agent(db, transfer["from_agent"])
+    return {**_transfer_json(transfer), "from_name": sender["name"] if sender else transfer["from_agent"]}
 
 
 def _original_call(db: Any, call: dict[str, Any]) -> dict[str, Any] | None:

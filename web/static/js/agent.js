@@ -94,6 +94,7 @@ function render() {
     ? _("%(name)s is coaching you: only you hear them", { name: supervisor })
     : _("%(name)s has joined the call: the caller hears them too", { name: supervisor }))).join(" · ");
   $("wrapup").hidden = agent.presence !== "wrapup";
+  renderTransfer(agent);
 
   const sid = (offer && offer.context_sid) || agent.current_call_sid;
   if (sid && (!pop || pop.sid !== sid)) loadPop(sid, offer);
@@ -105,7 +106,42 @@ function render() {
   tick();
 }
 
+/** The transfer form while talking to a caller; Complete / Back to the caller while a warm transfer is under way. */
+function renderTransfer(agent) {
+  const out = snapshot.transfer_out;
+  const talking = agent.presence === "busy" && Boolean(agent.current_call_sid) && !snapshot.transfer_in;
+  $("transfer-form").hidden = !talking || Boolean(out);
+  $("consult").hidden = !(talking && out && out.mode === "warm");
+  if (!$("transfer-form").hidden && transferTargetsFor !== agent.current_call_sid) loadTransferTargets(agent.current_call_sid);
+  if (out && out.mode === "warm") {
+    const name = out.to_name || out.to_agent;
+    $("consult-status").textContent = out.state === "consulting"
+      ? _("You are talking with %(name)s; the caller is on hold.", { name })
+      : _("Ringing %(name)s; the caller is on hold.", { name });
+    $("transfer-complete").disabled = out.state !== "consulting";
+  }
+}
+
+let transferTargetsFor = null; // the call whose transfer choices are loaded
+
+/** The queues and colleagues a call can go to (colleagues not available are listed, and cannot be chosen). */
+async function loadTransferTargets(sid) {
+  transferTargetsFor = sid;
+  const { queues, agents } = await api("/api/colleagues");
+  $("transfer-to").replaceChildren(
+    el("optgroup", { label: _("Queues") }, ...queues.map((q) => el("option", { value: `queue:${q}` }, nameOf("queue", q)))),
+    el("optgroup", { label: _("Colleagues") }, ...agents.map((a) => el("option",
+      { value: `agent:${a.id}`, disabled: a.presence !== "available" },
+      `${a.name} (${nameOf("presence", a.presence)})`))));
+}
+
 function phoneStatus(agent, offer, ringing) {
+  const asking = snapshot.transfer_in;
+  if (asking && asking.mode === "warm") {
+    return agent.presence === "reserved"
+      ? _("Ringing: %(name)s asks you to take a call", { name: asking.from_name })
+      : _("%(name)s is telling you about the call; the caller is on hold", { name: asking.from_name });
+  }
   if (agent.presence === "reserved") {
     if (!offer && ringing && agent.current_call_sid) return _("Your call out: answer your phone to dial the customer");
     if (!offer) return ringing ? _("Ringing: a call") : _("Reserved for a call; connecting…");
@@ -168,6 +204,9 @@ function showPop({ context, offer }) {
   setField("transcript", transcriptOf(call));
   setField("reason", (offer && offer.reason) || call.routing_reason);
   setField("caller_notes", caller.notes);
+  const sent = context.transfer;
+  setField("transfer", sent && sent.state !== "failed" ? _("by %(agent)s (%(mode)s): %(note)s", {
+    agent: sent.from_name, mode: sent.mode === "warm" ? _("warm") : _("cold"), note: sent.note || _("no note") }) : null);
   $("call-customer").hidden = !caller.number;
   $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
   $("pop-callback").textContent = context.callback_for
@@ -221,6 +260,22 @@ $("call-customer").addEventListener("click", run(
   () => callOut(pop.context.caller.number, pop.context.call.queue), $("phone-error")));
 $("ready").addEventListener("click", run(
   () => api("/api/presence", { method: "POST", body: { presence: "available" } }), $("phone-error")));
+$("transfer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  run(async () => {
+    const [kind, target] = $("transfer-to").value.split(/:(.*)/s);
+    const mode = document.querySelector('input[name="transfer-mode"]:checked').value;
+    await api(`/api/calls/${encodeURIComponent(snapshot.agent.current_call_sid)}/transfer`, {
+      method: "POST", body: { [kind === "queue" ? "to_queue" : "to_agent"]: target, mode, note: $("transfer-note").value },
+    });
+    $("transfer-note").value = "";
+  }, $("transfer-error"))();
+});
+for (const action of ["complete", "cancel"]) {
+  $(`transfer-${action}`).addEventListener("click", run(() => api(
+    `/api/calls/${encodeURIComponent(snapshot.agent.current_call_sid)}/transfer/${action}`, { method: "POST" }),
+  $("transfer-error")));
+}
 $("wrapup-form").addEventListener("submit", (event) => {
   event.preventDefault();
   run(async () => {
