@@ -204,9 +204,9 @@ function showPop({ context, offer }) {
   setField("transcript", transcriptOf(call));
   setField("reason", (offer && offer.reason) || call.routing_reason);
   setField("caller_notes", caller.notes);
-  const sent = context.transfer;
-  setField("transfer", sent && sent.state !== "failed" ? _("by %(agent)s (%(mode)s): %(note)s", {
-    agent: sent.from_name, mode: sent.mode === "warm" ? _("warm") : _("cold"), note: sent.note || _("no note") }) : null);
+  const transferred = transferredBy(context.transfer);
+  setField("transfer", transferred);
+  for (const node of document.querySelectorAll("#pop [data-transfer]")) node.hidden = !transferred;
   $("call-customer").hidden = !caller.number;
   $("pop-callback").hidden = !((offer && offer.kind === "callback") || call.callback_id);
   $("pop-callback").textContent = context.callback_for
@@ -230,6 +230,14 @@ function showPop({ context, offer }) {
   $("saved").textContent = "";
   $("pop").hidden = false;
   render();
+}
+
+/** Who transferred the call to this agent, how, and their note ("by Olga Smirnova (warm): asks about a refund"). */
+function transferredBy(sent) {
+  if (!sent || sent.state === "failed") return null;
+  const mode = sent.mode === "warm" ? _("warm") : _("cold");
+  const note = sent.note || _("no note");
+  return _("by %(agent)s (%(mode)s): %(note)s", { agent: sent.from_name, mode, note });
 }
 
 /** What the caller said: the stored transcript, else the speech heard at each menu. */
