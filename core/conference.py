@@ -76,18 +76,21 @@ def agent_enters(turn: Turn, agent: Row | None, leg_sid: str) -> None:
 def room_ended(turn: Turn, call_status: str | None) -> None:
     """The caller's conference Dial ended (the agent left, so the room ended): survey or goodbye."""
     call = turn.call
-    call.set(outcome="answered")
+    call.set(outcome="answered", conference=None)  # (a later bridge of this call is a plain Dial again)
     call.log("agent-call-ended", {"agent": call["agent_id"], "bridge": "conference"})
     if call_status in TERMINAL_STATUSES or not turn.env.flows.survey(turn):
         turn.hang_up("goodbye")
 
 
 def room_event(turn: Turn, event: str, conference_sid: str, role: str | None, params: Mapping[str, str]) -> None:
-    """The conference's status callback: its SID is kept (participant updates name it) and each event logged."""
+    """The conference's status callback: its SID is kept while the room lasts (participant updates name it), and
+    each event logged with it."""
     call = turn.call
-    if conference_sid and call["conference"] != conference_sid:
+    if event == "conference-end":
+        call.set(conference=None)
+    elif conference_sid and call["conference"] == room(call.sid):  # (never brought back by a late report)
         call.set(conference=conference_sid)
-    data = {"event": event, "who": role}
+    data = {"event": event, "who": role, "conference": conference_sid}
     data.update({k.lower(): params[k] for k in ("Muted", "Hold", "Coaching") if k in params})
     call.log("conference", data)
 

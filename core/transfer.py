@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core import conference, queue
-from core.clock import iso, parse_time
+from core.clock import iso, parse_time, seconds_since
 from core.constants import TERMINAL_STATUSES
 from core.ops import (
     ConsultAnswered,
@@ -40,6 +40,7 @@ Row = Mapping[str, Any]
 
 TRANSFER_MODES = ("cold", "warm")
 MAX_NOTE_CHARS = 500
+RETURN_GRACE_S = 15  # how long the hold loop waits for the redirect that ends it (longer than one pass of hold.wav)
 
 
 def reason(transfer: Row) -> str:
@@ -90,12 +91,16 @@ def arrived(turn: Turn, transfer: Row | None, colleague: Row | None, sender: Row
 
 
 def on_hold(turn: Turn, transfer: Row | None) -> None:
-    """The caller's hold loop during a warm transfer; once it is over, back into the room with their agent."""
+    """The caller's hold loop during a warm transfer (``transfer``: the call's last one). Once it is over, the
+    caller's redirect into the room is on its way; if it has not come within ``RETURN_GRACE_S`` it was lost, and the
+    loop itself brings the caller back to their agent."""
+    under_way = transfer is not None and (not transfer["ended_at"]
+                                          or seconds_since(transfer["ended_at"], turn.now) < RETURN_GRACE_S)
     if turn.call.ended:
         turn.response.hangup()
-    elif transfer is not None and transfer["state"] in ("ringing", "consulting"):
+    elif under_way:
         queue.hold_music(turn, first=False)
-    else:  # (a caller whose return redirect was lost)
+    else:
         conference.caller_enters(turn, turn.call["agent_id"])
 
 

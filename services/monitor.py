@@ -11,7 +11,7 @@ import logging
 
 from core import conference
 from core.clock import iso
-from core.constants import CLIENT
+from core.constants import CLIENT, OUTBOUND
 from core.errors import Conflict, NotFound
 from services.bootstrap import Services
 from store import calls, monitors
@@ -33,8 +33,11 @@ def monitor(svc: Services, supervisor_id: str, sid: str, mode: str) -> dict[str,
             raise Conflict("you are not monitoring this call")
         _leave(svc, call, supervisor_id)
         return {"mode": "leave"}
-    agent = routing_store.agent_on_call(db, sid)
-    if call["ended_at"] or agent is None or agent["presence"] != "busy" or not call["agent_leg"]:
+    agent = routing_store.agent(db, call["agent_id"]) if call["agent_id"] else None
+    if call["direction"] == OUTBOUND:
+        raise Conflict("calls agents place themselves cannot be monitored yet")
+    if (call["ended_at"] or agent is None or agent["presence"] != "busy" or agent["current_call_sid"] != sid
+            or not call["agent_leg"]):
         raise Conflict("nobody is talking with the caller on this call now")
     if session is not None:
         _change(svc, call, supervisor_id, session["mode"], mode)

@@ -11,7 +11,7 @@ from typing import Any
 
 from core import conference
 from core.clock import iso
-from core.constants import CLIENT
+from core.constants import CLIENT, OUTBOUND
 from core.errors import BadRequest, Conflict, NotFound
 from core.transfer import reason
 from routing import service as routing
@@ -57,6 +57,8 @@ def _talking(svc: Services, agent_id: str, sid: str) -> Row:
     agent = routing_store.agent(svc.store.db(), agent_id)
     if call["ended_at"] or agent["presence"] != "busy" or agent["current_call_sid"] != sid or call["agent_id"] != agent_id:
         raise Conflict("you are not talking on this call")
+    if call["direction"] == OUTBOUND:
+        raise Conflict("a call you placed yourself cannot be transferred (its customer is on your phone's own leg)")
     return call
 
 

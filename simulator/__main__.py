@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from simulator.exceptions import SimulatorError
+from simulator.people import Cast
 from simulator.platform import Platform, script_from_json
 from simulator.transcript import describe
 from simulator.voices import recording
@@ -58,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
     call.add_argument("--snr", type=float, default=None, help="add noise to --say at this SNR in dB")
     call.add_argument("--hold", type=float, default=20.0, help="seconds the caller waits in a queue before hanging up")
     call.add_argument("--talk", type=float, default=None, help="seconds the caller talks to an agent before hanging up")
+    call.add_argument("--transfer", metavar="queue:NAME|agent:ID", help="the agent who answers transfers the call "
+                      "(cold; --warm: talks to the colleague first, then completes)")
+    call.add_argument("--warm", action="store_true", help="make --transfer a warm transfer")
+    call.add_argument("--monitor", metavar="SUPERVISOR:MODE[,MODE…]",
+                      help="a supervisor joins the call in these modes in turn (listen, whisper, barge, leave)")
+    call.add_argument("--after", type=float, default=2.0, help="seconds between the people's steps")
+    call.add_argument("--password", default="demo", help="the agents' and supervisor's password (make run's demo logins)")
     call.add_argument("--base-url", default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"), help="for servers not in local mode")
     call.add_argument("--json", action="store_true", help="print a JSON summary instead of the transcript")
@@ -101,8 +109,8 @@ def with_record(summary: dict[str, Any], record: dict[str, Any]) -> dict[str, An
     return {**summary, "intent": record.get("intent"), "callback": record.get("callback_id"), "server": record}
 
 
-def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
-    """Let the local-mode server's simulator run the call; follow it by polling."""
+def run_on_server(args: argparse.Namespace, body: dict[str, Any], cast: Cast) -> dict[str, Any]:
+    """Let the local-mode server's simulator run the call; follow it by polling (the cast acts once it is answered)."""
     base = args.base_url.rstrip("/")
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {_token(args)}"  # the server's simulator answers its own token only
@@ -110,13 +118,16 @@ def run_on_server(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, A
     if created.status_code != 201:
         raise SimulatorError(f"the server refused the call: {created.status_code} {created.text[:300]}")
     sid = created.json()["call_sid"]
-    seen, last = 0, []
+    seen, last, acted = 0, [], []
     deadline = time.monotonic() + args.timeout
     while True:
         state = http.get(f"{base}/sim/calls/{sid}", params={"since": seen}, timeout=10).json()
         if not args.json:
             _print_new(state["events"], last)
         seen += len(state["events"])
+        answered = next((e["client"] for e in state["events"] if e["kind"] == "bridged" and e.get("client")), None)
+        if answered and not cast.idle and not acted:
+            acted.append(cast.start(sid, answered, lambda line: None if args.json else print(f"         {line}", flush=True)))
         if state["ended"]:
             summary = http.get(f"{base}/sim/calls/{sid}", timeout=10).json()
             return with_record(summary, server_record(base, _token(args), sid))
@@ -169,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             local = requests.get(args.base_url.rstrip("/") + "/sim/", timeout=5).status_code in (200, 401)
         except requests.ConnectionError:
             raise SimulatorError(f"no server at {args.base_url}; start it with `make run`") from None
-        summary = run_on_server(args, body) if local else run_here(args, body)
+        cast = Cast(args.base_url, args.password, args.transfer, args.warm, args.monitor, args.after)
+        if not local and not cast.idle:
+            raise SimulatorError("--transfer and --monitor need a local-mode server (make run): its simulator rings the agents")
+        summary = run_on_server(args, body, cast) if local else run_here(args, body)
     except SimulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

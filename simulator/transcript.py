@@ -8,7 +8,12 @@ LINES = {
     "say": lambda e: f"heard    {e['text']}",
     "play": lambda e: f"heard    {e['text']}",
     "press": lambda e: f"pressed  {e['digits']}",
-    "speak": lambda e: f"said     \"{e['text']}\"" + ("" if e.get("heard_by") else "  (nobody listening: keys only)"),
+    "speak": lambda e: f"said     \"{e['text']}\"" + ("" if e.get("heard_by") or e.get("where") else
+                                                     "  (nobody listening: keys only)"),
+    "hears": lambda e: f"heard    {e['speaker']}: {e['text']}",
+    "conference-join": lambda e: "room     in the call's conference" + (" (muted)" if e.get("muted") else ""),
+    "conference-leave": lambda e: f"room     out of the conference ({e['why']})",
+    "bridge-left": lambda e: f"moving   the agent's leg went into the call's conference after {e['seconds']} s",
     "no-input": lambda e: "silence  (no input)",
     "enqueue": lambda e: f"queue    waiting in {e['queue']}",
     "queue-refused": lambda e: f"queue    not let into {e['queue']} ({e['result']})",

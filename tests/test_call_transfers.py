@@ -5,6 +5,8 @@ who transferred it and why, and a colleague who does not answer sends the caller
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -275,3 +277,34 @@ def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(w
         for agent_id in ("olga", "ivan"):
             wait_until(lambda: agent_row(web, agent_id)["presence"] not in ("busy", "reserved"), timeout=30)  # noqa: B023
             signed_in(web, agent_id).post("/api/presence", json={"presence": "offline"})
+
+
+def test_the_simulator_cli_scripts_an_agent_who_transfers_and_a_supervisor_who_joins(web):
+    """`python -m simulator call --transfer queue:orders --monitor sam:listen,whisper`, as a new user would run it."""
+    for agent_id in ("olga", "ben"):
+        phone(web, agent_id, talk_s=30)
+    phone(web, "sam", talk_s=600)
+    olga = available(web, "olga")
+    token = web.sim.headers["Authorization"].removeprefix("Bearer ")
+    try:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "call", "--base-url", web.base_url, "--auth-token", token,
+             "--from", new_number(), "--digits", "2", "--monitor", "sam:listen,whisper,leave", "--transfer",
+             "queue:orders", "--after", "1", "--password", PASSWORD, "--talk", "12", "--hold", "40"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: web.query("SELECT COUNT(*) AS n FROM transfers WHERE from_agent = 'olga' AND to_queue = "
+                                     "'orders' AND state = 'completed'")[0]["n"] >= 1, timeout=60)
+        available(web, "ben")
+        out, err = cli.communicate(timeout=90)
+    finally:
+        olga.post("/api/presence", json={"presence": "offline"})
+    assert cli.returncode == 0, err
+    lines = out.splitlines()
+    for said in ("supervisor sam listen: 200 listen", "supervisor sam whisper: 200 whisper", "supervisor sam leave: 200 leave",
+                 "agent olga transfers cold to queue orders: 200 ringing"):
+        assert any(line.strip() == said for line in lines), (said, out)
+    assert any("talking  with olga" in line for line in lines) and any("talking  with ben" in line for line in lines)
+    assert any("heard    Please hold: I am transferring your call." in line for line in lines)
+    for agent_id in ("olga", "ben"):
+        wait_until(lambda: agent_row(web, agent_id)["presence"] not in ("busy", "reserved"), timeout=30)  # noqa: B023
+        signed_in(web, agent_id).post("/api/presence", json={"presence": "offline"})

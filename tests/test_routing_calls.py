@@ -68,7 +68,7 @@ def test_a_caller_who_hangs_up_in_the_queue_is_abandoned_and_leaves_it(server):
     row = server.query("SELECT outcome, wait_s, ended_at FROM calls WHERE sid = ?", [sid])[0]
     assert row["outcome"] == "abandoned" and row["wait_s"] >= 1 and row["ended_at"]
     assert server.query("SELECT * FROM queue_items WHERE id = ?", [sid]) == []
-    assert [e["kind"] for e in server.query("SELECT kind FROM routing_events WHERE item_id = ?", [sid])][
+    assert [e["kind"] for e in server.query("SELECT kind FROM routing_events WHERE item_id = ? ORDER BY id", [sid])][
         -1
     ] == "abandoned"
 

@@ -40,8 +40,9 @@ def agent() -> Response:
     leg, sid = form.call_sid(params), call_arg()
 
     def decide(db: sqlite_utils.Database) -> Turn:
-        turn = make_turn(svc, known_call(db, sid), db)
-        conference.agent_enters(turn, routing_store.agent_on_call(db, sid), leg)
+        call = known_call(db, sid)
+        turn = make_turn(svc, call, db)
+        conference.agent_enters(turn, routing_store.agent(db, call["agent_id"]) if call["agent_id"] else None, leg)
         return turn
 
     return respond(svc, decide, sid=sid)

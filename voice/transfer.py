@@ -51,7 +51,7 @@ def hold() -> Response:
 
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, sid), db)
-        transfer.on_hold(turn, transfers.open_for(db, sid))
+        transfer.on_hold(turn, transfers.latest(db, sid))
         return turn
 
     return respond(svc, decide)
