@@ -79,7 +79,7 @@ worker: deps ## an rq worker for the job queues on REDIS_URL (calls first, then 
 
 screenshots: deps-test ## the pages' screenshots in docs/ (the browser tests, saving what they see there)
 	SCREENSHOT_DIR=docs $(PY) -m pytest -q -p no:cacheprovider tests/test_web_agent.py tests/test_web_supervisor.py \
-		tests/test_web_i18n.py tests/test_reports.py
+		tests/test_web_i18n.py tests/test_reports.py tests/test_call_monitoring.py tests/test_call_transfers.py
 
 lint: deps-test
 	$(VENV)/bin/ruff check .

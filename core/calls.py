@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from core import callback, outbound, queue
+from core import callback, conference, outbound, queue
 from core.clock import iso, seconds_between
 from core.constants import DISPOSITIONS, MAX_NOTES_CHARS, OUTBOUND, TERMINAL_STATUSES
 from core.errors import BadRequest
 from core.model import Call, Input
-from core.ops import RecordStatus
+from core.ops import EndConference, RecordStatus, TransferEnded
 from core.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,11 @@ def step(turn: Turn, node: str, inp: Input, attempt: int, confirming: str | None
     turn.env.flows.advance(turn, node, inp, attempt, confirming)
 
 
-def status(turn: Turn, status: str, duration_s: int | None, item: Row | None, agent: Row | None) -> None:
+def status(turn: Turn, status: str, duration_s: int | None, item: Row | None, agent: Row | None,
+           transfer: Row | None = None) -> None:
     """A status callback, applied once (the view skips a repeated one): times, outcome, and when the call
-    ended the queue item leaves and an agent still on it is freed."""
+    ended the queue item leaves, an agent still on it is freed, and a warm transfer under way (the caller on hold
+    music, their agents talking in the call's conference) ends with the room."""
     call, at = turn.call, iso(turn.now)
     turn.do(RecordStatus(call.sid, status, duration_s))
     call.log("status", {"status": status, "duration_s": duration_s})
@@ -83,6 +85,10 @@ def status(turn: Turn, status: str, duration_s: int | None, item: Row | None, ag
         queue.agent_left(turn, agent)
     call.fill(outcome=outcome_when_ended(call, status))
     queue.gone(turn, item)
+    if transfer is not None and transfer["mode"] == "warm" and transfer["hold"] == "music" and not transfer["ended_at"]:
+        turn.do(TransferEnded(transfer["id"], "canceled"))
+        call.log("transfer-ended", {"why": "the caller hung up on hold", "to_agent": transfer["to_agent"]})
+        turn.then(EndConference(call["conference"] or conference.room(call.sid)))
 
 
 def outcome_when_ended(call: Call, status: str) -> str:

@@ -239,6 +239,13 @@ class HoldCaller:
 
 
 @dataclass(frozen=True)
+class EndConference:
+    """End the call's conference: everyone still in it leaves (the caller hung up while their agents consulted)."""
+
+    conference: str
+
+
+@dataclass(frozen=True)
 class PlaceCallback:
     """Queue the job that dials the customer of a callback whose agent is reserved."""
 
@@ -261,4 +268,4 @@ Operation = (NewCaller | CallerLanguage | Enqueue | Abandon | Accept | RingNoAns
              | OutboundMissed | Ringing | BookCallback | CallbackAnswered | CallbackNotReached | CallbackCompleted
              | CustomerWaits | CancelCallback | MonitorJoined | MonitorEnded | OfferTo | ConsultAnswered | ConsultMissed
              | ConsultDropped | TransferEnded | SurveyAnswer | RecordStatus)
-Command = KickRouting | RedirectCall | HoldCaller | PlaceCallback
+Command = KickRouting | RedirectCall | HoldCaller | EndConference | PlaceCallback

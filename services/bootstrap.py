@@ -69,17 +69,19 @@ class Services:
         for command in commands:
             if isinstance(command, ops.KickRouting):
                 self.ticker.kick()
-            elif isinstance(command, ops.RedirectCall | ops.HoldCaller):
+            elif isinstance(command, ops.RedirectCall | ops.HoldCaller | ops.EndConference):
                 self._ask_platform(command)
             else:
                 raise TypeError(f"{type(command).__name__} is the routing ticker's to carry out")
 
-    def _ask_platform(self, command: ops.RedirectCall | ops.HoldCaller) -> None:
-        """A webhook's request to the platform (a caller moved back to their agent, or off hold); a refusal is logged:
-        the committed change stands, and the caller's own next report settles the call."""
+    def _ask_platform(self, command: ops.RedirectCall | ops.HoldCaller | ops.EndConference) -> None:
+        """A webhook's request to the platform (a caller moved back to their agent or off hold, a room ended); a
+        refusal is logged: the committed change stands, and the next report settles the call."""
         try:
             if isinstance(command, ops.RedirectCall):
                 self.telephony.redirect(command.call_sid, command.url)
+            elif isinstance(command, ops.EndConference):
+                self.telephony.end_conference(command.conference)
             else:
                 self.telephony.update_participant(command.conference, command.call_sid, hold=command.hold,
                                                   hold_url=self.env.urls.static(HOLD_MUSIC) if command.hold else None)

@@ -274,6 +274,18 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
             raise TwilioError(404, 20404, f"The requested resource /Conferences/{conference}.json was not found")
         return room
 
+    @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>.json", methods=["GET", "POST"])
+    def rest_conference(account_sid: str, conference: str) -> tuple[Response, int]:
+        """A conference: fetch it, or end it (``Status=completed``: everyone in it leaves)."""
+        _rest_auth(account_sid)
+        room = _room_or_404(conference)
+        if request.method == "POST":
+            if request.form.get("Status") != "completed":
+                raise TwilioError(400, 21220, "Status can only be completed")
+            platform().conferences.end(room, None)
+        return jsonify(sid=room.sid, friendly_name=room.name, status=room.status,
+                       account_sid=platform().account_sid), 200
+
     @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>/Participants.json", methods=["GET", "POST"])
     def rest_participants(account_sid: str, conference: str) -> tuple[Response, int]:
         """Participants API: list a conference's participants, or add one (a call placed to ``To``; the conference

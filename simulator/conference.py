@@ -143,12 +143,13 @@ class Conferences:
             self.end(room, call.sid)
 
     def end(self, room: Conference, ended_by: str | None) -> None:
+        """The room ends: by a participant with endConferenceOnExit leaving (``ended_by``), or over REST (None)."""
         with self.lock:
             if room.status == "completed":
                 return
             room.status = "completed"
-        self.report(room, "conference-end", extra={"CallSidEndingConference": ended_by or "",
-                                                   "ReasonConferenceEnded": "participant-with-end-conference-on-exit-left"})
+        why = "participant-with-end-conference-on-exit-left" if ended_by else "conference-ended-via-api"
+        self.report(room, "conference-end", extra={"CallSidEndingConference": ended_by or "", "ReasonConferenceEnded": why})
 
     def update(self, room: Conference, participant: Participant, changes: dict[str, Any]) -> None:
         """A REST update of a participant: mute, hold, coaching, end on exit; each change reported."""

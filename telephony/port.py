@@ -66,5 +66,8 @@ class Telephony(Protocol):
         """Change a participant (by call SID or label; None: unchanged): mute, hold with music, coach, whether their
         leaving ends the room. CallNotInProgress when it is gone."""
 
+    def end_conference(self, conference: str) -> None:
+        """End the conference: everyone in it leaves; CallNotInProgress when it is over already."""
+
     def remove_participant(self, conference: str, participant: str) -> None:
         """Take a participant out of the conference; CallNotInProgress when it is gone already."""

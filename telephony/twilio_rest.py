@@ -87,6 +87,9 @@ class TwilioTelephony:
         self._ask(f"update {participant} in {conference}",
                   lambda: self.client.conferences(conference).participants(participant).update(**given))
 
+    def end_conference(self, conference: str) -> None:
+        self._ask(f"end {conference}", lambda: self.client.conferences(conference).update(status="completed"))
+
     def remove_participant(self, conference: str, participant: str) -> None:
         self._ask(f"remove {participant} from {conference}",
                   lambda: self.client.conferences(conference).participants(participant).delete())

@@ -308,3 +308,17 @@ def test_the_simulator_cli_scripts_an_agent_who_transfers_and_a_supervisor_who_j
     for agent_id in ("olga", "ben"):
         wait_until(lambda: agent_row(web, agent_id)["presence"] not in ("busy", "reserved"), timeout=30)  # noqa: B023
         signed_in(web, agent_id).post("/api/presence", json={"presence": "offline"})
+
+
+def test_a_caller_who_hangs_up_on_hold_ends_the_consultation_and_frees_both_agents(web, olga_talking):
+    sid, olga, _ = olga_talking
+    available(web, "ivan")
+    assert olga.post(f"/api/calls/{sid}/transfer", json={"to_agent": "ivan", "mode": "warm"}).status_code == 200
+    wait_until(lambda: [t["state"] for t in transfer_rows(web, sid)] == ["consulting"])
+    hang_up(web, sid)  # tired of the hold music
+    wait_until(lambda: [t["state"] for t in transfer_rows(web, sid)] == ["canceled"])
+    wait_until(lambda: in_room(web, sid) == {})  # the room ended: both agents are out of it
+    wait_until(lambda: agent_row(web, "ivan")["presence"] == "available"
+               and agent_row(web, "olga")["presence"] in ("wrapup", "available"))
+    assert events(web, sid, "transfer-ended") == [{"why": "the caller hung up on hold", "to_agent": "ivan"}]
+    signed_in(web, "ivan").post("/api/presence", json={"presence": "offline"})

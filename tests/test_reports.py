@@ -305,6 +305,7 @@ def test_the_reports_page_shows_the_same_figures_with_a_chart_and_the_staffing_a
     first = want[("2026-11-16", "billing")]
     monday = next(row for row in billing if row["interval_start"] == "Nov 16, 2026")
     assert monday["offered"] == str(first["offered"]) and monday["abandoned"] == str(first["abandoned"])
+    assert monday["transferred"] == str(first.get("transferred") or 0)
     level = 100 * first["within"] / (first["answered"] + first["abandoned"])
     assert monday["service_level"] == f"{math.floor(level + 0.5)}%"  # (Intl rounds half up)
     assert monday["aht_s"] == f"{first['aht']:.1f} s"

@@ -339,7 +339,8 @@ def status() -> Response:
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, sid), db)
         if not calls.status_seen(db, sid, call_status):  # (seen again when it is decided again under the lock)
-            lifecycle.status(turn, call_status, duration, routing_store.item(db, sid), routing_store.agent_on_call(db, sid))
+            lifecycle.status(turn, call_status, duration, routing_store.item(db, sid), routing_store.agent_on_call(db, sid),
+                             transfers.open_for(db, sid))
         return turn
 
     return respond(svc, decide, answer=no_content)
