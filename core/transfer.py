@@ -113,9 +113,22 @@ def back_with_sender(turn: Turn, transfer: Row) -> None:
     turn.call.log("transfer-back", {"agent": transfer["from_agent"], "colleague": transfer["to_agent"]})
 
 
-def consult_leg(turn: Turn, transfer: Row | None, agent: Row | None, agent_id: str, status: str) -> None:
+def back_in_line(turn: Turn, transfer: Row) -> None:
+    """A warm transfer whose sender left before it completed: the caller is back in line at their first place."""
+    call = turn.call
+    turn.do(Enqueue(call.sid, call["queue"], turn.language, 0, call["caller_id"],
+                    context(queue.context_of(call), transfer, iso(turn.now)),
+                    entered_at=parse_time(call["queued_at"]) or turn.now))
+    turn.then(RedirectCall(call.sid, turn.urls.transferred(call.sid)))
+    turn.then(KickRouting())
+    call.log("transfer-back", {"queue": call["queue"], "why": "the sender left before it completed"})
+
+
+def consult_leg(turn: Turn, transfer: Row | None, agent: Row | None, agent_id: str, status: str,
+                sender: Row | None) -> None:
     """Status of the colleague's leg in a warm transfer: answered (consulting), or over: never answered or hung up
-    before it completed (the caller goes back to the sender), or, once it completed, their call with the caller."""
+    before it completed (the caller goes back to the sender, or back in line if the sender left too), or, once it
+    completed, their call with the caller."""
     if transfer is None or transfer["to_agent"] != agent_id:
         return
     state = transfer["state"]
@@ -124,15 +137,20 @@ def consult_leg(turn: Turn, transfer: Row | None, agent: Row | None, agent_id: s
         turn.call.log("consult-answered", {"agent": agent_id, "from": transfer["from_agent"]})
     elif status not in TERMINAL_STATUSES:
         return
-    elif state == "ringing":
-        turn.do(ConsultMissed(transfer["id"], agent_id, turn.sid))
-        turn.call.log("consult-missed", {"agent": agent_id, "status": status})
-        back_with_sender(turn, transfer)
-    elif state == "consulting":
-        turn.do(ConsultDropped(agent_id, turn.sid))
-        turn.do(TransferEnded(transfer["id"], "canceled"))
-        turn.call.log("consult-ended", {"agent": agent_id, "why": "the colleague hung up"})
-        back_with_sender(turn, transfer)
+    elif state in ("ringing", "consulting"):
+        if state == "ringing":
+            turn.do(ConsultMissed(transfer["id"], agent_id, turn.sid))
+            turn.call.log("consult-missed", {"agent": agent_id, "status": status})
+        else:
+            turn.do(ConsultDropped(agent_id, turn.sid))
+            turn.do(TransferEnded(transfer["id"], "canceled"))
+            turn.call.log("consult-ended", {"agent": agent_id, "why": "the colleague's leg ended"})
+        if turn.call.ended:
+            return
+        if sender is not None and sender["presence"] == "busy" and sender["current_call_sid"] == turn.sid:
+            back_with_sender(turn, transfer)
+        else:
+            back_in_line(turn, transfer)
     elif state == "completed":
         queue.agent_left(turn, agent)
     else:  # canceled by the sender: the colleague is free again

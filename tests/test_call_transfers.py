@@ -322,3 +322,16 @@ def test_a_caller_who_hangs_up_on_hold_ends_the_consultation_and_frees_both_agen
                and agent_row(web, "olga")["presence"] in ("wrapup", "available"))
     assert events(web, sid, "transfer-ended") == [{"why": "the caller hung up on hold", "to_agent": "ivan"}]
     signed_in(web, "ivan").post("/api/presence", json={"presence": "offline"})
+
+
+def test_a_sender_who_hangs_up_during_a_warm_transfer_leaves_the_caller_in_line_not_dropped(web, olga_talking):
+    sid, olga, _ = olga_talking
+    available(web, "ivan")
+    assert olga.post(f"/api/calls/{sid}/transfer", json={"to_agent": "ivan", "mode": "warm"}).status_code == 200
+    wait_until(lambda: [t["state"] for t in transfer_rows(web, sid)] == ["consulting"])
+    assert web.sim.post(f"{web.base_url}/sim/clients/olga/hangup", json={}, timeout=5).status_code == 200
+    wait_until(lambda: [t["state"] for t in transfer_rows(web, sid)] == ["canceled"])
+    wait_until(lambda: talking_to(web, "ivan", sid) or talking_to(web, "olga", sid), timeout=30)  # answered again
+    assert not sim_call(web, sid)["ended"]
+    assert events(web, sid, "transfer-back")[-1] == {"queue": "billing", "why": "the sender left before it completed"}
+    signed_in(web, "ivan").post("/api/presence", json={"presence": "offline"})

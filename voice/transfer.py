@@ -68,7 +68,7 @@ def consult_leg() -> Response:
     def decide(db: sqlite_utils.Database) -> Turn:
         turn = make_turn(svc, known_call(db, sid), db)
         row = next((t for t in reversed(transfers.of_call(db, sid)) if t["mode"] == "warm" and t["to_agent"] == agent), None)
-        transfer.consult_leg(turn, row, routing_store.agent(db, agent), agent, status)
+        transfer.consult_leg(turn, row, routing_store.agent(db, agent), agent, status, _sender(db, row))
         return turn
 
     return respond(svc, decide, sid=sid, answer=no_content)
