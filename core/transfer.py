@@ -113,15 +113,31 @@ def back_with_sender(turn: Turn, transfer: Row) -> None:
     turn.call.log("transfer-back", {"agent": transfer["from_agent"], "colleague": transfer["to_agent"]})
 
 
-def back_in_line(turn: Turn, transfer: Row) -> None:
-    """A warm transfer whose sender left before it completed: the caller is back in line at their first place."""
+def back_in_line(turn: Turn, transfer: Row | None, *, redirect: bool) -> None:
+    """A warm transfer whose sender left before it completed: the caller is back in line at their first place
+    (``redirect``: moved there from the hold music; else this answer puts them there)."""
     call = turn.call
-    turn.do(Enqueue(call.sid, call["queue"], turn.language, 0, call["caller_id"],
-                    context(queue.context_of(call), transfer, iso(turn.now)),
+    item_context = context(queue.context_of(call), transfer, iso(turn.now)) if transfer else queue.context_of(call)
+    turn.do(Enqueue(call.sid, call["queue"], turn.language, 0, call["caller_id"], item_context,
                     entered_at=parse_time(call["queued_at"]) or turn.now))
-    turn.then(RedirectCall(call.sid, turn.urls.transferred(call.sid)))
+    if redirect:
+        turn.then(RedirectCall(call.sid, turn.urls.transferred(call.sid)))
+    else:
+        queue.wait_in_queue(turn, call["queue"])
     turn.then(KickRouting())
     call.log("transfer-back", {"queue": call["queue"], "why": "the sender left before it completed"})
+
+
+def rejoin(turn: Turn, agent: Row | None, transfer: Row | None) -> None:
+    """The caller, redirected from hold music back into the room: with their agent, if the agent (and the room)
+    are still there; else back in line (the sender's own report that they left may come after the redirect)."""
+    call = turn.call
+    if call.ended:
+        turn.response.hangup()
+    elif call["conference"] and agent is not None and agent["presence"] == "busy" and agent["current_call_sid"] == call.sid:
+        conference.caller_enters(turn, agent["id"])
+    else:
+        back_in_line(turn, transfer, redirect=False)
 
 
 def consult_leg(turn: Turn, transfer: Row | None, agent: Row | None, agent_id: str, status: str,
@@ -147,10 +163,11 @@ def consult_leg(turn: Turn, transfer: Row | None, agent: Row | None, agent_id: s
             turn.call.log("consult-ended", {"agent": agent_id, "why": "the colleague's leg ended"})
         if turn.call.ended:
             return
-        if sender is not None and sender["presence"] == "busy" and sender["current_call_sid"] == turn.sid:
+        sender_here = sender is not None and sender["presence"] == "busy" and sender["current_call_sid"] == turn.sid
+        if sender_here and turn.call["conference"]:  # (no conference: the room ended, so the sender left it)
             back_with_sender(turn, transfer)
         else:
-            back_in_line(turn, transfer)
+            back_in_line(turn, transfer, redirect=True)
     elif state == "completed":
         queue.agent_left(turn, agent)
     else:  # canceled by the sender: the colleague is free again

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite_utils
 from flask import Blueprint, Response, request
 
-from core import conference
+from core import conference, transfer
 from core.constants import TERMINAL_STATUSES
 from core.turn import Turn
-from store import monitors
+from store import monitors, transfers
 from store import routing as routing_store
 from store.exceptions import StoreUnavailable
 from voice import form
@@ -55,11 +55,10 @@ def caller() -> Response:
     sid = form.call_sid(form.params())
 
     def decide(db: sqlite_utils.Database) -> Turn:
-        turn = make_turn(svc, known_call(db, sid), db)
-        if turn.call.ended:
-            turn.response.hangup()
-        else:
-            conference.caller_enters(turn, turn.call["agent_id"])
+        call = known_call(db, sid)
+        turn = make_turn(svc, call, db)
+        agent = routing_store.agent(db, call["agent_id"]) if call["agent_id"] else None
+        transfer.rejoin(turn, agent, transfers.latest(db, sid))
         return turn
 
     return respond(svc, decide)
