@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from simulator.platform import ClientPhone, Platform, SimCall
 
 POLL_S = 0.05  # how often a participant looks at the room (kicked, ended) between REST updates
-EVENTS = frozenset({"start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"})
 
 
 @dataclass

@@ -8,8 +8,6 @@ import sqlite_utils
 
 from store.db import fetch_all, one
 
-OPEN = ("ringing", "consulting")  # a transfer still under way (ended_at is NULL)
-
 
 def open_for(db: sqlite_utils.Database, call_sid: str) -> dict[str, Any] | None:
     """The call's transfer under way, if any."""
