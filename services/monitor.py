@@ -49,9 +49,7 @@ def monitor(svc: Services, supervisor_id: str, sid: str, mode: str) -> dict[str,
 def _log(svc: Services, sid: str, kind: str, data: dict[str, str], **session_columns: str) -> None:
     """One transaction: an event on the call, and the supervisor's session changed (if columns are given)."""
     with svc.store.unit() as unit:
-        call = calls.load(unit.db, sid)
-        call.log(kind, data)
-        calls.save(unit.db, call)
+        calls.amend(unit.db, sid, (kind, data))
         if session_columns:
             monitors.change(unit.db, sid, data["supervisor"], **session_columns)
 
@@ -60,11 +58,8 @@ def _join(svc: Services, call: dict, agent_id: str, supervisor_id: str, mode: st
     sid, now = call["sid"], iso(svc.clock())
     first = not call["conference"]
     with svc.store.unit() as unit:
-        row = calls.load(unit.db, sid)
-        if first:
-            row.set(conference=conference.room(sid))
-        row.log("monitor", {"supervisor": supervisor_id, "mode": mode, "agent": agent_id})
-        calls.save(unit.db, row)
+        moved = {"conference": conference.room(sid)} if first else {}
+        calls.amend(unit.db, sid, ("monitor", {"supervisor": supervisor_id, "mode": mode, "agent": agent_id}), **moved)
         monitors.start(unit.db, sid, supervisor_id, mode, now)
     try:
         if first:
@@ -84,9 +79,7 @@ def _join(svc: Services, call: dict, agent_id: str, supervisor_id: str, mode: st
     with svc.store.unit() as unit:
         monitors.change(unit.db, sid, supervisor_id, leg_sid=added.call_sid)
         if not call["conference"] or call["conference"] == conference.room(sid):
-            row = calls.load(unit.db, sid)
-            row.set(conference=added.conference_sid)
-            calls.save(unit.db, row)
+            calls.amend(unit.db, sid, conference=added.conference_sid)
     log.info("%s %ss on %s (agent %s)", supervisor_id, mode, sid, agent_id)
 
 
@@ -96,9 +89,7 @@ def _refused(svc: Services, sid: str, supervisor_id: str, mode: str, exc: Teleph
     with svc.store.unit() as unit:
         monitors.end(unit.db, sid, supervisor_id, iso(svc.clock()))
         if unmove:
-            row = calls.load(unit.db, sid)
-            row.set(conference=None)
-            calls.save(unit.db, row)
+            calls.amend(unit.db, sid, conference=None)
 
 
 def _change(svc: Services, call: dict, supervisor_id: str, before: str, mode: str) -> None:
@@ -114,6 +105,4 @@ def _leave(svc: Services, call: dict, supervisor_id: str) -> None:
         log.info("%s left %s, whose conference had no such participant any more", supervisor_id, call["sid"])
     with svc.store.unit() as unit:
         monitors.end(unit.db, call["sid"], supervisor_id, iso(svc.clock()))
-        row = calls.load(unit.db, call["sid"])
-        row.log("monitor", {"supervisor": supervisor_id, "mode": "leave"})
-        calls.save(unit.db, row)
+        calls.amend(unit.db, call["sid"], ("monitor", {"supervisor": supervisor_id, "mode": "leave"}))

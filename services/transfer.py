@@ -74,10 +74,8 @@ def _record(svc: Services, row: Row, kind: str, **call_columns: Any) -> int:
     """The transfer row and the call's event (and call columns) in one transaction; the transfer's id."""
     with svc.store.unit() as unit:
         transfer_id = transfers.start(unit.db, **row)
-        call = calls.load(unit.db, row["call_sid"])
-        call.set(**call_columns)
-        call.log(kind, {k: row[k] for k in ("mode", "from_agent", "to_agent", "to_queue", "note")})
-        calls.save(unit.db, call)
+        calls.amend(unit.db, row["call_sid"], (kind, {k: row[k] for k in ("mode", "from_agent", "to_agent", "to_queue", "note")}),
+                    **call_columns)
         if row["mode"] == "warm":
             routing.reserve_for_consult(unit.db, row["to_agent"], row["call_sid"], svc.clock())
     return transfer_id
@@ -91,9 +89,7 @@ def _failed(svc: Services, transfer_id: int, row: Row, exc: TelephonyError, **ca
         if row["mode"] == "warm":
             routing.consult_dropped(unit.db, row["to_agent"], row["call_sid"], svc.clock())
         if call_columns:
-            call = calls.load(unit.db, row["call_sid"])
-            call.set(**call_columns)
-            calls.save(unit.db, call)
+            calls.amend(unit.db, row["call_sid"], **call_columns)
 
 
 def _cold(svc: Services, call: Row, row: Row) -> Row:
@@ -150,10 +146,8 @@ def complete(svc: Services, agent_id: str, sid: str) -> Row:
     with svc.store.unit() as unit:
         transfers.change(unit.db, transfer["id"], state="completed", ended_at=iso(now))
         routing.consult_taken(unit.db, transfer["to_agent"], call["queue"], now)
-        row = calls.load(unit.db, sid)
-        row.set(agent_id=transfer["to_agent"], agent_leg=transfer["leg_sid"], routing_reason=reason(transfer))
-        row.log("transfer-completed", {"from_agent": agent_id, "to_agent": transfer["to_agent"]})
-        calls.save(unit.db, row)
+        calls.amend(unit.db, sid, ("transfer-completed", {"from_agent": agent_id, "to_agent": transfer["to_agent"]}),
+                    agent_id=transfer["to_agent"], agent_leg=transfer["leg_sid"], routing_reason=reason(transfer))
     room = calls.get_call(svc.store.db(), sid)["conference"]
     try:
         svc.telephony.update_participant(room, transfer["leg_sid"], end_conference_on_exit=True)
@@ -171,9 +165,7 @@ def cancel(svc: Services, agent_id: str, sid: str) -> Row:
     transfer = _open_warm(svc, sid, agent_id)
     with svc.store.unit() as unit:
         transfers.change(unit.db, transfer["id"], state="canceled", ended_at=iso(svc.clock()))
-        row = calls.load(unit.db, sid)
-        row.log("transfer-canceled", {"from_agent": agent_id, "to_agent": transfer["to_agent"]})
-        calls.save(unit.db, row)
+        calls.amend(unit.db, sid, ("transfer-canceled", {"from_agent": agent_id, "to_agent": transfer["to_agent"]}))
     try:
         if transfer["leg_sid"]:
             svc.telephony.remove_participant(call["conference"], transfer["leg_sid"])

@@ -133,6 +133,15 @@ def save(db: sqlite_utils.Database, call: Call) -> None:
     call.events.clear()
 
 
+def amend(db: sqlite_utils.Database, sid: str, event: tuple[str, dict[str, Any]] | None = None, **columns: Any) -> None:
+    """Set columns of a stored call and log one event on it, saved as one change (in the caller's transaction)."""
+    call = load(db, sid)
+    call.set(**columns)
+    if event is not None:
+        call.log(*event)
+    save(db, call)
+
+
 def events(db: sqlite_utils.Database, sid: str) -> list[dict[str, Any]]:
     rows = db.query("SELECT at, kind, data FROM call_events WHERE call_sid = ? ORDER BY id", [sid])
     return [{**row, "data": json.loads(row["data"])} for row in rows]
