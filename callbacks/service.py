@@ -141,15 +141,19 @@ def pending_for(db: sqlite_utils.Database, number: str | None) -> list[dict[str,
 # --- recovery ----------------------------------------------------------------------------------
 
 def recover(db: sqlite_utils.Database, now: datetime, telephony: Telephony, enqueue_job: Callable[[int, str], None],
-            policy: Policy, *, after_s: float = DIALING_GRACE_S) -> dict[str, int]:
+            policy: Policy, *, after_s: float = DIALING_GRACE_S,
+            dialling: Callable[[int], bool] = lambda callback_id: False) -> dict[str, int]:
     """After a crash, a restart or a lost job: every open callback is back in line, or its job queued again, or its
-    placed call looked up at Twilio; none is lost and none is dialled twice. Safe to run at any time."""
+    placed call looked up at Twilio; none is lost and none is dialled twice. Safe to run at any time. ``dialling``
+    tells whether a callback's job is running now: a worker still placing the call (a slow REST request, a busy
+    machine) is waited for, never raced by a second dial."""
     counts = {"requeued": 0, "jobs": 0, "adopted": 0, "reset": 0, "settled": 0}
     for row in store.by_status(db, "pending", "dialing", "connected"):
         item_id = callback_item_id(row["id"])
         item = routing_store.item(db, item_id)
         since = parse_time(row["dialing_since"])
-        quiet = since is None or (now - since).total_seconds() >= after_s
+        quiet = (since is None or (now - since).total_seconds() >= after_s) and not (
+            row["status"] == "dialing" and not row["placed_call_sid"] and dialling(row["id"]))
         if row["status"] == "pending" and item is None:
             routing.enqueue_callback(db, row["id"], row["queue"], parse_time(row["entered_at"]), now,
                                      caller_id=row["caller_id"], language=row["language"],

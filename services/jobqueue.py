@@ -147,8 +147,15 @@ class JobQueue:
         """Queue the job that dials callback ``callback_id``; job id = callback id."""
         from services.jobs import place_callback
 
-        return self.once(CALLS, f"callback-{callback_id}", place_callback, callback_id, agent_id, retry=DIAL_RETRY,
+        return self.once(CALLS, callback_job(callback_id), place_callback, callback_id, agent_id, retry=DIAL_RETRY,
                          job_timeout=DIAL_TIMEOUT_S, result_ttl=600, failure_ttl=86400)
+
+    def dialling(self, callback_id: int) -> bool:
+        """Is the job of callback ``callback_id`` running now (a worker may be placing its call this moment)?"""
+        try:
+            return Job.fetch(callback_job(callback_id), connection=self.connection).get_status() == JobStatus.STARTED
+        except NoSuchJobError:
+            return False
 
     def deliver_alert(self, delivery_id: int, attempt: int) -> str:
         """Queue one attempt at delivering an alert change (an alert: someone waits on it)."""
@@ -161,6 +168,11 @@ class JobQueue:
         from services.jobs import render_prompt
 
         return self.once(BULK, job_id, render_prompt, text, language, result_ttl=60)
+
+
+def callback_job(callback_id: int) -> str:
+    """The id of the one job that dials a callback."""
+    return f"callback-{callback_id}"
 
 
 def connect(redis_url: str) -> JobQueue:

@@ -173,7 +173,7 @@ class Ticker:
     def recover(self, db: sqlite_utils.Database) -> dict[str, int]:
         self.jobs.cleanup_abandoned()  # first: a dial job whose worker died is then no longer "started"
         counts = callbacks.recover(db, self.clock(), self.telephony, self.jobs.place_callback, self.policy,
-                                   after_s=self.recover_after_s)
+                                   after_s=self.recover_after_s, dialling=self.jobs.dialling)
         if any(counts.values()):
             log.info("callback recovery: %s", counts)
         return counts
