@@ -86,7 +86,16 @@ class Env:
     urls: Urls
     flows: Flows
     audio: Callable[[str, str], str | None] = lambda text, language: None  # rendered prompt URL, or None → <Say>
+    spoken_ms: Callable[[str, str], int] = lambda text, language: said_ms(text)  # how long a prompt plays
     tokens: StreamTokens = field(default_factory=lambda: StreamTokens(secrets.token_bytes(32)))  # per stream turn
+
+
+SAY_WORDS_PER_S = 2.5  # how fast a <Say> (or a prompt not rendered yet) is spoken, for timing only
+
+
+def said_ms(text: str) -> int:
+    """How long ``text`` takes to say, estimated from its words."""
+    return round(len(text.split()) / SAY_WORDS_PER_S * 1000)
 
 
 def no_lookup(source: str, key: str) -> None:
@@ -122,15 +131,17 @@ class Turn:
     def text(self, name: str, **values: Any) -> str:
         return self.env.flows.text(self.language, name, **values)
 
-    def say(self, text: str, parent: Any = None, language: str | None = None) -> None:
-        """Speak ``text`` in the call's language (or ``language``): pre-rendered audio when it exists, else <Say>."""
+    def say(self, text: str, parent: Any = None, language: str | None = None) -> int:
+        """Speak ``text`` in the call's language (or ``language``): pre-rendered audio when it exists, else <Say>.
+        How long it plays, in ms."""
         target = self.response if parent is None else parent
         language = language or self.language
         url = self.env.audio(text, language)
         if url:
             target.play(url)
-        else:
-            target.say(text, language=self.env.flows.voice(language))
+            return self.env.spoken_ms(text, language)
+        target.say(text, language=self.env.flows.voice(language))
+        return said_ms(text)
 
     @property
     def writes(self) -> bool:

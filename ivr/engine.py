@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_datetime
-from twilio.twiml.voice_response import Connect, Gather
+from twilio.twiml.voice_response import Connect, Gather, Start, Stop
 
 from core import queue
 from core.callback import spoken
@@ -37,7 +37,8 @@ LOOKUP_TIMEOUT_S = 10
 LANGUAGE_MENU = "choose_language"  # the menu before any flow, for callers nothing tells us the language of
 KEYS_ONLY = "_keys"  # a menu prompt's variant for languages without speech recognition here
 VOICEMAIL_TURN = "voicemail"  # the stream token's turn (voice.voicemail checks it)
-BARGE_IN_TIMEOUT_S = 1  # DTMF pressed during a prompt is kept; then the stream listens for speech
+PROMPT_MS = "prompt_ms"  # the <Stream> parameter that says how long the prompt plays (no-input counts after it)
+STREAM_DECIDES_WITHIN_S = 17  # after the prompt and MENU_TIMEOUT_S: the longest utterance (15 s) and its decoding
 NARROWED_OPTIONS = 2  # after words that were not understood, the re-prompt offers this many likeliest options
 
 
@@ -114,6 +115,8 @@ class Engine:
             return
         flow = self.flow(turn.language)
         node = flow.node(node_id)
+        if (node.type == "menu" or confirming is not None) and turn.rules.listens_by(flow.language) == "stream":
+            _stop_listening(turn, node_id, attempt, confirming)
         if confirming is not None:
             _confirmation(turn, flow, node, inp, attempt, confirming)
         elif node.type in INPUT_HANDLERS:
@@ -175,21 +178,37 @@ def _listen(turn: Turn, flow: Flow, node: Node, attempt: int, prompt_text: str |
     action = turn.urls.step(node.id, attempt, confirming=confirming)
     mode = turn.rules.listens_by(flow.language)
     if mode == "stream":
-        gather = Gather(input="dtmf", num_digits=1, timeout=BARGE_IN_TIMEOUT_S, action=action)
-        _say_all(turn, prompt_text, gather)
-        turn.response.append(gather)
-        connect = Connect(action=turn.urls.step(node.id, attempt, via="stream", confirming=confirming))
-        stream = connect.stream(url=turn.urls.media_stream())
-        token = turn.env.tokens.issue(turn.sid, turn_key(node.id, attempt, confirming), turn.now)
-        for name, value in (("call_sid", turn.sid), ("node", node.id), ("attempt", attempt), ("confirming", confirming or ""),
-                            *token.items()):
-            stream.parameter(name=name, value=str(value))
-        turn.response.append(connect)
+        _listen_while_speaking(turn, node, attempt, prompt_text, confirming)
         return
     speech: dict[str, Any] = {}
     if mode == "twilio":
         speech = {"input": "dtmf speech", "language": flow.voice, "hints": ", ".join(phrases), "speech_timeout": "auto"}
     _gather(turn, action, prompt_text, num_digits=1, timeout=MENU_TIMEOUT_S, **speech)
+
+
+def _listen_while_speaking(turn: Turn, node: Node, attempt: int, prompt_text: str | Sequence[str],
+                           confirming: str | None) -> None:
+    """Barge-in: the caller's audio is streamed to us (``<Start><Stream>``, named by the turn) from before the prompt
+    starts, so words said over the prompt are heard; the socket's decision redirects the live call to the turn's
+    ``via=stream`` step (voice.media), cutting the prompt short. A key ends the <Gather> as usual. The <Pause> and
+    <Redirect> after it are only the way on if the socket never decides (it counts the prompt's length first)."""
+    key = turn_key(node.id, attempt, confirming)
+    start = Start()
+    stream = start.stream(name=key, url=turn.urls.media_stream(), track="inbound_track")
+    turn.response.append(start)
+    prompt_ms = _gather(turn, turn.urls.step(node.id, attempt, confirming=confirming), prompt_text, num_digits=1,
+                        timeout=MENU_TIMEOUT_S, then=turn.urls.step(node.id, attempt, via="stream", confirming=confirming),
+                        pause_s=STREAM_DECIDES_WITHIN_S)
+    for name, value in (("call_sid", turn.sid), ("node", node.id), ("attempt", attempt), ("confirming", confirming or ""),
+                        (PROMPT_MS, prompt_ms), *turn.env.tokens.issue(turn.sid, key, turn.now).items()):
+        stream.parameter(name=name, value=str(value))
+
+
+def _stop_listening(turn: Turn, node_id: str, attempt: int, confirming: str | None) -> None:
+    """The turn is answered (a key, or the stream's decision): its stream stops before anything else is said."""
+    stop = Stop()
+    stop.stream(name=turn_key(node_id, attempt, confirming))
+    turn.response.append(stop)
 
 
 def _render_menu(turn: Turn, flow: Flow, node: Node, attempt: int, offer: Sequence[str] = ()) -> None:
@@ -210,9 +229,9 @@ def likeliest(node: Node, found: Match) -> tuple[str, ...]:
     return tuple(o.key for o in scored[:NARROWED_OPTIONS])
 
 
-def _say_all(turn: Turn, text: str | Sequence[str], parent: Any) -> None:
-    for part in (text,) if isinstance(text, str) else text:
-        turn.say(part, parent)
+def _say_all(turn: Turn, text: str | Sequence[str], parent: Any) -> int:
+    """Say one text or several, one after the other; how long they play, in ms."""
+    return sum(turn.say(part, parent) for part in ((text,) if isinstance(text, str) else text))
 
 
 def menu_prompt(turn: Turn, flow: Flow, node: Node) -> str:
@@ -222,12 +241,17 @@ def menu_prompt(turn: Turn, flow: Flow, node: Node) -> str:
     return keys_only if turn.rules.listens_by(flow.language) == "dtmf" and keys_only in flow.prompts else node.prompt
 
 
-def _gather(turn: Turn, action: str, text: str | Sequence[str], **options: Any) -> None:
-    """Speak ``text`` inside a <Gather>; the <Redirect> after it is where Twilio falls through when nothing comes."""
+def _gather(turn: Turn, action: str, text: str | Sequence[str], *, then: str | None = None, pause_s: int = 0,
+            **options: Any) -> int:
+    """Speak ``text`` inside a <Gather>; the <Redirect> after it (to ``then``, else ``action``), after ``pause_s`` of
+    silence, is where Twilio falls through when nothing comes. How long the prompt plays, in ms."""
     gather = Gather(action=action, **{"input": "dtmf", **options})
-    _say_all(turn, text, gather)
+    prompt_ms = _say_all(turn, text, gather)
     turn.response.append(gather)
-    turn.response.redirect(action)
+    if pause_s:
+        turn.response.pause(length=pause_s)
+    turn.response.redirect(then or action)
+    return prompt_ms
 
 
 def _render_lookup(turn: Turn, flow: Flow, node: Node, attempt: int) -> None:

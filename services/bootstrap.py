@@ -168,7 +168,7 @@ def bootstrap(config: Mapping[str, Any], clock: Clock = utcnow) -> Services:
         callback=policy,
         number_languages=parse_number_languages(resolved["NUMBER_LANGUAGES"], set(flow_set), resolved["DEFAULT_REGION"]),
     )
-    env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find, tokens=stream_tokens(resolved["SECRET_KEY"]))
+    env = Env(rules=rules, urls=urls, flows=flows, audio=prompts.find, spoken_ms=prompts.spoken_ms, tokens=stream_tokens(resolved["SECRET_KEY"]))
     telephony = telephony_for(resolved)
     ticker = Ticker(store, env, telephony, jobs, policy, journal, recover_after_s=resolved["CALLBACK_RECOVER_AFTER_S"],
                     reconcile=Reconciler(store, env, telephony, every_s=resolved["RECONCILE_EVERY_S"],

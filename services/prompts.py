@@ -9,9 +9,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from core.turn import said_ms
 from core.urls import Urls
 from services.jobqueue import JobQueue
 from speech import tts
+from speech.exceptions import SpeechError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class PromptAudio:
         self.jobs = jobs
         self._known: dict[tuple[str, str], str] = {}  # rendered prompts' URLs (files never change)
         self._missing: dict[tuple[str, str], float] = {}  # not rendered when last looked (monotonic time); queued once
+        self._lengths: dict[str, int] = {}  # rendered prompts' lengths in ms, by file name
 
     def find(self, text: str, language: str) -> str | None:
         key = (text, language)
@@ -44,6 +47,18 @@ class PromptAudio:
             except Exception:  # rendering later is best effort; the caller hears <Say> now
                 log.exception("could not queue the rendering of a prompt")
         return None
+
+    def spoken_ms(self, text: str, language: str) -> int:
+        """How long the prompt plays: its rendering's length, else the time a <Say> of it takes."""
+        name = tts.cached(text, language, self.folder)
+        if name is None:
+            return said_ms(text)
+        if name not in self._lengths:  # a rendering never changes
+            try:
+                self._lengths[name] = tts.length_ms(self.folder / name)
+            except (OSError, SpeechError):
+                return said_ms(text)
+        return self._lengths[name]
 
     def render(self, text: str, language: str) -> str:
         """Render one prompt (if missing) and keep its words beside it; its file name."""

@@ -57,6 +57,8 @@ def parser() -> argparse.ArgumentParser:
     call.add_argument("--silence", action=_Step, nargs=0, help="say and press nothing at the next input")
     call.add_argument("--lang", default="en", help="language of --say (en, ru, fa, ko)")
     call.add_argument("--snr", type=float, default=None, help="add noise to --say at this SNR in dB")
+    call.add_argument("--barge-in", type=float, default=None, metavar="SECONDS",
+                      help="say --say and --audio this long after each prompt starts, over it (default: after it ends)")
     call.add_argument("--hold", type=float, default=20.0, help="seconds the caller waits in a queue before hanging up")
     call.add_argument("--talk", type=float, default=None, help="seconds the caller talks to an agent before hanging up")
     call.add_argument("--transfer", metavar="queue:NAME|agent:ID", help="the agent who answers transfers the call "
@@ -158,9 +160,10 @@ def serve(args: argparse.Namespace) -> int:
 def script_step(step: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """A command-line step as the simulator's JSON takes it (--say with its language and noise, --audio read here)."""
     if "say" in step:
-        return dict(step, lang=args.lang, snr_db=args.snr)
+        return dict(step, lang=args.lang, snr_db=args.snr, barge_in_s=args.barge_in)
     if "audio_file" in step:
-        return {"audio": base64.b64encode(recording(step["audio_file"])).decode(), "name": step["audio_file"]}
+        return {"audio": base64.b64encode(recording(step["audio_file"])).decode(), "name": step["audio_file"],
+                "barge_in_s": args.barge_in}
     return step
 
 

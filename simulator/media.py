@@ -1,9 +1,15 @@
-"""The simulator's side of <Connect><Stream>: Twilio's Media Streams protocol over a WebSocket.
+"""The simulator's side of <Connect><Stream> and <Start><Stream>: Twilio's Media Streams protocol over a WebSocket.
 
 Messages as Twilio sends them: ``connected``, ``start`` (callSid, streamSid, customParameters,
 mediaFormat audio/x-mulaw 8000 Hz mono), ``media`` (base64 μ-law, 20 ms, track inbound, chunk and
 timestamp), ``dtmf``, ``mark`` (echoed back when the server's audio before it has "played") and
-``stop``. The stream ends when the server closes the socket; then the <Connect> action is requested.
+``stop``. A <Connect> stream ends when the server closes the socket; then the <Connect> action is requested.
+
+A <Start> stream (``ForkedStream``) runs beside the call's TwiML: it carries the call's audio as the call's media
+clock moves (prompts playing, pauses, gather timeouts: ``Platform._sleep``), the caller's words where they speak
+them, silence elsewhere, until <Stop><Stream>, the server closing it, or the end of the call. As on Twilio, the
+socket carries audio only once it is open: what the caller says in the first ``STREAM_OPEN_MS`` after <Start> is
+lost (noted on the call as ``stream-audio-lost``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
 from simulator.voices import caller_audio
 from wire import media_streams as messages
-from wire.mulaw import FRAME_BYTES, frames
+from wire.mulaw import FRAME_BYTES, FRAME_MS, frames
 from wire.signature import sign
 
 if TYPE_CHECKING:
@@ -33,6 +39,8 @@ MAX_LISTEN_S = 15.0  # media time the caller stays on a stream the server does n
 FAST_BATCH_FRAMES = 25  # fast mode sends half a second of audio, then lets the server catch up
 FAST_BATCH_PAUSE_S = 0.01
 SERVER_CLOSE_WAIT_S = 30.0  # wall seconds to wait, after the last frame, for the server to decide and close
+FRAME_S = FRAME_MS / 1000
+STREAM_OPEN_MS = 400  # media time from <Start> until the socket carries audio (the handshake, Twilio's start-up)
 
 
 def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str | None]:
@@ -125,3 +133,59 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
                 sequence += 1
                 ws.send(messages.stop(stream_sid, call.sid, platform.account_sid, sequence))
     call.note("stream-closed", seconds=round(time.monotonic() - started, 3))
+
+
+class ForkedStream:
+    """One <Start><Stream>: the call's inbound audio, frame by frame as the call's media clock moves."""
+
+    def __init__(self, platform: Platform, call: SimCall, noun: Verb, at_frame: int) -> None:
+        from simulator.platform import new_sid
+
+        self.name = noun.attr("name") or new_sid("MZ")
+        self.url = noun.attr("url")
+        self.call_sid, self.account_sid = call.sid, platform.account_sid
+        self.stream_sid = new_sid("MZ")
+        self.first_frame = at_frame + STREAM_OPEN_MS // FRAME_MS
+        self.sequence, self.chunk, self.lost_frames = 0, 0, 0
+        self.closed = False
+        parameters = {p.attr("name"): p.attr("value") for p in noun.children if p.name == "Parameter"}
+        headers = {"X-Twilio-Signature": sign(platform.auth_token, self.url, {})}
+        try:
+            self.ws = connect(self.url, additional_headers=headers, open_timeout=10, close_timeout=2)
+        except (InvalidHandshake, InvalidStatus, OSError) as exc:
+            raise SimulatorError(f"media stream {self.url} refused: {exc}") from None
+        self._send(messages.connected())
+        self._send(messages.start(self.stream_sid, call.sid, platform.account_sid, parameters, self._next()))
+
+    def _next(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    def _send(self, message: str) -> None:
+        try:
+            self.ws.send(message)
+        except ConnectionClosed:
+            self.closed = True
+
+    def send(self, frame: int, payload: bytes, speaking: bool) -> None:
+        """The call's audio at media frame ``frame`` (lost while the socket is not open yet)."""
+        if self.closed:
+            return
+        if frame < self.first_frame:
+            self.lost_frames += speaking
+            return
+        self.chunk += 1
+        self._send(messages.media(self.stream_sid, self.chunk, payload, self._next()))
+
+    def poll(self) -> bool:
+        """Notice whether the server closed the socket (it decided); True while open."""
+        if not self.closed:
+            self.closed = not _answer_server(self.ws, self.stream_sid)
+        return not self.closed
+
+    def stop(self) -> None:
+        """<Stop><Stream>, or the call ended: Twilio's ``stop`` message, then the socket closes."""
+        if not self.closed:
+            self._send(messages.stop(self.stream_sid, self.call_sid, self.account_sid, self._next()))
+            self.closed = True
+        self.ws.close()

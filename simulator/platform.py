@@ -37,7 +37,10 @@ import requests
 
 from simulator.conference import Conference, Conferences, Participant
 from simulator.exceptions import NoSuchThing, SimulatorError, WebhookFailed
+from simulator.media import FAST_BATCH_FRAMES, FAST_BATCH_PAUSE_S, FRAME_S, SERVER_CLOSE_WAIT_S, SILENCE, ForkedStream
 from simulator.twiml import Verb, parse
+from simulator.voices import caller_audio
+from wire.mulaw import FRAME_MS, frames
 from wire.signature import sign
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,10 @@ TWILIO_QUEUE_SIZE = 100  # Twilio's default MaxQueueSize
 DIAL_STATUS_WHEN_CALLER_LEAVES = "no-answer"
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 CLIENT = "client:"  # how a To names an agent's softphone (<Dial><Client>, or a REST call to it)
+REACTION_FRAMES = 15  # a caller who waits for the prompt's end starts speaking 300 ms after it
+REDIRECT_AFTER_CLOSE_S = 2.0  # fast mode: how long the server may take from closing a stream to redirecting the call
+DECISION_TAIL_FRAMES = 50  # fast mode: a second of quiet after the caller's words (the server's end of speech) is sent…
+UTTERANCE_DECISION_WAIT_S = 5.0  # …then the call waits up to this long (wall) for the server's decision on them
 BRIDGE_POLL_S = 0.05  # how often a bridged call looks whether someone hung up or the agent's leg moved
 
 
@@ -84,6 +91,23 @@ class Say:
     lang: str = "en"
     snr_db: float | None = None
     audio: bytes | None = None  # a recording (8 kHz μ-law) instead of synthesized words; ``text`` names it
+    barge_in_s: float | None = None  # speaks this long after the prompt starts, over it (None: after it ends)
+    if_asked: str | None = None  # said only at a prompt with these words in it (a caller who answers what is asked)
+
+
+@dataclass
+class Utterance:
+    """What the caller says into the call's streams: 20 ms frames from media frame ``first`` on."""
+
+    first: int
+    audio: list[bytes]
+    text: str
+    begun: bool = False  # its first frame went out (it is noted on the call then)
+    awaited: bool = False  # fast mode: the server was given the time to decide on it
+
+    @property
+    def end(self) -> int:
+        return self.first + len(self.audio)
 
 
 @dataclass
@@ -176,11 +200,21 @@ class SimCall:
     machine_detection: str | None = None  # what calls.create asked for (Enable | DetectMessageEnd)
     phone: ClientPhone | None = None  # an agent's or supervisor's softphone on this call (its hang-up button)
     talk_until: float | None = None  # when the person on this call hangs up (monotonic; None: not on their own)
+    frame: int = 0  # the call's media clock: 20 ms frames of audio time since it was answered
+    utterances: list[Utterance] = field(default_factory=list)  # the caller's words said into streams
+    streams: dict[str, ForkedStream] = field(default_factory=dict)  # <Start><Stream>s open, by name
 
     def note(self, kind: str, **data: Any) -> None:
         entry = {"t": round(time.monotonic() - self.started, 3), "kind": kind, **data}
         self.log.append(entry)
         log.debug("%s %s %s", self.sid, kind, data)
+
+    def audio_at(self, frame: int) -> tuple[bytes, bool]:
+        """What the caller's line carries at media frame ``frame``: their words, else silence (and whether they speak)."""
+        for utterance in self.utterances:
+            if utterance.first <= frame < utterance.end:
+                return utterance.audio[frame - utterance.first], True
+        return SILENCE, False
 
     def heard(self) -> list[str]:
         return [e["text"] for e in self.log if e["kind"] in ("say", "play")]
@@ -491,6 +525,7 @@ class Platform:
             self._run_document(call, self.url(url or ""), method)
 
     def _end(self, call: SimCall) -> None:
+        self._stop_streams(call)
         with self.lock:
             for members in self.queues.values():
                 if call.sid in members:
@@ -610,7 +645,7 @@ class Platform:
         call.redirect_to = None
         call.holding_since = None
         call.wake.clear()
-        call.note("redirected", url=url.replace(self.base_url, ""))
+        call.note("redirected", url=url.replace(self.base_url, ""), at_ms=call.frame * FRAME_MS)
         return url, method, None
 
     def _check(self, call: SimCall) -> None:
@@ -622,8 +657,74 @@ class Platform:
             raise Redirected()
 
     def _sleep(self, call: SimCall, seconds: float, floor: float = 0.0) -> None:
-        """Let ``seconds`` of audio time pass (scaled by time_scale), waking early for a REST update."""
+        """Let ``seconds`` of audio time pass (scaled by time_scale), waking early for a REST update; open
+        <Start> streams carry that audio meanwhile."""
+        if call.streams and seconds > 0:
+            self._stream_media(call, round(seconds / FRAME_S))
+            return
+        call.frame += round(seconds / FRAME_S)
         self._wait_real(call, max(seconds * self.time_scale, floor))
+
+    def _stream_media(self, call: SimCall, count: int) -> None:
+        """``count`` frames of the call's audio through its open streams: paced in real time (scaled), or in fast
+        mode in batches that let the server keep up; a REST update interrupts it (Redirected)."""
+        began = time.monotonic()
+        for index in range(1, count + 1):
+            self._check(call)
+            for utterance in call.utterances:
+                if not utterance.begun and call.frame >= utterance.first:
+                    utterance.begun = True
+                    call.note("speak", text=utterance.text, heard_by="stream", at_ms=call.frame * FRAME_MS)
+            payload, speaking = call.audio_at(call.frame)
+            for stream in call.streams.values():
+                stream.send(call.frame, payload, speaking)
+            call.frame += 1
+            if self.time_scale:
+                self._wait_real(call, began + index * FRAME_S * self.time_scale - time.monotonic())
+                continue
+            said = next((u for u in call.utterances if not u.awaited and call.frame >= u.end + DECISION_TAIL_FRAMES), None)
+            if said is not None:  # the caller stopped speaking: as in real time, the call goes on once the server decided
+                said.awaited = True
+                self._await_decision(call, UTTERANCE_DECISION_WAIT_S)
+            elif index % FAST_BATCH_FRAMES == 0:
+                for stream in call.streams.values():
+                    stream.poll()
+                self._wait_real(call, FAST_BATCH_PAUSE_S)
+
+    def _let_streams_decide(self, call: SimCall) -> None:
+        """Fast mode, leaving a document with a stream open: first give the server the time to decode what it was
+        sent faster than real time, and to act on it."""
+        if not self.time_scale and call.streams:
+            self._await_decision(call, SERVER_CLOSE_WAIT_S)
+
+    def _await_decision(self, call: SimCall, seconds: float) -> None:
+        """Fast mode: wait up to ``seconds`` for the server to close the call's streams (it decided), then for the
+        REST redirect that acts on its decision (Redirected); back when neither came."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and any(stream.poll() for stream in call.streams.values()):
+            self._wait_real(call, FAST_BATCH_PAUSE_S * 5)
+        if not any(stream.poll() for stream in call.streams.values()):
+            self._wait_real(call, REDIRECT_AFTER_CLOSE_S)
+
+    def _speak_into_streams(self, call: SimCall, step: Say, at_frame: int) -> None:
+        """The caller says ``step`` from media frame ``at_frame`` on, into whatever streams are open then."""
+        call.script.steps.popleft()
+        audio = step.audio if step.audio is not None else caller_audio(step.text, step.lang, snr_db=step.snr_db)
+        call.utterances.append(Utterance(at_frame, frames(audio), step.text))
+
+    def _stop_streams(self, call: SimCall, name: str | None = None) -> None:
+        """Stop the stream ``name`` (None: all of them); what the caller was saying into it ends with it."""
+        for stream_name in [n for n in call.streams if name in (None, n)]:
+            stream = call.streams.pop(stream_name)
+            stream.stop()
+            if stream.lost_frames:
+                call.note("stream-audio-lost", name=stream_name, ms=stream.lost_frames * FRAME_MS)
+            call.note("stream-stopped", name=stream_name)
+        if not call.streams:
+            for utterance in call.utterances:
+                if not utterance.begun:  # the call moved on before they began: they did not say it
+                    call.note("not-said", text=utterance.text)
+            call.utterances.clear()
 
     def await_input(self, call: SimCall, timeout_s: float) -> None:
         """An interactive caller has ``timeout_s`` + ``INTERACTIVE_READ_S`` wall seconds to press or say something."""
@@ -652,8 +753,10 @@ class Platform:
         return None
 
     def _verb_say(self, call: SimCall, verb: Verb, *_: Any) -> None:
-        call.note("say", text=verb.text, language=verb.attr("language", "en-US"))
-        self._sleep(call, len(verb.text.split()) / WORDS_PER_SECOND)
+        seconds = len(verb.text.split()) / WORDS_PER_SECOND
+        call.note("say", text=verb.text, language=verb.attr("language", "en-US"), seconds=round(seconds, 2),
+                  at_ms=call.frame * FRAME_MS)
+        self._sleep(call, seconds)
 
     def _verb_play(self, call: SimCall, verb: Verb, *_: Any) -> None:
         url = verb.text
@@ -664,7 +767,7 @@ class Platform:
         seconds = max(0.0, (len(response.content) - 44) / 8000)
         # The server's own prompts name their words (X-Prompt-Text): what a person would hear in the audio.
         words = unquote(response.headers.get("X-Prompt-Text", "")) or f"[audio {url.rsplit('/', 1)[-1]}]"
-        call.note("play", text=words, url=url, seconds=round(seconds, 2))
+        call.note("play", text=words, url=url, seconds=round(seconds, 2), at_ms=call.frame * FRAME_MS)
         self._sleep(call, seconds)
 
     def _verb_pause(self, call: SimCall, verb: Verb, *_: Any) -> None:
@@ -680,6 +783,7 @@ class Platform:
         raise Hangup()
 
     def _verb_redirect(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, None]:
+        self._let_streams_decide(call)
         target = self.url(verb.text)
         if target == doc_url:  # a document that asks for itself again (hold music): each pass takes time
             self._sleep(call, 0, floor=self.queue_poll_s)
@@ -687,12 +791,17 @@ class Platform:
 
     def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str, rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
         inputs = set(verb.attr("input", "dtmf").split())
+        first = call.script.steps[0] if call.script.steps else None
+        if call.streams and isinstance(first, Say) and first.barge_in_s is not None:  # over the prompt
+            self._speak_into_streams(call, first, call.frame + round(first.barge_in_s / FRAME_S))
+        heard_from = len(call.log)
         for child in verb.children:  # nested Say/Play/Pause are heard; a key pressed stops them (barge-in)
             self._check(call)
             getattr(self, f"_verb_{child.name.lower()}")(call, child, doc_url, [])
             if call.script.steps and isinstance(call.script.steps[0], Keys) and "dtmf" in inputs:
                 break  # a key typed ahead cuts the rest of the prompt short (barge-in)
         self.await_input(call, verb.number("timeout", 5))
+        self._skip_unasked(call, " ".join(e["text"] for e in call.log[heard_from:] if e["kind"] in ("say", "play")))
         action = self.url(verb.attr("action") or doc_url)
         method = verb.attr("method", "POST")
         step = call.script.steps[0] if call.script.steps else None
@@ -705,18 +814,29 @@ class Platform:
             call.note("speak", text=step.text, heard_by="twilio-asr")
             # Twilio's own recogniser stands here: the simulator passes the words on as heard.
             return action, method, {"SpeechResult": step.text, "Confidence": "0.9"}
-        barge_in_window = bool(rest) and rest[0].name == "Connect"  # a short keys-only Gather before a stream
-        if isinstance(step, Say) and not barge_in_window:
+        if isinstance(step, Say) and call.streams:  # the caller answers the prompt; the stream carries it
+            self._speak_into_streams(call, step, call.frame + REACTION_FRAMES)
+        elif isinstance(step, Say):
             call.script.steps.popleft()
             call.note("speak", text=step.text, heard_by=None)
-        elif isinstance(step, Silence) and not barge_in_window:
+        elif isinstance(step, Silence):
             call.script.steps.popleft()
-        if not barge_in_window:
+        if not call.streams:
             call.note("no-input", timeout=verb.number("timeout", 5))
         self._sleep(call, verb.number("timeout", 5))
         if verb.attr("actionOnEmptyResult") == "true":
             return action, method, {}
         return None  # fall through to the next verb
+
+    def _skip_unasked(self, call: SimCall, prompt: str) -> None:
+        """Answers the prompt did not ask for are not given (the caller moves on to their next step)."""
+        while call.script.steps:
+            step = call.script.steps[0]
+            asked = getattr(step, "if_asked", None)
+            if asked is None or asked in prompt:
+                return
+            call.script.steps.popleft()
+            call.note("not-asked", text=step.text)
 
     def _take_keys(self, call: SimCall, num_digits: int, finish_on_key: str) -> str:
         """Consume typed-ahead keys the way <Gather> does: up to numDigits, or up to finishOnKey."""
@@ -1088,14 +1208,29 @@ class Platform:
         return (self.url(action), verb.attr("method", "POST"), {}) if action else None
 
     def _verb_start(self, call: SimCall, verb: Verb, *_: Any) -> None:
-        call.note("start-stream", text="unidirectional streams are not simulated")
+        """<Start><Stream>: the call's audio goes to the socket from now on, while the TwiML goes on."""
+        for noun in verb.children:
+            if noun.name != "Stream":
+                call.note("start", text=f"<Start><{noun.name}> is not simulated")
+                continue
+            try:
+                stream = ForkedStream(self, call, noun, call.frame)
+            except SimulatorError as exc:  # as on Twilio, a stream that fails does not stop the call
+                call.note("stream-error", text=str(exc))
+                continue
+            call.streams[stream.name] = stream
+            call.note("stream-started", name=stream.name, at_ms=call.frame * 20, url=stream.url.replace(self.base_url.replace("http", "ws", 1), ""))
 
-    _verb_stop = _verb_start
+    def _verb_stop(self, call: SimCall, verb: Verb, *_: Any) -> None:
+        for noun in verb.children:
+            if noun.name == "Stream":
+                self._stop_streams(call, noun.attr("name") or None)
 
 
 def step_from_json(raw: Any) -> Keys | Say | Silence:
-    """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15}, {"audio": base64 8 kHz μ-law, "name": …}
-    or {"silence": true}."""
+    """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15, "barge_in_s": 0.5 (over the prompt),
+    "if_asked": "말씀하셨나요" (only at a prompt saying this)}, {"audio": base64 8 kHz μ-law, "name": …} or
+    {"silence": true}."""
     if not isinstance(raw, dict):
         raise SimulatorError(f"a step must be an object, got {raw!r}")
     if "keys" in raw:
@@ -1104,11 +1239,13 @@ def step_from_json(raw: Any) -> Keys | Say | Silence:
             raise SimulatorError(f"keys may be 0-9, * and #, got {keys!r}")
         return Keys(keys)
     if "say" in raw:
-        snr = raw.get("snr_db")
+        snr, barge_in, asked = raw.get("snr_db"), raw.get("barge_in_s"), raw.get("if_asked")
         try:
-            return Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None)
+            return Say(str(raw["say"]), str(raw.get("lang", "en")), float(snr) if snr is not None else None,
+                       barge_in_s=float(barge_in) if barge_in is not None else None,
+                       if_asked=str(asked) if asked else None)
         except (TypeError, ValueError):
-            raise SimulatorError("snr_db must be a number of decibels") from None
+            raise SimulatorError("snr_db is a number of decibels, barge_in_s a number of seconds") from None
     if "audio" in raw:
         try:
             audio = base64.b64decode(str(raw["audio"]), validate=True)
@@ -1116,7 +1253,9 @@ def step_from_json(raw: Any) -> Keys | Say | Silence:
             raise SimulatorError("audio is base64 of 8 kHz μ-law") from None
         if not audio or len(audio) > MAX_RECORDING_BYTES:
             raise SimulatorError(f"a recording is 20 ms to {MAX_RECORDING_BYTES // 8000} s of 8 kHz μ-law")
-        return Say(str(raw.get("name") or "a recording"), audio=audio)
+        barge_in = raw.get("barge_in_s")
+        return Say(str(raw.get("name") or "a recording"), audio=audio,
+                   barge_in_s=float(barge_in) if isinstance(barge_in, int | float) else None)
     if raw.get("silence"):
         return Silence()
     raise SimulatorError(f"a step needs 'keys', 'say', 'audio' or 'silence', got {raw!r}")

@@ -9,7 +9,8 @@ LINES = {
     "play": lambda e: f"heard    {e['text']}",
     "press": lambda e: f"pressed  {e['digits']}",
     "speak": lambda e: f"said     \"{e['text']}\"" + ("" if e.get("heard_by") or e.get("where") else
-                                                     "  (nobody listening: keys only)"),
+                                                     "  (nobody listening: keys only)")
+                       + (f"  at {e['at_ms'] / 1000:.1f} s" if "at_ms" in e else ""),
     "hears": lambda e: f"heard    {e['speaker']}: {e['text']}",
     "conference-join": lambda e: "room     in the call's conference" + (" (muted)" if e.get("muted") else ""),
     "conference-leave": lambda e: f"room     out of the conference ({e['why']})",
@@ -25,6 +26,11 @@ LINES = {
     "caller-hangup": lambda e: f"hung up  (caller, in {e.get('where', 'call')})",
     "hangup": lambda e: "ended    server hung up",
     "stream": lambda e: "listening (media stream)",
+    "stream-started": lambda e: f"listening (media stream {e['name']}, from before the prompt)",
+    "stream-audio-lost": lambda e: f"lost     the first {e['ms']} ms of what was said (the stream was not open yet)",
+    "redirected": lambda e: f"moved    to {e['url'].split('?')[0]} (REST redirect)",
+    "not-asked": lambda e: f"(did not say \"{e['text']}\": not asked)",
+    "not-said": lambda e: f"(did not say \"{e['text']}\": the call moved on first)",
     "error": lambda e: f"ERROR    {e['text']}",
     "http-error": lambda e: f"ERROR    {e['url']} -> {e['status']}: {e['text']}",
 }

@@ -294,13 +294,12 @@ class Recognition:
         self._processed_bytes += len(ulaw)
         if not self._listening:
             self._preroll.append(pcm)
-            while sum(len(p) for p in self._preroll) - len(self._preroll[0]) >= PREROLL_SAMPLES:
+            while sum(len(p) for p in self._preroll) - len(self._preroll[0]) >= PREROLL_SAMPLES + 2 * UNIT_BYTES:
                 self._preroll.popleft()
             if self._voice.voice_start_ms is None:  # no voice yet: nothing to decode
                 self._deliver(Result(False, [("", 1.0)], self.processed_ms))
                 return
-            pcm = np.concatenate(self._preroll)
-            self._preroll.clear()
+            pcm = self._from_preroll(self._voice.voice_start_ms * SAMPLE_RATE // 1000)
             self._listening = True
             self._upsample = Upsampler() if self._upsample is not None else None  # skipped audio is not its past
         elif self.processed_ms - self._voice.voice_end_ms > TAIL_MS:  # quiet since the voice: wait for the end
@@ -320,6 +319,14 @@ class Recognition:
             return
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
         self._deliver(Result(False, [(partial, 1.0)], self.processed_ms, None, *self._voice_span()))
+
+    def _from_preroll(self, onset: int) -> np.ndarray:
+        """The audio to decode from: exactly PREROLL_SAMPLES before the voice's first sample ``onset`` (whatever the
+        leading quiet's length, so the same words always reach the recognizer the same way)."""
+        pcm = np.concatenate(self._preroll)
+        self._preroll.clear()
+        first = self._processed_bytes - len(pcm)  # μ-law bytes are samples: the preroll's first sample's index
+        return pcm[max(0, onset - PREROLL_SAMPLES - first):]
 
     def _side_results(self, *, final: bool) -> tuple[str | None, str | None]:
         """The verifying and the carrier recognizers' results for the utterance the grammar ended (None where there is

@@ -9,6 +9,7 @@ from speech.lexicon import KO_MENU
 from store import calls as store_calls
 from tests.conftest import new_number
 
+CONFIRMING, ONE_WORD = "말씀하셨나요?", "한 단어로만 말씀하시거나"  # words of the confirmation and of the narrowed re-prompt
 INTENT_OF_KEY = {"1": "order_status", "2": "billing", "3": "support", "4": "refund", "5": "delivery", "0": "agent"}
 
 
@@ -35,11 +36,16 @@ def test_saying_a_menu_option_reaches_it(server, key, phrase):
 
 @pytest.mark.parametrize(("key", "sentence"), [("1", "오더 좀 알려 주세요"), ("2", "요금제 좀 알려 주세요"),
                                              ("4", "환불 문의하려고요")])  # fmt: skip
-def test_a_menu_word_said_inside_a_sentence_is_confirmed_and_reaches_its_option(server, key, sentence):
-    result = server.call(korean_caller(server), [{"say": sentence, "lang": "ko"}, {"say": "네", "lang": "ko"}], hold_s=0.5)
+def test_a_menu_word_said_inside_a_sentence_is_never_acted_on_unasked_and_reaches_its_option(server, key, sentence):
+    # a caller who answers what they are asked: yes to "did you say …?", the option's word alone when the re-prompt
+    # asks for one word
+    word = next(phrases[0] for option, _intent, phrases in KO_MENU if option == key)
+    steps = [{"say": sentence, "lang": "ko"}, {"say": "네", "lang": "ko", "if_asked": CONFIRMING},
+             {"say": word, "lang": "ko", "if_asked": ONE_WORD}, {"say": "네", "lang": "ko", "if_asked": CONFIRMING}]
+    result = server.call(korean_caller(server), steps, hold_s=0.5)
     sid = result["call_sid"]
     first = heard_events(server, sid)[0]
-    assert first["kind"] == "speech" and first["decision"] == "confirm", first  # never acted on unasked
+    assert first["kind"] == "speech" and first["decision"] in ("confirm", "reject"), first  # never acted on unasked
     assert server.query("SELECT intent FROM calls WHERE sid = ?", [sid])[0]["intent"] == INTENT_OF_KEY[key]
 
 
@@ -73,9 +79,10 @@ def test_a_key_pressed_while_the_stream_listens_is_taken(server):
 
 
 def test_after_a_sentence_that_was_not_understood_the_menu_offers_only_the_likeliest_options(server):
-    # the second turn differs from the first: the options the words pointed to, each with its key and word
-    result = server.call(korean_caller(server), [{"say": "저 오더 하고 싶어요", "lang": "ko"}, {"say": "오더", "lang": "ko"}],
-                         hold_s=0.5)
+    # the second turn differs from the first: the options the words pointed to, each with its key and word; the
+    # caller says the word alone, and yes if asked "did you say …?"
+    result = server.call(korean_caller(server), [{"say": "저 오더 하고 싶어요", "lang": "ko"}, {"say": "오더", "lang": "ko"},
+                                                 {"say": "네", "lang": "ko"}], hold_s=0.5)
     sid = result["call_sid"]
     reprompts = [json.loads(row["data"]) for row in server.query(
         "SELECT data FROM call_events WHERE call_sid = ? AND kind = 'reprompt' ORDER BY id", [sid])]

@@ -1,6 +1,7 @@
 """SPEECH_INPUT decides how menus listen; Twilio's SpeechResult goes through the same intent code."""
 
 import re
+from xml.etree import ElementTree
 
 from tests.conftest import TOKEN, new_sid, signed_post
 from tests.databases import app_config
@@ -23,8 +24,18 @@ def test_a_language_without_a_model_offers_keys_and_never_mentions_speech(client
 def test_korean_menus_listen_over_media_streams(client, db):
     db["callers"].insert({"number": "+15551230009", "language": "ko"})
     body = signed_post(client, "/voice/incoming", {"CallSid": new_sid(), "From": "+15551230009"}).data.decode()
-    assert "<Connect" in body and "<Stream" in body and "/voice/media" in body
-    assert 'name="node" value="main_menu"' in body
+    verbs = ElementTree.fromstring(body)
+    names = [verb.tag for verb in verbs]
+    # the stream starts before the prompt (barge-in), keys end the prompt's Gather, and if the socket never decides,
+    # a pause and a redirect still reach the turn's step
+    assert names[names.index("Start"):] == ["Start", "Gather", "Pause", "Redirect"], names
+    stream = verbs.find("Start/Stream")
+    assert stream.get("url").endswith("/voice/media") and stream.get("track") == "inbound_track"
+    assert stream.get("name") == "main_menu:1"
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert parameters["node"] == "main_menu" and int(parameters["prompt_ms"]) > 5000  # how long the prompt plays
+    assert verbs.find("Redirect").text.endswith("/voice/step/main_menu?attempt=1&via=stream")
+    assert verbs.find("Gather").get("input") == "dtmf"
 
 
 def test_twilio_speech_results_are_matched_like_vosk_results(tmp_path):
