@@ -14,6 +14,7 @@ lost (noted on the call as ``stream-audio-lost``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
-from simulator.voices import caller_audio
+from simulator.voices import caller_audio, line_noise
 from wire import media_streams as messages
 from wire.mulaw import FRAME_BYTES, FRAME_MS, frames
 from wire.signature import sign
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SILENCE = b"\xff" * FRAME_BYTES  # μ-law zero
+LINE_DBFS = -65.0  # a quiet telephone line is never digital silence: faint noise where nobody speaks
 MAX_LISTEN_S = 15.0  # media time the caller stays on a stream the server does not close
 FAST_BATCH_FRAMES = 25  # fast mode sends half a second of audio, then lets the server catch up
 FAST_BATCH_PAUSE_S = 0.01
@@ -189,3 +191,14 @@ class ForkedStream:
             self._send(messages.stop(self.stream_sid, self.call_sid, self.account_sid, self._next()))
             self.closed = True
         self.ws.close()
+
+
+@functools.cache
+def _line() -> list[bytes]:
+    return frames(line_noise(1000, dbfs=LINE_DBFS, seed=7))
+
+
+def quiet_line(frame: int) -> bytes:
+    """What a <Start> stream carries at media frame ``frame`` while the caller says nothing."""
+    line = _line()
+    return line[frame % len(line)]

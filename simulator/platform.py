@@ -37,7 +37,14 @@ import requests
 
 from simulator.conference import Conference, Conferences, Participant
 from simulator.exceptions import NoSuchThing, SimulatorError, WebhookFailed
-from simulator.media import FAST_BATCH_FRAMES, FAST_BATCH_PAUSE_S, FRAME_S, SERVER_CLOSE_WAIT_S, SILENCE, ForkedStream
+from simulator.media import (
+    FAST_BATCH_FRAMES,
+    FAST_BATCH_PAUSE_S,
+    FRAME_S,
+    SERVER_CLOSE_WAIT_S,
+    ForkedStream,
+    quiet_line,
+)
 from simulator.twiml import Verb, parse
 from simulator.voices import caller_audio
 from wire.mulaw import FRAME_MS, frames
@@ -210,11 +217,12 @@ class SimCall:
         log.debug("%s %s %s", self.sid, kind, data)
 
     def audio_at(self, frame: int) -> tuple[bytes, bool]:
-        """What the caller's line carries at media frame ``frame``: their words, else silence (and whether they speak)."""
+        """What the caller's line carries at media frame ``frame``: their words, else a quiet line (and whether they
+        speak)."""
         for utterance in self.utterances:
             if utterance.first <= frame < utterance.end:
                 return utterance.audio[frame - utterance.first], True
-        return SILENCE, False
+        return quiet_line(frame), False
 
     def heard(self) -> list[str]:
         return [e["text"] for e in self.log if e["kind"] in ("say", "play")]
