@@ -797,7 +797,7 @@ class Platform:
             self._sleep(call, 0, floor=self.queue_poll_s)
         return target, verb.attr("method", "POST"), None
 
-    def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str, rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
+    def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str, _rest: list[Verb]) -> tuple[str, str, dict[str, str]] | None:
         inputs = set(verb.attr("input", "dtmf").split())
         first = call.script.steps[0] if call.script.steps else None
         if call.streams and isinstance(first, Say) and first.barge_in_s is not None:  # over the prompt
@@ -1227,7 +1227,8 @@ class Platform:
                 call.note("stream-error", text=str(exc))
                 continue
             call.streams[stream.name] = stream
-            call.note("stream-started", name=stream.name, at_ms=call.frame * 20, url=stream.url.replace(self.base_url.replace("http", "ws", 1), ""))
+            call.note("stream-started", name=stream.name, at_ms=call.frame * FRAME_MS,
+                      url=stream.url.replace(self.base_url.replace("http", "ws", 1), ""))
 
     def _verb_stop(self, call: SimCall, verb: Verb, *_: Any) -> None:
         for noun in verb.children:

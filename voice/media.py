@@ -39,7 +39,8 @@ bp = Blueprint("media", __name__, url_prefix="/voice")
 bp.before_request(verify)
 sock = Sock()
 
-RECEIVE_TIMEOUT_S = 0.05  # how soon a decision made between two messages is acted on
+RECEIVE_TIMEOUT_S = 1.0
+DECIDING_RECEIVE_S = 0.05  # once listening: how soon a decision made between two messages is acted on
 MAX_STREAM_S = 60.0  # wall-clock limit of one turn's socket, whatever the peer does
 DECODE_GRACE_S = 20.0  # after the socket closed, how long the recognizer may take to finish what it received
 MAX_PROMPT_MS = 40_000  # a prompt parameter beyond this is not believed
@@ -122,7 +123,7 @@ def serve_turn(svc: Services, ws: Any) -> None:
                 log.warning("media stream sent no start within %s s: closed", START_WAIT_S)
                 break
             try:
-                message = ws.receive(timeout=RECEIVE_TIMEOUT_S)
+                message = ws.receive(timeout=DECIDING_RECEIVE_S if session.start else RECEIVE_TIMEOUT_S)
             except ConnectionClosed:
                 hung_up = True
                 break
