@@ -44,7 +44,8 @@ MAX_PAYLOAD_BYTES = SAMPLE_RATE  # one second of audio in one media message (Twi
 NOINPUT_MS = 5000
 MAX_SPEECH_MS = 15000
 MIN_UTTERANCE_MS = 400  # voice this long is the caller's turn even when no menu word fits it
-END_SILENCE_MS = 500  # this much quiet after the voice ends the utterance (a pause within a phrase is shorter)
+END_SILENCE_MS = 300  # this much quiet after the voice ends the utterance (a pause within a phrase is shorter;
+# 300 against 500 on the bench's tuning set: as many callers right, end of speech → decision 200 ms sooner)
 EVENTS = ("connected", "start", "media", "dtmf", "mark", "stop")
 
 TurnKind = Literal["speech", "dtmf", "noinput", "error"]
