@@ -238,19 +238,23 @@ def test_a_dial_job_killed_with_its_worker_is_run_again_and_dials_once(tmp_path)
 
 def test_a_callback_dial_does_not_wait_behind_prompt_rendering(tmp_path):
     """40 new sentences to render (real espeak renderings, the bulk queue) are waiting when an agent is reserved for a callback:
-    the one worker dials first (the calls queue), while most of the rendering still waits."""
+    the one worker takes the dial (the calls queue) as soon as the rendering it is doing ends, before any other
+    rendering, while the rest of the rendering still waits. Told from rq's own job times, not from the clock."""
     redis = Redis(free_port()).start()
     running = Center(tmp_path, {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"})
     worker = None
     try:
         from redis import Redis as Client
         from rq import Queue
+        from rq.job import Job
 
+        from services.jobqueue import callback_job
         from services.jobs import render_prompt
 
-        bulk = Queue("bulk", connection=Client(port=redis.port))
-        for n in range(40):
-            bulk.enqueue(render_prompt, f"Sentence number {n} of a long announcement nobody has heard yet.", "en")
+        connection = Client(port=redis.port)
+        bulk = Queue("bulk", connection=connection)
+        renderings = [bulk.enqueue(render_prompt, f"Sentence number {n} of a long announcement nobody has heard yet.", "en")
+                      for n in range(40)]
         worker = subprocess.Popen([sys.executable, "-m", "services.worker"], cwd=ROOT,
                                   env={**os.environ, **running.server.env},
                                   stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
@@ -259,9 +263,14 @@ def test_a_callback_dial_does_not_wait_behind_prompt_rendering(tmp_path):
 
         running.book_callback(number)
         running.agent("fay", answer_after_s=0.2, talk_s=1)
-        wait_for(lambda: running.server.query("SELECT placed_call_sid FROM callbacks")[0]["placed_call_sid"], 15,
+        wait_for(lambda: running.server.query("SELECT placed_call_sid FROM callbacks")[0]["placed_call_sid"], 60,
                  "the callback dialled")
-        assert len(bulk) >= 30, f"only {len(bulk)} renderings were still waiting: the dial waited behind them"
+        dial = Job.fetch(callback_job(running.server.query("SELECT id FROM callbacks")[0]["id"]), connection=connection)
+        for job in renderings:
+            job.refresh()
+        jumped = [job.id for job in renderings if job.started_at and dial.enqueued_at < job.started_at < dial.started_at]
+        assert jumped == [], f"renderings started while the dial was waiting: {jumped}"
+        assert len(bulk) > 0, "the dial went out only after all the rendering"
     finally:
         if worker is not None:
             worker.kill()
