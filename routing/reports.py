@@ -173,13 +173,21 @@ def _timeline(db: sqlite_utils.Database, period: Period, events: list[dict], now
             yield period.bucket(at), event, event["kind"]
     for agent, current in state.items():
         yield from _spent(period, agent, current, since.get(agent, period.start), min(period.end, now))
+    for agent, finished in ended.items():  # wrap-up still running at the period's end: the call's own, to its end
+        if state.get(agent) == Presence.WRAPUP:
+            left = store.wrapup_ended(db, agent, iso(period.end), (*STATE_AFTER, "presence"))
+            until = min(parse_time(left), now) if left else now
+            finished["wrap_s"] += max(0.0, (until - since[agent]).total_seconds())
+
+
+STATE_AFTER = {"offered": Presence.RESERVED, "accepted": Presence.BUSY, "answered-again": Presence.BUSY,
+               "dialing": Presence.RESERVED, "outbound": Presence.BUSY, "consult-ringing": Presence.RESERVED,
+               "consult": Presence.BUSY}  # the state an agent is in once an event of this kind happened
 
 
 def _state_after(event: dict) -> str | None:
     """The agent's state once this event happened (None: unchanged)."""
-    return {"presence": event["reason"], "offered": Presence.RESERVED, "accepted": Presence.BUSY,
-            "answered-again": Presence.BUSY, "dialing": Presence.RESERVED, "outbound": Presence.BUSY,
-            "consult-ringing": Presence.RESERVED, "consult": Presence.BUSY}.get(event["kind"])
+    return event["reason"] if event["kind"] == "presence" else STATE_AFTER.get(event["kind"])
 
 
 def _spent(period: Period, agent: str, current: str | None, start: datetime, end: datetime):

@@ -33,6 +33,14 @@ def presence_before(db: sqlite_utils.Database, start: str) -> dict[str, str]:
     return {row["agent_id"]: row["reason"] for row in rows}
 
 
+def wrapup_ended(db: sqlite_utils.Database, agent_id: str, after: str, kinds: tuple[str, ...]) -> str | None:
+    """When an agent in wrap-up at ``after`` left it: their first state-changing event (``kinds``) from then on."""
+    rows = fetch_all(db, f"""SELECT at FROM routing_events WHERE agent_id = ? AND at >= ?
+                             AND kind IN ({", ".join("?" for _ in kinds)}) ORDER BY at, id LIMIT 1""",
+                     [agent_id, after, *kinds])
+    return rows[0]["at"] if rows else None
+
+
 def callbacks(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Callbacks asked for, or finished (completed/failed), within the range."""
     return fetch_all(db, """SELECT id, queue, status, created_at, updated_at FROM callbacks
