@@ -186,8 +186,9 @@ def test_a_russian_supervisor_reads_the_live_monitor_with_russian_plural_forms(w
             calls.append(web.start_call(new_number(), [{"keys": "2"}]))
         # how fast a burst of callers gets through the menu depends on the machine: wait for them in the database,
         # then the page must show what the database holds
-        wait_for(lambda: web.query("SELECT count(*) AS n FROM queue_items WHERE queue = 'billing' AND state = 'waiting'"
-                                   )[0]["n"] == count, QUEUE_WAIT_S, f"{count} callers waiting in billing")
+        wait_for(lambda expected=count: web.query("SELECT count(*) AS n FROM queue_items WHERE queue = 'billing' "
+                                                  "AND state = 'waiting'")[0]["n"] == expected,
+                 QUEUE_WAIT_S, f"{count} callers waiting in billing")
         expect(billing_waiting).to_have_text(str(count), timeout=WAIT_MS)
         callers = plural("ru", "%(num)d caller waiting", "%(num)d callers waiting", count)
         expect(summary).to_contain_text(callers, timeout=WAIT_MS)
