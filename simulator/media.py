@@ -7,7 +7,7 @@ timestamp), ``dtmf``, ``mark`` (echoed back when the server's audio before it ha
 
 A <Start> stream (``ForkedStream``) runs beside the call's TwiML: it carries the call's audio as the call's media
 clock moves (prompts playing, pauses, gather timeouts: ``Platform._sleep``), the caller's words where they speak
-them, silence elsewhere, until <Stop><Stream>, the server closing it, or the end of the call. As on Twilio, the
+them, a quiet line elsewhere, until <Stop><Stream>, the server closing it, or the end of the call. As on Twilio, the
 socket carries audio only once it is open: what the caller says in the first ``STREAM_OPEN_MS`` after <Start> is
 lost (noted on the call as ``stream-audio-lost``).
 """
@@ -91,6 +91,15 @@ def _server_closed(ws: ClientConnection, stream_sid: str, seconds: float) -> boo
     return False
 
 
+def _connect(platform: Platform, url: str) -> ClientConnection:
+    """Open a Media Streams socket as Twilio does (the handshake signed over the URL)."""
+    headers = {"X-Twilio-Signature": sign(platform.auth_token, url, {})}
+    try:
+        return connect(url, additional_headers=headers, open_timeout=10, close_timeout=2)
+    except (InvalidHandshake, InvalidStatus, OSError) as exc:
+        raise SimulatorError(f"media stream {url} refused: {exc}") from None
+
+
 def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
     """Run one <Stream> of a <Connect>: stream the caller's audio until the server closes the socket."""
     from simulator.platform import new_sid
@@ -100,12 +109,11 @@ def stream_call(platform: Platform, call: SimCall, noun: Verb) -> None:
     stream_sid = new_sid("MZ")
     platform.await_input(call, MAX_LISTEN_S)
     audio, key = _media_frames(platform, call)
-    headers = {"X-Twilio-Signature": sign(platform.auth_token, url, {})}
     try:
-        ws = connect(url, additional_headers=headers, open_timeout=10, close_timeout=2)
-    except (InvalidHandshake, InvalidStatus, OSError) as exc:
+        ws = _connect(platform, url)
+    except SimulatorError as exc:
         call.note("stream-error", text=str(exc))
-        raise SimulatorError(f"media stream {url} refused: {exc}") from None
+        raise
     call.note("stream", url=url.replace(platform.base_url.replace("http", "ws", 1), ""))
     sequence = 1
     started = time.monotonic()
@@ -151,11 +159,7 @@ class ForkedStream:
         self.sequence, self.chunk, self.lost_frames = 0, 0, 0
         self.closed = False
         parameters = {p.attr("name"): p.attr("value") for p in noun.children if p.name == "Parameter"}
-        headers = {"X-Twilio-Signature": sign(platform.auth_token, self.url, {})}
-        try:
-            self.ws = connect(self.url, additional_headers=headers, open_timeout=10, close_timeout=2)
-        except (InvalidHandshake, InvalidStatus, OSError) as exc:
-            raise SimulatorError(f"media stream {self.url} refused: {exc}") from None
+        self.ws = _connect(platform, self.url)
         self._send(messages.connected())
         self._send(messages.start(self.stream_sid, call.sid, platform.account_sid, parameters, self._next()))
 
