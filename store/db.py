@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 30_000
 POLL_S = (0.0002, 0.01)  # a bounded wait for another process's gate polls, from this to this
 BUSY_SLACK_MS = 50  # a gate passed within this leaves SQLite's wait as it is (no statement to change it)
+WAL_RETRY_S = 0.01  # between tries to switch a new database to WAL while other processes open it
 # JSON text as the store keeps it (callers' words in their own script); one encoder, not one per json.dumps call.
 to_json = json.JSONEncoder(ensure_ascii=False).encode
 MEMORY = ":memory:"
@@ -127,7 +128,7 @@ def connect_sqlite(path: str, *, autocheckpoint: bool = True, write_wait_s: floa
     if path != MEMORY:
         _private(path)
     conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn, busy_ms / 1000)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={busy_ms}")
@@ -136,6 +137,20 @@ def connect_sqlite(path: str, *, autocheckpoint: bool = True, write_wait_s: floa
     db = sqlite_utils.Database(conn)
     db.write_gate = WriteGate(os.path.abspath(path), write_wait_s) if path != MEMORY else None  # type: ignore[attr-defined]
     return db
+
+
+def _wal(conn: sqlite3.Connection, wait_s: float) -> None:
+    """Switch to WAL, retrying for up to ``wait_s``: on a new file that other processes open at the same moment the
+    switch can fail with "database is locked" at once, without SQLite's busy handler (its deadlock avoidance)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 def _private(path: str) -> None:
