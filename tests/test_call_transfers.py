@@ -294,6 +294,10 @@ def test_the_simulator_cli_scripts_an_agent_who_transfers_and_a_supervisor_who_j
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_until(lambda: web.query("SELECT COUNT(*) AS n FROM transfers WHERE from_agent = 'olga' AND to_queue = "
                                      "'orders' AND state = 'completed'")[0]["n"] >= 1, timeout=60)
+        sid = web.query("SELECT call_sid FROM transfers WHERE from_agent = 'olga' AND to_queue = 'orders'")[0]["call_sid"]
+        # Ben is free once the caller heard why they wait: a redirect to his ring that came before the simulator
+        # ran the announcement would replace it, as on Twilio.
+        wait_until(lambda: any("transferring your call" in said for said in sim_call(web, sid)["heard"]), timeout=30)
         available(web, "ben")
         out, err = cli.communicate(timeout=90)
     finally:
