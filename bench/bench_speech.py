@@ -6,7 +6,7 @@ session measures media time). Two disjoint sets. The tuning set (what words, car
 on): nine conditions (five voices, three speeds, clean and pink noise at 20, 15 and 10 dB SNR) × five phrasings (the
 keyword alone and in four everyday sentences). The held-out set, never tuned on: six other voice variants, speeds,
 pitches and noise seeds (none to 10 dB), every line band-limited to 300–3400 Hz, × the keyword alone and three other
-sentences. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
+sentences. Every line has a quiet line's floor (pink noise at simulator.voices.LINE_DBFS) under the words and\nany noise. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
 say …?" and answering 네 (right) or 아니요 (wrong) in the same voice; or re-prompted, the re-prompt naming the likeliest
 options and asking for one word (ivr.engine.likeliest), and saying their option's word alone when it was named (a
 caller who does as asked), else the same words again. A confirmation counts as the second turn. Wrong acts: a wrong intent acted on without confirmation (goal: none).
@@ -49,7 +49,7 @@ from bench.headline import row
 from core.model import Choice
 from ivr.engine import likeliest
 from ivr.flows import Node, Option
-from simulator.voices import caller_audio, line_noise
+from simulator.voices import LINE_DBFS, caller_audio, line_noise
 from speech.audio import SpeechDetector, Upsampler
 from speech.intent import yes_no_choices, yes_or_no
 from speech.lexicon import KO_MENU
@@ -131,7 +131,8 @@ REPEAT_SEED = 1000  # a caller who says it again: the same voice, other noise
 
 
 def said(text: str, **voice: Any) -> bytes:
-    return caller_audio(text, "ko", lead_ms=300, tail_ms=3000, **voice)
+    """A caller's words on a telephone line: a quiet line's floor under them, never digital silence."""
+    return caller_audio(text, "ko", lead_ms=300, tail_ms=3000, line_dbfs=LINE_DBFS, **voice)
 
 
 def run_turn(listen: Listen, pool: RecognizerPool, audio: bytes) -> TurnResult:

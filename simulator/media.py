@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
-from simulator.voices import caller_audio, line_noise
+from simulator.voices import LINE_DBFS, caller_audio, line_noise
 from wire import media_streams as messages
 from wire.mulaw import FRAME_BYTES, FRAME_MS, frames
 from wire.signature import sign
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SILENCE = b"\xff" * FRAME_BYTES  # μ-law zero
-LINE_DBFS = -65.0  # a quiet telephone line is never digital silence: faint noise where nobody speaks
 MAX_LISTEN_S = 15.0  # media time the caller stays on a stream the server does not close
 FAST_BATCH_FRAMES = 25  # fast mode sends half a second of audio, then lets the server catch up
 FAST_BATCH_PAUSE_S = 0.01

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 CACHE_DIR = Path(tempfile.gettempdir()) / "speech-synth-cache"
 CACHE_VERSION = 1
 ESPEAK_LANGUAGES = {"en": "en-us", "ru": "ru", "fa": "fa", "ko": "ko"}
+LINE_DBFS = -65.0  # a quiet telephone line is never digital silence: faint noise where nobody speaks
 
 
 def caller_audio(
@@ -38,15 +39,18 @@ def caller_audio(
     lead_ms: int = 0,
     tail_ms: int = 0,
     telephone: bool = False,
+    line_dbfs: float | None = None,
 ) -> bytes:
     """``text`` spoken by espeak-ng in ``lang`` as 8 kHz μ-law, optionally with noise at ``snr_db``.
 
     ``voice_variant`` is an espeak-ng variant (``f3``, ``m3``, ``klatt``…), ``speed`` words per minute,
     ``pitch`` 0–99. ``lead_ms``/``tail_ms`` add pauses before/after the words; the noise covers them too.
     ``telephone``: the whole line (voice and noise) band-limited to 300–3400 Hz, as a telephone channel is.
+    ``line_dbfs``: the line's own floor under everything (``LINE_DBFS``: a quiet line), whatever ``snr_db`` adds.
     """
     params = [CACHE_VERSION, text, lang, voice_variant, speed, pitch, snr_db, seed, lead_ms, tail_ms]
     params += ["telephone"] if telephone else []  # (the names of earlier renderings stay as they were)
+    params += [line_dbfs] if line_dbfs is not None else []
     path = CACHE_DIR / (hashlib.sha256(json.dumps(params).encode()).hexdigest()[:32] + ".ulaw")
     if path.exists():
         return path.read_bytes()
@@ -54,6 +58,8 @@ def caller_audio(
     pcm = np.concatenate([_zeros(lead_ms), pcm, _zeros(tail_ms)])
     if snr_db is not None:
         pcm = add_noise(pcm, snr_db, seed=seed)
+    if line_dbfs is not None:
+        pcm = np.clip(np.rint(pcm + pink_noise_at(len(pcm), line_dbfs, seed + 1)), -32768, 32767).astype(np.int16)
     if telephone:
         pcm = telephone_band(pcm)
     audio = ulaw_encode(pcm)
@@ -63,9 +69,13 @@ def caller_audio(
 
 def line_noise(ms: int, *, dbfs: float = -60.0, seed: int = 0) -> bytes:
     """A quiet telephone line (no words): pink noise at ``dbfs`` for ``ms`` milliseconds, μ-law."""
-    noise = _pink_noise(SAMPLE_RATE * ms // 1000, np.random.default_rng(seed))
-    scale = 32768 * 10 ** (dbfs / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-9)
-    return ulaw_encode(np.clip(noise * scale, -32768, 32767))
+    return ulaw_encode(np.clip(pink_noise_at(SAMPLE_RATE * ms // 1000, dbfs, seed), -32768, 32767))
+
+
+def pink_noise_at(samples: int, dbfs: float, seed: int) -> np.ndarray:
+    """``samples`` of pink noise whose RMS is ``dbfs`` below full scale (float samples)."""
+    noise = _pink_noise(samples, np.random.default_rng(seed))
+    return noise * (32768 * 10 ** (dbfs / 20) / max(float(np.sqrt(np.mean(noise**2))), 1e-9))
 
 
 def add_noise(pcm: np.ndarray, snr_db: float, *, seed: int = 0) -> np.ndarray:

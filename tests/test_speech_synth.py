@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator.exceptions import SimulatorError
-from simulator.voices import CACHE_DIR, active_power, caller_audio, line_noise, snr_of
+from simulator.voices import CACHE_DIR, LINE_DBFS, active_power, caller_audio, line_noise, snr_of
 from wire.mulaw import duration_ms, ulaw_decode
 
 
@@ -35,6 +35,14 @@ def test_noise_is_mixed_at_the_requested_snr(snr_db):
     clean = caller_audio("요금제", "ko")
     noisy = caller_audio("요금제", "ko", snr_db=snr_db, seed=3)
     assert snr_of(clean, noisy) == pytest.approx(snr_db, abs=0.5)  # μ-law quantization moves it a little
+
+
+def test_a_line_floor_leaves_no_digital_silence_around_the_words():
+    lead = ulaw_decode(caller_audio("오더", "ko", lead_ms=300, line_dbfs=LINE_DBFS))[:2400].astype(np.float64)
+    assert not (lead.reshape(-1, 160) == 0).all(axis=1).any()  # no 20 ms frame of zeros, as on a real line
+    level = 20 * np.log10(np.sqrt(np.mean(lead**2)) / 32768)
+    assert level == pytest.approx(LINE_DBFS, abs=2.0)  # μ-law's coarse steps near zero raise it a little
+    assert not ulaw_decode(caller_audio("오더", "ko", lead_ms=300))[:2400].any()  # without it: digital silence
 
 
 def test_noise_depends_on_the_seed():
