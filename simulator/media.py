@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from simulator.exceptions import SimulatorError
 from simulator.twiml import Verb
-from simulator.voices import LINE_DBFS, caller_audio, line_noise
+from simulator.voices import LINE_DBFS, line_noise
 from wire import media_streams as messages
 from wire.mulaw import FRAME_BYTES, FRAME_MS, frames
 from wire.signature import sign
@@ -52,8 +52,7 @@ def _media_frames(platform: Platform, call: SimCall) -> tuple[list[bytes], str |
     if isinstance(step, Say):
         call.script.steps.popleft()
         call.note("speak", text=step.text, heard_by="stream")
-        audio = step.audio if step.audio is not None else caller_audio(step.text, step.lang, snr_db=step.snr_db)
-        return frames(audio), None
+        return frames(step.line_audio()), None
     if isinstance(step, Keys):
         key = step.digits[0]
         step.digits = step.digits[1:]

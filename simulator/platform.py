@@ -46,7 +46,7 @@ from simulator.media import (
     quiet_line,
 )
 from simulator.twiml import Verb, parse
-from simulator.voices import caller_audio
+from simulator.voices import LINE_DBFS, caller_audio
 from wire.mulaw import FRAME_MS, frames
 from wire.signature import sign
 
@@ -100,6 +100,12 @@ class Say:
     audio: bytes | None = None  # a recording (8 kHz μ-law) instead of synthesized words; ``text`` names it
     barge_in_s: float | None = None  # speaks this long after the prompt starts, over it (None: after it ends)
     if_asked: str | None = None  # said only at a prompt with these words in it (a caller who answers what is asked)
+
+    def line_audio(self) -> bytes:
+        """What the line carries while they say it: the recording, else the words synthesized over a quiet line."""
+        if self.audio is not None:
+            return self.audio
+        return caller_audio(self.text, self.lang, snr_db=self.snr_db, line_dbfs=LINE_DBFS)
 
 
 @dataclass
@@ -717,8 +723,7 @@ class Platform:
     def _speak_into_streams(self, call: SimCall, step: Say, at_frame: int) -> None:
         """The caller says ``step`` from media frame ``at_frame`` on, into whatever streams are open then."""
         call.script.steps.popleft()
-        audio = step.audio if step.audio is not None else caller_audio(step.text, step.lang, snr_db=step.snr_db)
-        call.utterances.append(Utterance(at_frame, frames(audio), step.text))
+        call.utterances.append(Utterance(at_frame, frames(step.line_audio()), step.text))
 
     def _stop_streams(self, call: SimCall, name: str | None = None) -> None:
         """Stop the stream ``name`` (None: all of them); what the caller was saying into it ends with it."""
