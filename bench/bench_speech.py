@@ -6,7 +6,8 @@ session measures media time). Two disjoint sets. The tuning set (what words, car
 on): nine conditions (five voices, three speeds, clean and pink noise at 20, 15 and 10 dB SNR) × five phrasings (the
 keyword alone and in four everyday sentences). The held-out set, never tuned on: six other voice variants, speeds,
 pitches and noise seeds (none to 10 dB), every line band-limited to 300–3400 Hz, × the keyword alone and three other
-sentences. Every line has a quiet line's floor (pink noise at simulator.voices.LINE_DBFS) under the words and\nany noise. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
+sentences. Every line has a quiet line's floor (pink noise at simulator.voices.LINE_DBFS) under the words and
+any noise. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
 say …?" and answering 네 (right) or 아니요 (wrong) in the same voice; or re-prompted, the re-prompt naming the likeliest
 options and asking for one word (ivr.engine.likeliest), and saying their option's word alone when it was named (a
 caller who does as asked), else the same words again. A confirmation counts as the second turn. Wrong acts: a wrong intent acted on without confirmation (goal: none).
