@@ -286,15 +286,17 @@ def test_the_simulator_cli_scripts_an_agent_who_transfers_and_a_supervisor_who_j
     phone(web, "sam", talk_s=600)
     olga = available(web, "olga")
     token = web.sim.headers["Authorization"].removeprefix("Bearer ")
+    caller = new_number()
     try:
         cli = subprocess.Popen(
             [sys.executable, "-m", "simulator", "call", "--base-url", web.base_url, "--auth-token", token,
-             "--from", new_number(), "--digits", "2", "--monitor", "sam:listen,whisper,leave", "--transfer",
+             "--from", caller, "--digits", "2", "--monitor", "sam:listen,whisper,leave", "--transfer",
              "queue:orders", "--after", "1", "--password", PASSWORD, "--talk", "12", "--hold", "40"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_until(lambda: web.query("SELECT COUNT(*) AS n FROM transfers WHERE from_agent = 'olga' AND to_queue = "
-                                     "'orders' AND state = 'completed'")[0]["n"] >= 1, timeout=60)
-        sid = web.query("SELECT call_sid FROM transfers WHERE from_agent = 'olga' AND to_queue = 'orders'")[0]["call_sid"]
+        transferred = ("SELECT calls.sid FROM transfers JOIN calls ON calls.sid = transfers.call_sid WHERE "
+                       "calls.from_number = ? AND from_agent = 'olga' AND to_queue = 'orders' AND state = 'completed'")
+        wait_until(lambda: web.query(transferred, [caller]), timeout=60)  # this call's, not an earlier test's
+        sid = web.query(transferred, [caller])[0]["sid"]
         # Ben is free once the caller heard why they wait: a redirect to his ring that came before the simulator
         # ran the announcement would replace it, as on Twilio.
         wait_until(lambda: any("transferring your call" in said for said in sim_call(web, sid)["heard"]), timeout=30)
