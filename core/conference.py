@@ -22,6 +22,7 @@ from typing import Any
 from twilio.twiml.voice_response import Dial
 
 from core.constants import TERMINAL_STATUSES
+from core.model import Call
 from core.ops import MonitorEnded, MonitorJoined
 from core.turn import Turn
 
@@ -82,14 +83,20 @@ def room_ended(turn: Turn, call_status: str | None) -> None:
         turn.hang_up("goodbye")
 
 
+def sid_learned(call: Call, conference_sid: str | None) -> None:
+    """The room's SID replaces its friendly name on the call (participant updates and removals name it by SID); a room
+    that has ended (no conference on the call) is never brought back by a late report."""
+    if conference_sid and call["conference"] == room(call.sid):
+        call.set(conference=conference_sid)
+
+
 def room_event(turn: Turn, event: str, conference_sid: str, role: str | None, params: Mapping[str, str]) -> None:
-    """The conference's status callback: its SID is kept while the room lasts (participant updates name it), and
-    each event logged with it."""
+    """The conference's status callback: its SID is kept while the room lasts, and each event logged with it."""
     call = turn.call
     if event == "conference-end":
         call.set(conference=None)
-    elif conference_sid and call["conference"] == room(call.sid):  # (never brought back by a late report)
-        call.set(conference=conference_sid)
+    else:
+        sid_learned(call, conference_sid)
     data = {"event": event, "who": role, "conference": conference_sid}
     data.update({k.lower(): params[k] for k in ("Muted", "Hold", "Coaching") if k in params})
     call.log("conference", data)

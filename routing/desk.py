@@ -13,6 +13,8 @@ The supervisor's figures, per queue; "today" starts at local midnight in the cen
 - **service level**: answered within the queue's target / (answered + abandoned) today, as
   ``routing.service.queue_board`` counts it;
 - **ASA**: average wait of the items answered today; **abandon rate**: abandoned / (answered + abandoned);
+- a transferred call counts once in each queue it was answered in: a caller transferred back into a queue that
+  answered them is neither offered nor answered there again (``requeued``, ``answered-again`` events);
 - **callbacks**: pending (or being dialled) now, failed today;
 - **handled per hour**: items answered by an agent in each local hour of today;
 - **monitors**: which supervisor listens to, whispers to or barges into which call now.

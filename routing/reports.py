@@ -137,11 +137,11 @@ def report(db: sqlite_utils.Database, period: Period, now: datetime, *, by: str 
             _count_callback(tallies, period, row)
     for made in store.transfers(db, start, end):
         owner = made["from_queue"] if by == "queue" else made["from_agent"]
-        if owner and (by == "agent" or queue is None or owner == queue):
+        if owner and (queue is None or made["from_queue"] == queue):
             tallies[(period.bucket(parse_time(made["created_at"])), owner)].add("transferred")
     for answer in store.survey_scores(db, start, end):
         owner = answer["queue"] if by == "queue" else answer["agent_id"]
-        if owner and (by == "agent" or queue is None or owner == queue):
+        if owner and (queue is None or answer["queue"] == queue):
             tally = tallies[(period.bucket(parse_time(answer["at"])), owner)]
             tally.sample("survey", answer["score"])
     names = store.agent_names(db)

@@ -78,8 +78,7 @@ def _join(svc: Services, call: dict, agent_id: str, supervisor_id: str, mode: st
         raise
     with svc.store.unit() as unit:
         monitors.change(unit.db, sid, supervisor_id, leg_sid=added.call_sid)
-        if not call["conference"] or call["conference"] == conference.room(sid):
-            calls.amend(unit.db, sid, conference=added.conference_sid)
+        calls.room_sid_learned(unit.db, sid, added.conference_sid)
     log.info("%s %ss on %s (agent %s)", supervisor_id, mode, sid, agent_id)
 
 

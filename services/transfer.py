@@ -132,6 +132,7 @@ def _warm(svc: Services, call: Row, row: Row) -> Row:
         raise
     with svc.store.unit() as unit:
         transfers.change(unit.db, transfer_id, leg_sid=added.call_sid)
+        calls.room_sid_learned(unit.db, sid, added.conference_sid)
     log.info("%s consults %s on %s", row["from_agent"], row["to_agent"], sid)
     return {**row, "id": transfer_id}
 
@@ -142,20 +143,23 @@ def complete(svc: Services, agent_id: str, sid: str) -> Row:
     transfer = _open_warm(svc, sid, agent_id)
     if transfer["state"] != "consulting":
         raise Conflict(f"{transfer['to_agent']} has not answered yet: wait, or cancel")
+    room = calls.get_call(svc.store.db(), sid)["conference"]
+    try:  # the room first: refused, the transfer is still under way and nothing is written
+        svc.telephony.update_participant(room, transfer["leg_sid"], end_conference_on_exit=True)
+        svc.telephony.update_participant(room, call["agent_leg"], end_conference_on_exit=False)
+    except CallNotInProgress as exc:
+        log.info("completing the transfer of %s: %s", sid, exc)
+    _caller_back(svc, call, transfer)
     now = svc.clock()
     with svc.store.unit() as unit:
         transfers.change(unit.db, transfer["id"], state="completed", ended_at=iso(now))
         routing.consult_taken(unit.db, transfer["to_agent"], call["queue"], now)
         calls.amend(unit.db, sid, ("transfer-completed", {"from_agent": agent_id, "to_agent": transfer["to_agent"]}),
                     agent_id=transfer["to_agent"], agent_leg=transfer["leg_sid"], routing_reason=reason(transfer))
-    room = calls.get_call(svc.store.db(), sid)["conference"]
     try:
-        svc.telephony.update_participant(room, transfer["leg_sid"], end_conference_on_exit=True)
-        svc.telephony.update_participant(room, call["agent_leg"], end_conference_on_exit=False)
-        _caller_back(svc, call, transfer)
         svc.telephony.remove_participant(room, call["agent_leg"])
-    except CallNotInProgress as exc:
-        log.info("completing the transfer of %s: %s", sid, exc)
+    except TelephonyError as exc:  # (their leg's end, when they hang up, is reported as usual)
+        log.warning("the sender of %s stays in the room until they hang up: %s", sid, exc)
     return {**transfer, "state": "completed"}
 
 

@@ -268,11 +268,21 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
                                           twiml=form.get("Twiml"), status=form.get("Status"))
         return jsonify(_resource(call))
 
-    def _room_or_404(conference: str) -> Any:
-        room = platform().conferences.get(conference)
+    def _room_or_404(conference_sid: str) -> Any:
+        room = platform().conferences.by_sid(conference_sid)
         if room is None:
-            raise TwilioError(404, 20404, f"The requested resource /Conferences/{conference}.json was not found")
+            raise TwilioError(404, 20404, f"The requested resource /Conferences/{conference_sid}.json was not found")
         return room
+
+    @bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Conferences.json")
+    def rest_conferences(account_sid: str) -> tuple[Response, int]:
+        """The Conferences list, filtered by FriendlyName and Status as Twilio's is."""
+        _rest_auth(account_sid)
+        p = platform()
+        name, status = request.args.get("FriendlyName"), request.args.get("Status")
+        rooms = p.conferences.named(name) if name else list(reversed(p.conferences.rooms.values()))
+        return jsonify(conferences=[_conference(room, p.account_sid) for room in rooms
+                                    if status is None or room.status == status], page=0, page_size=50), 200
 
     @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>.json", methods=["GET", "POST"])
     def rest_conference(account_sid: str, conference: str) -> tuple[Response, int]:
@@ -283,8 +293,7 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
             if request.form.get("Status") != "completed":
                 raise TwilioError(400, 21220, "Status can only be completed")
             platform().conferences.end(room, None)
-        return jsonify(sid=room.sid, friendly_name=room.name, status=room.status,
-                       account_sid=platform().account_sid), 200
+        return jsonify(_conference(room, platform().account_sid)), 200
 
     @bp.route("/twilio/2010-04-01/Accounts/<account_sid>/Conferences/<conference>/Participants.json", methods=["GET", "POST"])
     def rest_participants(account_sid: str, conference: str) -> tuple[Response, int]:
@@ -326,6 +335,11 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
         return jsonify(part.resource(room, p.account_sid)), 200
 
     return bp
+
+
+def _conference(room: Any, account_sid: str) -> dict[str, str]:
+    """A Conference resource as Twilio's REST API shows it."""
+    return {"sid": room.sid, "friendly_name": room.name, "status": room.status, "account_sid": account_sid}
 
 
 PARTICIPANT_FLAGS = {"Muted": "muted", "Hold": "hold", "Coaching": "coaching", "StartConferenceOnEnter": "start_on_enter",

@@ -88,6 +88,17 @@ class Conferences:
         self.rooms: dict[str, Conference] = {}
         self.lock = threading.RLock()
 
+    def by_sid(self, sid: str) -> Conference | None:
+        """A conference by its SID, as Twilio's Conference and Participant resources are addressed (only a Participants
+        create names a conference by its friendly name)."""
+        with self.lock:
+            return self.rooms.get(sid)
+
+    def named(self, name: str) -> list[Conference]:
+        """The Conferences list filtered by FriendlyName, newest first."""
+        with self.lock:
+            return [c for c in reversed(self.rooms.values()) if c.name == name]
+
     def get(self, name_or_sid: str) -> Conference | None:
         with self.lock:
             live = [c for c in self.rooms.values() if c.status != "completed"]

@@ -425,14 +425,14 @@ class Platform:
         self._start(call, lambda: self._run_participant(call, room, participant, timeout_s))
         return room, participant
 
-    def update_participant(self, conference: str, sid_or_label: str, **changes: Any) -> tuple[Conference, Participant]:
-        room, participant = self.participant(conference, sid_or_label)
+    def update_participant(self, conference_sid: str, sid_or_label: str, **changes: Any) -> tuple[Conference, Participant]:
+        room, participant = self.participant(conference_sid, sid_or_label)
         self.conferences.update(room, participant, changes)
         return room, participant
 
-    def remove_participant(self, conference: str, sid_or_label: str) -> None:
+    def remove_participant(self, conference_sid: str, sid_or_label: str) -> None:
         """Participants API delete: the participant leaves (a call still ringing is canceled)."""
-        room, participant = self.participant(conference, sid_or_label)
+        room, participant = self.participant(conference_sid, sid_or_label)
         participant.removed = True
         call = self.calls.get(participant.call_sid)
         if call is not None and not participant.joined and call.ended is None:
@@ -443,11 +443,11 @@ class Platform:
                 if phone is not None and phone.ringing_call == call.sid:
                     phone.reject()
 
-    def participant(self, conference: str, sid_or_label: str) -> tuple[Conference, Participant]:
-        room = self.conferences.get(conference)
+    def participant(self, conference_sid: str, sid_or_label: str) -> tuple[Conference, Participant]:
+        room = self.conferences.by_sid(conference_sid)
         found = room.find(sid_or_label) if room is not None and room.status != "completed" else None
         if room is None or found is None or found.removed:
-            raise NoSuchThing(f"no participant {sid_or_label} in conference {conference}")
+            raise NoSuchThing(f"no participant {sid_or_label} in conference {conference_sid}")
         return room, found
 
     def say_in_conference(self, call_sid: str, text: str) -> list[str]:

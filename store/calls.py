@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from core import conference
 from core.clock import now_text
 from core.model import JSON_COLUMNS, Call
 from store.db import fetch_all, insert, one, to_json, transaction
@@ -139,6 +140,14 @@ def amend(db: sqlite_utils.Database, sid: str, event: tuple[str, dict[str, Any]]
     call.set(**columns)
     if event is not None:
         call.log(*event)
+    save(db, call)
+
+
+def room_sid_learned(db: sqlite_utils.Database, sid: str, conference_sid: str | None) -> None:
+    """The platform named the call's conference by its SID (``core.conference.sid_learned``), in the caller's
+    transaction."""
+    call = load(db, sid)
+    conference.sid_learned(call, conference_sid)
     save(db, call)
 
 

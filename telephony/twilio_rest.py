@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 NOT_IN_PROGRESS = 21220  # "Call is not in-progress. Cannot redirect."
 NOT_FOUND = 20404
+CONFERENCE_SID = re.compile(r"CF[0-9a-fA-F]{32}")
 T = TypeVar("T")
 
 
@@ -84,15 +86,29 @@ class TwilioTelephony:
                    "coaching": coaching, "call_sid_to_coach": call_sid_to_coach,
                    "end_conference_on_exit": end_conference_on_exit}
         given = {name: value for name, value in changes.items() if value is not None}
+        room = self._room_sid(conference)
         self._ask(f"update {participant} in {conference}",
-                  lambda: self.client.conferences(conference).participants(participant).update(**given))
+                  lambda: self.client.conferences(room).participants(participant).update(**given))
 
     def end_conference(self, conference: str) -> None:
-        self._ask(f"end {conference}", lambda: self.client.conferences(conference).update(status="completed"))
+        room = self._room_sid(conference)
+        self._ask(f"end {conference}", lambda: self.client.conferences(room).update(status="completed"))
 
     def remove_participant(self, conference: str, participant: str) -> None:
+        room = self._room_sid(conference)
         self._ask(f"remove {participant} from {conference}",
-                  lambda: self.client.conferences(conference).participants(participant).delete())
+                  lambda: self.client.conferences(room).participants(participant).delete())
+
+    def _room_sid(self, conference: str) -> str:
+        """A conference's SID (Twilio's Conference and Participant resources are addressed by it): as given, or the
+        live conference with that friendly name (its status callback may not have told us the SID yet)."""
+        if CONFERENCE_SID.fullmatch(conference):
+            return conference
+        found = self._ask(f"find {conference}", lambda: self.client.conferences.list(friendly_name=conference, limit=20))
+        live = [room.sid for room in found if room.status != "completed"]
+        if not live:
+            raise CallNotInProgress(f"no live conference named {conference}")
+        return live[0]
 
 
 def _info(call: Any) -> CallInfo:

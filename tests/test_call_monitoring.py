@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
+from services.config import LOCAL_ACCOUNT_SID
+from telephony.exceptions import CallNotInProgress
+from telephony.twilio_rest import TwilioTelephony
 from tests.conftest import new_number, wait_until
 from tests.web_support import browser_fixture, shot, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
 
@@ -144,6 +148,29 @@ def test_monitoring_is_for_supervisors_on_calls_someone_is_talking_on(web, talki
     assert events(web, sid, "monitor") == []
     assert web.query("SELECT * FROM monitors WHERE call_sid IN (?, ?)", [sid, waiting]) == []
     web.sim.post(f"{web.base_url}/sim/calls/{waiting}/hangup", json={}, timeout=5)
+
+
+def test_a_room_is_addressed_by_its_sid_as_on_twilio_and_a_friendly_name_is_looked_up(web, talking):
+    """Twilio's Conference and Participant resources take the conference's SID (only a Participants create names it by
+    its friendly name): the simulator refuses the name there, and the adapter finds the live room of that name (a room
+    whose status callback has not told us its SID yet)."""
+    sid, _ = talking
+    sam = signed_in(web, "sam")
+    assert sam.post(f"/api/calls/{sid}/monitor", json={"mode": "listen"}).status_code == 200
+    wait_until(lambda: len(in_room(web, sid)) == 3)
+    token = web.sim.headers["Authorization"].removeprefix("Bearer ")
+    rest = f"{web.base_url}/sim/twilio/2010-04-01/Accounts/{LOCAL_ACCOUNT_SID}/Conferences"
+    by_name = requests.post(f"{rest}/call-{sid}/Participants/sam.json", data={"Muted": "false"},
+                            auth=(LOCAL_ACCOUNT_SID, token), timeout=5)
+    assert by_name.status_code == 404 and by_name.json()["code"] == 20404
+    assert call_row(web, sid)["conference"] == room(web, sid)["sid"]  # (learned from the participant or the room)
+
+    platform = TwilioTelephony(LOCAL_ACCOUNT_SID, token, api_base_url=f"{web.base_url}/sim/twilio")
+    platform.update_participant(f"call-{sid}", "sam", muted=False)
+    assert next(p for p in room(web, sid)["participants"] if p["label"] == "sam")["muted"] is False
+    with pytest.raises(CallNotInProgress, match="no live conference named call-CAnone"):
+        platform.end_conference("call-CAnone")
+    assert sam.post(f"/api/calls/{sid}/monitor", json={"mode": "leave"}).status_code == 200
 
 
 def test_the_supervisor_page_listens_whispers_and_leaves_and_the_agent_page_says_who_coaches(web, talking, browser):

@@ -263,6 +263,23 @@ def test_per_agent_figures_count_their_calls_and_occupancy(center):
         assert row["staffed_s"] >= 9 * 3600 - 1 and 0 < row["occupancy"] < 1
         assert close(row["occupancy"], round(row["working_s"] / row["staffed_s"], 3))
 
+    # One queue's agents: what they transferred out of it and the survey scores of its calls, not of every queue.
+    billing = boss.get("/api/reports/intervals", params={"from": "2026-11-16", "to": "2026-11-22", "interval": "day",
+                                                          "by": "agent", "queue": "billing"}).json()["rows"]
+    with center.oracle() as conn:
+        sent = dict(conn.execute("SELECT from_agent, COUNT(*) FROM transfers WHERE state = 'completed' AND "
+                                 "from_queue = 'billing' GROUP BY from_agent").fetchall())
+        scored = dict(conn.execute("SELECT c.agent_id, COUNT(*) FROM survey_answers s JOIN calls c ON c.sid = s.call_sid "
+                                   "WHERE c.queue = 'billing' GROUP BY c.agent_id").fetchall())
+    def per_agent(column: str) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for row in billing:
+            totals[row["agent"]] = totals.get(row["agent"], 0) + (row[column] or 0)
+        return {agent: n for agent, n in totals.items() if n}
+
+    assert per_agent("transferred") == sent and sum(sent.values()) > 0
+    assert per_agent("survey_answers") == scored and sum(scored.values()) > 0
+
 
 def test_bad_report_requests_are_clear_400s_and_agents_are_refused(center):
     boss = signed_in(center, "boss")
