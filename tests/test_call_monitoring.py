@@ -199,6 +199,14 @@ def test_the_supervisor_page_listens_whispers_and_leaves_and_the_agent_page_says
     wait_until(lambda: says(web, sam_leg, "ask for the order number") == {call_row(web, sid)["agent_leg"]})
     supervisor.screenshot(path=str(shot("supervisor-monitor.png")), full_page=True)
 
+    barge = row.get_by_role("button", name="Barge")
+    barge.click()
+    expect(barge).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+    expect(supervisor.locator("#monitor-status")).to_have_text("In the call of Olga Smirnova: the caller hears you too.")
+    expect(agent.locator("#supervisor-on-line")).to_have_text("Sam Rivera has joined the call: the caller hears them too",
+                                                              timeout=WAIT_MS)
+    wait_until(lambda: says(web, sam_leg, "your refund is approved") == {sid, call_row(web, sid)["agent_leg"]})
+
     leave.click()
     expect(leave).to_be_disabled(timeout=WAIT_MS)
     expect(agent.locator("#supervisor-on-line")).to_be_hidden(timeout=WAIT_MS)

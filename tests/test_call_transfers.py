@@ -267,6 +267,19 @@ def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(w
         expect(other.locator('#pop [data-field="transfer"]')).to_have_text(
             f"by {sender_name} (warm): asks about a double charge", timeout=WAIT_MS)
         page.screenshot(path=str(shot("agent-transfer.png")), full_page=True)
+
+        # Back to the caller: the colleague leaves, the caller is off hold with the sender; then asked again.
+        page.get_by_role("button", name="Back to the caller").click()
+        expect(page.locator("#consult")).to_be_hidden(timeout=WAIT_MS)
+        wait_until(lambda: agent_row(web, colleague)["presence"] == "available" and talking_to(web, sender, sid))
+        assert transfer_rows(web, sid)[-1]["state"] == "canceled"
+        wait_until(lambda: in_room(web, sid) == {sid: "+15550001000", call_row(web, sid)["agent_leg"]: f"client:{sender}"})
+        page.locator("#transfer-to").select_option(label=f"{name} (available)")
+        page.get_by_label("Talk to them first (warm)").check()
+        page.get_by_label("Note for whoever takes the call").fill("asks about a double charge")
+        form.get_by_role("button", name="Transfer").click()
+        expect(page.locator("#consult-status")).to_have_text(f"You are talking with {name}; the caller is on hold.",
+                                                             timeout=WAIT_MS)
         page.get_by_role("button", name="Complete the transfer").click()
         expect(page.locator("#presence")).not_to_have_text("on a call", timeout=WAIT_MS)
         wait_until(lambda: talking_to(web, colleague, sid) and call_row(web, sid)["agent_id"] == colleague)
@@ -277,6 +290,26 @@ def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(w
         for agent_id in ("olga", "ivan"):
             wait_until(lambda: agent_row(web, agent_id)["presence"] not in ("busy", "reserved"), timeout=30)  # noqa: B023
             signed_in(web, agent_id).post("/api/presence", json={"presence": "offline"})
+
+
+def test_the_agent_page_sends_a_caller_cold_to_another_queue_with_a_note(web, olga_talking, browser):
+    sid, _, _ = olga_talking
+    page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+    sign_in(page, web, "olga")
+    phone(web, "olga")  # (her page made her phone manual: it talks on by itself here)
+    form = page.locator("#transfer-form")
+    expect(form).to_be_visible(timeout=WAIT_MS)
+    page.locator("#transfer-to").select_option(value="queue:orders")
+    page.get_by_label("Send now (cold)").check()
+    page.get_by_label("Note for whoever takes the call").fill("wants to change the delivery address")
+    form.get_by_role("button", name="Transfer").click()
+    expect(page.locator("#presence")).not_to_have_text("on a call", timeout=WAIT_MS)
+    available(web, "ben")  # Ben serves orders
+    wait_until(lambda: talking_to(web, "ben", sid))
+    sent = transfer_rows(web, sid)[-1]
+    assert (sent["mode"], sent["to_queue"], sent["from_agent"], sent["note"], sent["state"]) == \
+        ("cold", "orders", "olga", "wants to change the delivery address", "completed")
+    assert call_row(web, sid)["queue"] == "orders"
 
 
 def test_the_simulator_cli_scripts_an_agent_who_transfers_and_a_supervisor_who_joins(web):

@@ -4,12 +4,14 @@ other (outcome, notes, disposition) and counts in the agent's figures."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from store import voicemails
+from tests import lifecycle
 from tests.conftest import new_number, wait_until
 from tests.web_support import browser_fixture, sign_in, signed_in, web_fixture  # noqa: F401 (fixtures browser, web)
 
@@ -114,11 +116,13 @@ def test_calls_out_are_refused_clearly(web, olga):
     assert busy.status_code == 409 and "when available" in busy.json()["error"]
 
 
-def test_an_agent_calls_back_a_caller_who_left_a_message_from_the_agent_page(web, browser):
+def test_an_agent_calls_back_a_caller_who_left_a_message_then_about_an_earlier_call_from_the_agent_page(web, browser):
     number = customer(web, "answer", talk_s=2)
     message = web.seed(lambda db: voicemails.add(db, {"number": number, "language": "en", "queue": "billing",
                                                       "seconds": 4.0, "transcript": "Please call me about my bill.",
                                                       "created_at": datetime.now(UTC).isoformat()}))
+    earlier = web.seed(lambda db: lifecycle.start(db, "CA" + secrets.token_hex(16), datetime.now(UTC) - timedelta(days=2),
+                                                  number, queue="orders", outcome="abandoned", language="en"))
     page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     sign_in(page, web, "olga")  # (her softphone is now the page's: answered with its button)
     page.get_by_role("button", name="Available").click()
@@ -137,5 +141,20 @@ def test_an_agent_calls_back_a_caller_who_left_a_message_from_the_agent_page(web
     page.get_by_role("button", name="Save notes").click()
     expect(page.locator("#saved")).to_have_text("Saved.")
     assert web.query("SELECT notes FROM calls WHERE sid = ?", [row["sid"]])[0]["notes"] == "Explained the bill."
+
+    # The screen pop's history: the call they gave up on two days ago, in orders; a call back about it counts there.
+    page.get_by_role("button", name="Ready for the next call").click()
+    expect(page.locator("#presence")).to_have_text("available", timeout=WAIT_MS)
+    history_row = page.locator("#history tbody tr").filter(has_text="abandoned")
+    expect(history_row).to_have_count(1)
+    history_row.get_by_role("button", name="Call").click()
+    expect(page.locator("#phone-status")).to_have_text("Your call out: answer your phone to dial the customer",
+                                                       timeout=WAIT_MS)
+    page.get_by_role("button", name="Answer").click()
+    expect(page.locator("#presence")).to_have_text("wrap-up", timeout=WAIT_MS)
+    again = web.query("SELECT * FROM calls WHERE to_number = ? AND direction = 'outbound-agent' AND sid != ?",
+                      [number, row["sid"]])[0]
+    assert (again["agent_id"], again["queue"], again["outcome"]) == ("olga", "orders", "answered")
+    assert again["caller_id"] == call_row(web, earlier)["caller_id"] == row["caller_id"]
     page.get_by_role("button", name="Offline").click()
     expect(page.locator("#presence")).to_have_text("offline", timeout=WAIT_MS)

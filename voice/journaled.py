@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 REPLAY = "northwind.journal_replay"  # WSGI environ keys: the id of the journal entry being replayed,
 REPLAY_AT = "northwind.journal_at"  # and when its webhook arrived
-REPORTS = frozenset({"/voice/status", "/voice/connect/agent", "/voice/callback/status"})  # answered 204
+REPORTS = frozenset({"/voice/status", "/voice/connect/agent", "/voice/callback/status", "/voice/conference/events",
+                     "/voice/conference/monitor", "/voice/transfer/leg"})  # answered 204
 APOLOGY = "Sorry, we are having a problem on our side. Please stay on the line, or call again in a moment."
 
 
@@ -77,7 +78,7 @@ def kept_report(error: StoreUnavailable) -> Response | tuple[Response, int]:
         return jsonify(error=str(error), status=503), 503
     svc = services()
     log.warning("%s: %s", request.path, error)
-    keep(svc, form.call_sid(form.params(), "ParentCallSid" if request.path == "/voice/connect/agent" else "CallSid"))
+    keep(svc, _kept_sid())
     if request.path in REPORTS:
         return Response(status=204)
     response = VoiceResponse()
@@ -85,6 +86,15 @@ def kept_report(error: StoreUnavailable) -> Response | tuple[Response, int]:
     response.pause(length=2)
     response.hangup()
     return Response(str(response), mimetype="text/xml")
+
+
+def _kept_sid() -> str:
+    """The caller's call a webhook is about: named in the query by the webhooks of other legs (``?call=``: the
+    agent's, a colleague's or a supervisor's leg, the room's own reports), the parent of an agent's leg, else the
+    form's CallSid."""
+    if "call" in request.args:
+        return form.call_sid(request.args, "call")
+    return form.call_sid(form.params(), "ParentCallSid" if request.path == "/voice/connect/agent" else "CallSid")
 
 
 def replayer(app: Flask) -> Callable[[Entry], None]:

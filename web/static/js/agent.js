@@ -86,7 +86,9 @@ function render() {
   $("answer").disabled = !ringing;
   $("reject").disabled = !ringing;
   $("hangup").disabled = agent.presence !== "busy";
-  $("call-customer").disabled = agent.presence !== "available";
+  for (const button of document.querySelectorAll("#call-customer, #history [data-call-out]")) {
+    button.disabled = agent.presence !== "available";
+  }
   $("phone-status").textContent = phoneStatus(agent, offer, ringing);
   const onLine = agent.presence === "busy" ? snapshot.supervisors : [];
   $("supervisor-on-line").hidden = !onLine.length;
@@ -217,8 +219,10 @@ function showPop({ context, offer }) {
   history.replaceChildren(...context.history.map((h) => el("tr", {},
     el("td", {}, dateTime(h.started_at)), el("td", {}, nameOf("intent", h.intent) || "—"),
     el("td", {}, nameOf("outcome", h.outcome) || "—"), el("td", {}, h.agent_name || h.agent_id || "—"),
-    el("td", {}, nameOf("disposition", h.disposition) || "—"), el("td", { dir: "auto" }, h.notes || "—"))));
-  if (!context.history.length) history.append(el("tr", {}, el("td", { colspan: 6 }, _("No previous calls."))));
+    el("td", {}, nameOf("disposition", h.disposition) || "—"), el("td", { dir: "auto" }, h.notes || "—"),
+    el("td", {}, caller.number  // (a call back about that call counts in its queue)
+      ? el("button", { type: "button", "data-call-out": "", "data-queue": h.queue || "" }, _("Call")) : "—"))));
+  if (!context.history.length) history.append(el("tr", {}, el("td", { colspan: 7 }, _("No previous calls."))));
   const orders = $("orders").tBodies[0];
   orders.replaceChildren(...context.open_orders.map((o) => el("tr", {},
     el("td", { dir: "ltr" }, o.number), el("td", { dir: "auto" }, o.item), el("td", { dir: "auto" }, o.status),
@@ -266,6 +270,10 @@ $("reject").addEventListener("click", run(() => phone.reject(), $("phone-error")
 $("hangup").addEventListener("click", run(() => phone.hangup(), $("phone-error")));
 $("call-customer").addEventListener("click", run(
   () => callOut(pop.context.caller.number, pop.context.call.queue), $("phone-error")));
+$("history").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-call-out]");
+  if (button) run(() => callOut(pop.context.caller.number, button.dataset.queue || null), $("phone-error"))();
+});
 $("ready").addEventListener("click", run(
   () => api("/api/presence", { method: "POST", body: { presence: "available" } }), $("phone-error")));
 $("transfer-form").addEventListener("submit", (event) => {
