@@ -349,6 +349,10 @@ PARTICIPANT_FLAGS = {"Muted": "muted", "Hold": "hold", "Coaching": "coaching", "
 def _participant_settings(form: Any) -> dict[str, Any]:
     """A participant's settings from a Participants API form (Twilio's "true"/"false" flags; CallSidToCoach)."""
     settings: dict[str, Any] = {name: form[key].lower() == "true" for key, name in PARTICIPANT_FLAGS.items() if key in form}
+    if form.get("Beep"):
+        settings["beep"] = form["Beep"]
+    if form.get("HoldUrl"):
+        settings["hold_url"], settings["hold_method"] = form["HoldUrl"], form.get("HoldMethod", "GET").upper()
     if form.get("CallSidToCoach"):
         settings["coached"] = form["CallSidToCoach"]
         settings.setdefault("coaching", True)

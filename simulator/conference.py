@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from simulator.exceptions import NoSuchThing, SimulatorError
+from wire import wav
 
 if TYPE_CHECKING:
     from simulator.platform import ClientPhone, Platform, SimCall
@@ -40,6 +41,9 @@ class Participant:
     coached: str | None = None  # CallSidToCoach
     start_on_enter: bool = True
     end_on_exit: bool = False
+    beep: str = "true"  # Twilio's default: the room hears a beep when they join and when they leave
+    hold_url: str | None = None  # None: Twilio's default hold music
+    hold_method: str = "GET"
     joined: bool = False
     removed: bool = False
 
@@ -136,6 +140,7 @@ class Conferences:
             if starts:
                 room.status = "in-progress"
         call.note("conference-join", conference=room.name, muted=participant.muted, coaching=participant.coaching)
+        self._beep(room, participant, "onEnter")
         self.report(room, "participant-join", participant)
         if starts:
             self.report(room, "conference-start")
@@ -148,6 +153,7 @@ class Conferences:
             participant.joined = False
             ends = room.status != "completed" and (participant.end_on_exit or not room.present())
         call.note("conference-leave", conference=room.name, why=why)
+        self._beep(room, participant, "onExit")
         self.report(room, "participant-leave", participant)
         if ends:
             self.end(room, call.sid)
@@ -173,9 +179,41 @@ class Conferences:
         if before[0] != participant.muted:
             self.report(room, "participant-mute" if participant.muted else "participant-unmute", participant)
         if before[1] != participant.hold:
+            if participant.hold:
+                self._hold_music(participant)
             self.report(room, "participant-hold" if participant.hold else "participant-unhold", participant)
         if before[2:] != (participant.coaching, participant.coached):
             self.report(room, "participant-modify", participant)
+
+    def _beep(self, room: Conference, participant: Participant, moment: str) -> None:
+        """Everyone else in the room hears the beep of someone entering or leaving, unless their ``beep`` says not
+        to (``true``, ``false``, ``onEnter`` or ``onExit``, as Twilio takes it)."""
+        if participant.beep not in ("true", moment):
+            return
+        for other in room.present():
+            call = self.platform.calls.get(other.call_sid)
+            if other is not participant and call is not None:
+                call.note("beep", who=participant.label or participant.call_sid, on=moment)
+
+    def _hold_music(self, participant: Participant) -> None:
+        """A participant put on hold hears the HoldUrl's audio, fetched with HoldMethod (Twilio's own music without
+        one): what came back is noted on their call (a URL that fails is an error there, as Twilio's debugger says)."""
+        call = self.platform.calls.get(participant.call_sid)
+        if call is None:
+            return
+        if participant.hold_url is None:
+            call.note("hold-music", url="twilio-default")
+            return
+        try:
+            answer = self.platform._send(self.platform.url(participant.hold_url), {}, participant.hold_method)
+        except Exception as exc:  # the held caller hears silence
+            call.note("error", text=f"hold music {participant.hold_url}: {exc}")
+            return
+        kind = answer.headers.get("Content-Type", "")
+        call.note("hold-music", url=participant.hold_url, status=answer.status_code, content_type=kind,
+                  seconds=_wav_seconds(answer.content) if kind.startswith("audio/") else None)
+        if answer.status_code >= 400 or not kind.startswith(("audio/", "text/xml", "application/xml")):
+            call.note("error", text=f"hold music {participant.hold_url}: {answer.status_code} {kind}")
 
     def stay(self, room: Conference, call: SimCall, participant: Participant, phone: ClientPhone | None) -> str:
         """Be in the room until it ends, the participant is removed or hangs up (their talk time, or the agent's
@@ -219,6 +257,14 @@ class Conferences:
                 log_error(self.platform, room, f"{event} answered {response.status_code}: {response.text[:200]}")
         except Exception as exc:  # a conference report that fails is dropped, as Twilio drops it
             log_error(self.platform, room, f"{event} failed: {exc}")
+
+
+def _wav_seconds(data: bytes) -> float | None:
+    """The length of a WAV file's audio, or None when it is not a WAV file."""
+    try:
+        return wav.length_ms(data) / 1000
+    except wav.NotWav:
+        return None
 
 
 def _flag(value: bool) -> str:

@@ -1115,7 +1115,7 @@ class Platform:
                                   start_on_enter=noun.attr("startConferenceOnEnter", "true") != "false",
                                   end_on_exit=noun.attr("endConferenceOnExit") == "true",
                                   coaching=noun.attr("coach") == "true" or bool(noun.attr("callSidToCoach")),
-                                  coached=noun.attr("callSidToCoach") or None)
+                                  coached=noun.attr("callSidToCoach") or None, beep=noun.attr("beep", "true"))
         self.conferences.join(room, call, participant)
         started = time.monotonic()
         action = verb.attr("action")

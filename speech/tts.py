@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from speech.exceptions import SpeechError
+from wire import wav
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +58,11 @@ def cached(text: str, lang: str, folder: str | Path, rate: int = DEFAULT_RATE) -
 
 
 def length_ms(path: str | Path) -> int:
-    """How long a WAV file plays (any encoding: Python's wave reads PCM only, our prompts are μ-law), from its
-    ``fmt `` chunk's byte rate and its ``data`` chunk's size."""
-    data = Path(path).read_bytes()
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise SpeechError(f"{path} is not a WAV file")
-    offset, byte_rate, size = 12, 0, None
-    while offset + 8 <= len(data) and size is None:
-        chunk, length = data[offset:offset + 4], int.from_bytes(data[offset + 4:offset + 8], "little")
-        if chunk == b"fmt ":
-            byte_rate = int.from_bytes(data[offset + 16:offset + 20], "little")
-        elif chunk == b"data":
-            size = min(length, len(data) - offset - 8)
-        offset += 8 + length + (length & 1)
-    if not byte_rate or size is None:
-        raise SpeechError(f"{path} has no audio format or no data")
-    return round(size * 1000 / byte_rate)
+    """How long a WAV file plays (``wire.wav.length_ms``)."""
+    try:
+        return wav.length_ms(Path(path).read_bytes())
+    except wav.NotWav as exc:
+        raise SpeechError(f"{path}: {exc}") from None
 
 
 def render(text: str, lang: str, folder: str | Path, rate: int = DEFAULT_RATE) -> str:

@@ -190,6 +190,30 @@ def test_a_warm_transfer_consults_the_colleague_with_the_caller_on_hold_then_com
     assert call_row(web, sid)["outcome"] == "answered"
 
 
+def test_in_a_room_a_supervisor_listens_without_a_beep_and_a_caller_on_hold_hears_our_hold_music(web, olga_talking):
+    """Twilio beeps when someone joins a conference unless told not to, and plays its own music to a participant on
+    hold unless given a HoldUrl: a listening supervisor joins silently, and the held caller hears ours."""
+    sid, olga, _ = olga_talking
+    phone(web, "sam")
+    sam = signed_in(web, "sam")
+    assert sam.post(f"/api/calls/{sid}/monitor", json={"mode": "listen"}).status_code == 200
+    wait_until(lambda: "client:sam" in in_room(web, sid).values())
+    available(web, "ivan")
+    assert olga.post(f"/api/calls/{sid}/transfer", json={"to_agent": "ivan", "mode": "warm"}).status_code == 200
+    wait_until(lambda: [t["state"] for t in transfer_rows(web, sid)] == ["consulting"])
+    assert transfer_rows(web, sid)[0]["hold"] == "room"  # (the caller was in the room already: held there)
+    wait_until(lambda: [e for e in sim_call(web, sid)["events"] if e["kind"] == "hold-music"])
+    music = [e for e in sim_call(web, sid)["events"] if e["kind"] == "hold-music"]
+    assert music[0]["url"].endswith("/static/hold.wav") and music[0]["status"] == 200
+    assert music[0]["content_type"].startswith("audio/") and music[0]["seconds"] > 5
+    assert olga.post(f"/api/calls/{sid}/transfer/cancel").status_code == 200
+    wait_until(lambda: agent_row(web, "ivan")["presence"] == "available")
+    assert says(web, sid, "are you still there?") == {call_row(web, sid)["agent_leg"]} | {
+        s for s, to in in_room(web, sid).items() if to == "client:sam"}
+    assert [e for e in sim_call(web, sid)["events"] if e["kind"] == "beep"] == []  # nobody announced themselves
+    assert sam.post(f"/api/calls/{sid}/monitor", json={"mode": "leave"}).status_code == 200
+
+
 def test_a_warm_transfer_canceled_takes_the_caller_back_and_frees_the_colleague(web, olga_talking):
     sid, olga, _ = olga_talking
     available(web, "ivan")
