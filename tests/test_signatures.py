@@ -17,7 +17,8 @@ VOICE_ENDPOINTS = ["/voice/incoming", "/voice/status", "/voice/step/main_menu", 
 
 
 def table_counts(db) -> dict[str, int]:
-    return {t: db[t].count for t in ("callers", "calls", "call_events", "call_statuses")}
+    return {t: db[t].count for t in ("callers", "calls", "call_events", "call_statuses", "transfers", "monitors",
+                                     "callbacks", "queue_items")}
 
 
 @pytest.mark.parametrize("path", VOICE_ENDPOINTS)
@@ -36,6 +37,24 @@ def test_forged_signature_is_refused_and_writes_nothing(client, db, path):
     forged = sign("some-other-token", "http://localhost" + path, params)
     response = client.post(path, data=params, headers={"X-Twilio-Signature": forged})
     assert response.status_code == 403
+    assert table_counts(db) == before
+
+
+def test_every_voice_webhook_refuses_unsigned_and_forged_requests_and_writes_nothing(app, client, db):
+    """Not only the main ones: every POST under /voice/ (conference and transfer legs, callbacks, click-to-call…)."""
+    paths = sorted(rule.rule.replace("<node>", "main_menu") for rule in app.url_map.iter_rules()
+                   if rule.rule.startswith("/voice/") and "POST" in rule.methods)
+    assert {"/voice/conference/events", "/voice/conference/monitor", "/voice/transfer/leg", "/voice/outbound/connect",
+            "/voice/callback/status"} <= set(paths)
+    params = {"CallSid": new_sid(), "From": "+15551230001", "CallStatus": "completed",
+              "StatusCallbackEvent": "conference-end", "ConferenceSid": "CF" + "0" * 32}
+    before = table_counts(db)
+    for path in paths:
+        query = f"?call={params['CallSid']}&agent=olga&supervisor=sam"
+        unsigned = client.post(path + query, data=params)
+        forged = client.post(path + query, data=params,
+                             headers={"X-Twilio-Signature": sign("some-other-token", "http://localhost" + path + query, params)})
+        assert (unsigned.status_code, forged.status_code) == (403, 403), path
     assert table_counts(db) == before
 
 
