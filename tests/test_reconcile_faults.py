@@ -269,7 +269,9 @@ def test_a_callback_dial_does_not_wait_behind_prompt_rendering(tmp_path):
         for job in renderings:
             job.refresh()
         jumped = [job.id for job in renderings if job.started_at and dial.enqueued_at < job.started_at < dial.started_at]
-        assert jumped == [], f"renderings started while the dial was waiting: {jumped}"
+        # rq stamps started_at in the work horse, after the fork: the rendering the one worker had taken from the queue
+        # just before the dial arrived may show a later start. Any more would have been taken after the dial.
+        assert len(jumped) <= 1, f"renderings started while the dial was waiting: {jumped}"
         assert len(bulk) > 0, "the dial went out only after all the rendering"
     finally:
         if worker is not None:
