@@ -7,6 +7,7 @@ runs ``turn.commands`` after the commit and answers with ``turn.response``.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from core.ops import Command, Operation
 from core.policy import CallbackPolicy
 from core.stream_tokens import StreamTokens
 from core.urls import Urls
+
+log = logging.getLogger(__name__)
 
 Lookup = Callable[[str, str], "dict[str, Any] | None"]  # (source, key) → record, for self-service answers
 
@@ -36,7 +39,7 @@ class Flows(Protocol):
         """A prompt or message of the language's flow, placeholders filled in."""
 
     def voice(self, language: str) -> str:
-        """The <Say> voice language of the flow (en-US, ru-RU, …)."""
+        """The <Say> voice language of the flow (en-US, ru-RU, …); empty where Twilio has no voice for it."""
 
     def counted(self, language: str, name: str, count: int) -> str:
         """"5 минут": a counted word of the language's flow in the plural form for ``count``."""
@@ -132,15 +135,19 @@ class Turn:
         return self.env.flows.text(self.language, name, **values)
 
     def say(self, text: str, parent: Any = None, language: str | None = None) -> int:
-        """Speak ``text`` in the call's language (or ``language``): pre-rendered audio when it exists, else <Say>.
-        How long it plays, in ms."""
+        """Speak ``text`` in the call's language (or ``language``): our rendering of it, else <Say> in a language
+        Twilio has a voice for (the flow's ``voice``), else nothing. How long it plays, in ms."""
         target = self.response if parent is None else parent
         language = language or self.language
         url = self.env.audio(text, language)
         if url:
             target.play(url)
             return self.env.spoken_ms(text, language)
-        target.say(text, language=self.env.flows.voice(language))
+        voice = self.env.flows.voice(language)
+        if not voice:  # (a <Say> Twilio cannot voice would be read in another language's voice, or refused)
+            log.error("no rendering of a %s prompt and no Twilio voice for it: not said: %r", language, text[:60])
+            return 0
+        target.say(text, language=voice)
         return said_ms(text)
 
     @property

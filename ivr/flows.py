@@ -183,7 +183,7 @@ def parse(data: dict[str, Any], where: str) -> Flow:
         return Flow(
             name=str(data["flow"]),
             language=str(data["language"]),
-            voice=str(data["voice"]),
+            voice=str(data["voice"] or ""),
             start=str(data["start"]),
             agent_node=str(data["agent_node"]),
             survey_node=data.get("survey_node"),

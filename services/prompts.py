@@ -1,6 +1,9 @@
-"""Prompt audio for ``<Play>``: the rendered file's URL when it exists, else None (the caller hears <Say> now)
-and its rendering queued once on the bulk queue. Files are named by a hash of their text and voice and
-never change; beside each, a text file keeps the words (the simulator shows what a caller heard)."""
+"""Prompt audio for ``<Play>``: the rendered file's URL. A prompt not rendered yet (a dynamic one: a caller's place in
+line, a booked time, an order's status; or a fixed one before ``flask prompts build``) is rendered at once with
+espeak-ng (``speech.tts.render_now``, tens of milliseconds, bounded); only if that fails is None returned (the caller
+hears ``<Say>`` where Twilio has a voice for the language) and the batch rendering queued once on the bulk queue.
+Files are named by a hash of their text and voice and never change; beside each, a text file keeps the words (the
+simulator shows what a caller heard)."""
 
 from __future__ import annotations
 
@@ -36,8 +39,13 @@ class PromptAudio:
         looked = self._missing.get(key)
         if looked is not None and time.monotonic() - looked < LOOK_AGAIN_S:
             return None
-        name = tts.cached(text, language, self.folder)
+        try:
+            name = tts.cached(text, language, self.folder) or tts.render_now(text, language, self.folder)
+        except SpeechError as exc:
+            log.error("could not render a %s prompt now (%s): it is said with <Say> where Twilio can", language, exc)
+            name = None
         if name:
+            self._sidecar(name, text)
             self._known[key] = self.urls.prompt(name)
             return self._known[key]
         self._missing[key] = time.monotonic()

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,7 @@ DEFAULT_RATE = 150  # words per minute; espeak's 200 is fast for callers
 RENDER_VERSION = 1
 RENDER_TIMEOUT_S = 120
 RENDER_WAIT_S = 10
+RENDER_NOW_S = 2.0  # a webhook's own rendering of a prompt not rendered yet gives up after this (each step)
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -133,22 +135,43 @@ def has_audio(job: Mapping[str, str]) -> bool:
     return out.is_file() and out.stat().st_size > 44
 
 
-def espeak_render(job: Mapping[str, Any]) -> None:
-    """One job rendered by espeak-ng's own command, with the voice and rate pyttsx3 would have used."""
+def espeak_render(job: Mapping[str, Any], timeout_s: float = RENDER_TIMEOUT_S) -> None:
+    """One job rendered by espeak-ng's own command, with the voice and rate pyttsx3 would have used (a failure is
+    logged: the job's file is then missing or empty)."""
     command = ["espeak-ng", "-v", str(job["voice"]), "-s", str(job["rate"]), "-w", str(job["out"]), "--", job["text"]]
     try:
-        subprocess.run(command, capture_output=True, check=True, timeout=RENDER_TIMEOUT_S)
+        subprocess.run(command, capture_output=True, check=True, timeout=timeout_s)
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("espeak-ng could not render %r: %s", job["text"][:60], exc)
 
 
-def _to_telephone_wav(source: Path, target: Path) -> None:
+def render_now(text: str, lang: str, folder: str | Path, rate: int = DEFAULT_RATE,
+               timeout_s: float = RENDER_NOW_S) -> str:
+    """Render one prompt at once with espeak-ng itself (tens of milliseconds: the engine pyttsx3 drives, same voice
+    and rate), for a webhook that must not wait for the batch renderer; its file name. SpeechError when it fails or
+    takes longer than ``timeout_s`` (each of the two steps)."""
+    folder = Path(folder)
+    name = prompt_filename(text, lang, rate)
+    if (folder / name).is_file():
+        return name
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".render-") as tmp:
+        job = {"text": text, "voice": voice_for(lang), "rate": rate, "out": str(Path(tmp) / "now.wav")}
+        espeak_render(job, timeout_s)
+        if not has_audio(job):
+            raise SpeechError(f"espeak-ng produced no audio for {text[:60]!r} within {timeout_s} s")
+        _to_telephone_wav(Path(job["out"]), folder / name, timeout_s)
+    return name
+
+
+def _to_telephone_wav(source: Path, target: Path, timeout_s: float = RENDER_TIMEOUT_S) -> None:
     """sox: any WAV → 8 kHz mono μ-law WAV, written atomically."""
-    partial = target.with_suffix(".tmp.wav")
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}.tmp.wav")
     command = ["sox", "-D", str(source), "-r", "8000", "-c", "1", "-e", "u-law", "-b", "8", str(partial)]
     try:
-        subprocess.run(command, capture_output=True, check=True, timeout=RENDER_TIMEOUT_S)
+        subprocess.run(command, capture_output=True, check=True, timeout=timeout_s)
     except (OSError, subprocess.SubprocessError) as exc:
+        partial.unlink(missing_ok=True)
         raise SpeechError(f"sox could not convert {source.name}: {exc}") from exc
     os.replace(partial, target)
 

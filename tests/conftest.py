@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -64,6 +65,19 @@ def signed_post(client, path: str, params: dict[str, str], token: str = TOKEN):
     """POST like Twilio: form parameters with X-Twilio-Signature over URL + sorted params."""
     signature = sign(token, "http://localhost" + path, params)
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def heard_in(app, twiml: str) -> str:
+    """What a caller hears from this TwiML: each <Say>'s text and the words of each <Play>ed prompt rendering (kept
+    beside it in PROMPT_CACHE_DIR), in order."""
+    folder = Path(app.config["PROMPT_CACHE_DIR"])
+    texts = []
+    for verb in ElementTree.fromstring(twiml).iter():
+        if verb.tag == "Say":
+            texts.append(verb.text or "")
+        elif verb.tag == "Play" and "/prompts/" in (verb.text or ""):
+            texts.append((folder / Path(verb.text).name).with_suffix(".txt").read_text(encoding="utf-8"))
+    return " ".join(texts)
 
 
 # Every server and app of the tests is open around the clock and has no holidays, so that tests pass at any hour

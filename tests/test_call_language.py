@@ -3,11 +3,14 @@ the caller's country's (its official languages, from CLDR through Babel), else D
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from core.errors import ConfigError
 from core.language import for_call, parse_number_languages
-from tests.conftest import Server
+from routing import admin
+from tests.conftest import ROOT, Server
 
 OURS = ("en", "ru", "fa", "ko")
 
@@ -54,5 +57,20 @@ def test_an_unknown_korean_caller_and_a_caller_of_our_russian_number_hear_their_
         assert withheld["heard"][:4] == ["For English, press 1.", "Для русского языка нажмите 2.",
                                          "برای فارسی، 3 را فشار دهید.", "한국어는 4번을 누르세요."]
         assert server.query("SELECT language FROM calls WHERE sid = ?", [withheld["call_sid"]]) == [{"language": "en"}]
+    finally:
+        server.stop()
+
+
+def test_a_persian_call_is_played_from_our_renderings_even_its_place_in_line(tmp_path):
+    """Twilio's <Say> has no Persian voice: every prompt of a Persian call, the dynamic ones too (a caller's place in
+    line, rendered the moment it is first needed), is our own rendering in <Play>; none is a <Say>."""
+    server = Server(tmp_path).start()
+    try:
+        server.seed(lambda db: admin.load_center(db, ROOT / "tests" / "data" / "center.yaml", datetime.now(UTC)))
+        result = server.call("+989121234567", [{"keys": "2"}], hold_s=6)  # billing: nobody is signed in, so they wait
+        assert [e["text"] for e in result["events"] if e["kind"] == "say"] == []
+        played = [e["text"] for e in result["events"] if e["kind"] == "play"]
+        assert played[0] == "از تماس شما با نورث‌ویند سپاسگزاریم. مکالمه ممکن است ضبط شود."
+        assert any(text.startswith("شما نفر 1 در صف هستید.") for text in played), played
     finally:
         server.stop()

@@ -35,6 +35,26 @@ def test_a_prompt_is_not_there_until_rendered_and_then_is_8khz_mulaw_wav(tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary files left behind
 
 
+@pytest.mark.parametrize("lang", sorted(GREETINGS))
+def test_a_webhook_renders_a_prompt_at_once_where_the_batch_would_put_it(tmp_path, lang):
+    """render_now: espeak-ng itself, for a prompt a webhook needs now (a caller's place in line): the same file name
+    as the batch renderer's, 8 kHz μ-law, nothing left behind; the batch finds it done."""
+    name = tts.render_now(GREETINGS[lang], lang, tmp_path)
+    assert name == prompt_filename(GREETINGS[lang], lang) == cached(GREETINGS[lang], lang, tmp_path)
+    info = soxi(tmp_path / name)
+    assert (info["Sample Rate"], info["Sample Encoding"]) == ("8000", "8-bit u-law") and tts.length_ms(tmp_path / name) > 800
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert build_all({lang: [GREETINGS[lang]]}, tmp_path) == {"rendered": 0, "cached": 1}
+
+
+def test_a_prompt_that_cannot_be_rendered_at_once_is_a_speech_error(tmp_path):
+    with pytest.raises(SpeechError, match="no prompt voice for language 'de'"):
+        tts.render_now("Guten Tag", "de", tmp_path)
+    with pytest.raises(SpeechError, match="within 0.0001 s"):  # espeak-ng cannot start that fast: given up
+        tts.render_now("A sentence the machine has no time to say.", "en", tmp_path, timeout_s=0.0001)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_rendering_again_reuses_the_file(tmp_path):
     name = render("Press one.", "en", tmp_path)
     written = (tmp_path / name).stat().st_mtime_ns

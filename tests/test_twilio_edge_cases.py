@@ -10,7 +10,7 @@ import pytest
 
 from routing import admin, service
 from store import routing as routing_store
-from tests.conftest import ROOT, new_number, new_sid, presence, signed_post, wait_until
+from tests.conftest import ROOT, heard_in, new_number, new_sid, presence, signed_post, wait_until
 
 
 @pytest.fixture
@@ -98,15 +98,16 @@ def test_redirected_out_of_the_queue_to_ring_an_agent_changes_nothing(app, clien
 
 
 @pytest.mark.parametrize("result", ["queue-full", "error", "system-error"])
-def test_a_caller_twilio_could_not_queue_is_told_offered_a_callback_and_keeps_waiting(client, center, result):
+def test_a_caller_twilio_could_not_queue_is_told_offered_a_callback_and_keeps_waiting(app, client, center, result):
     call = queued_call(client)
     center.execute("UPDATE agents SET presence = 'offline'")
 
     response = signed_post(client, "/voice/queue/result", {**call, "QueueResult": result})
 
     body = response.data.decode()
-    assert "Our lines are very busy" in body
-    assert "To be called back when it is your turn" in body and "/voice/callback/offer" in body
+    heard = heard_in(app, body)
+    assert "Our lines are very busy" in heard
+    assert "To be called back when it is your turn" in heard and "/voice/callback/offer" in body
     assert "/voice/queue/hold?queue=billing</Redirect>" in body
     assert routing_store.item(center, call["CallSid"])["state"] == "waiting"  # the place in line is kept
     held = signed_post(client, "/voice/queue/hold?queue=billing", call).data.decode()
