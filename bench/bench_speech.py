@@ -46,11 +46,12 @@ from typing import Any
 
 import numpy as np
 
+from bench.energy_vad import EnergyDetector
 from bench.headline import row
 from core.model import Choice
 from ivr.engine import likeliest
 from ivr.flows import Node, Option
-from simulator.voices import LINE_DBFS, caller_audio, line_noise
+from simulator.voices import LINE_DBFS, caller_audio, line_noise, voice_edges
 from speech.audio import SpeechDetector, Upsampler
 from speech.intent import yes_no_choices, yes_or_no
 from speech.lexicon import KO_MENU
@@ -275,6 +276,63 @@ def recognizer_setups(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+VAD_SNRS = (None, 20, 10, 5, 0)  # pink noise against the words' RMS; None: a quiet line
+VAD_TEXTS = ("오더", "환불 때문에 전화했어요", "요금제 좀 알려 주세요", "안녕하세요 상담원 부탁드립니다")
+VAD_NOISE_DBFS = (-50, -40, -30, -20)  # a line with noise and nobody speaking
+VAD_LEAD_MS, VAD_TAIL_MS = 600, 1500
+
+
+def detect(detector: Any, audio: bytes) -> tuple[int | None, int | None]:
+    pcm = ulaw_decode(audio)
+    for start in range(0, len(pcm), 160):
+        detector(pcm[start : start + 160])
+    return detector.voice_start_ms, detector.voice_end_ms
+
+
+def voice_activity(quick: bool) -> dict[str, Any]:
+    """Silero VAD (``speech.audio.SpeechDetector``) against the energy detector used before (``bench.energy_vad``), on
+    the tuning voices' words at each SNR (telephone band, a quiet line's floor) and on noise alone: utterances missed,
+    onset and end errors against the words' true edges (an end found early cuts the caller's words short), noise taken
+    for speech, and CPU per second of audio."""
+    voices = [v for v in list(CONDITIONS.values())[: 3 if quick else 5]]
+    detectors = {"silero (SpeechDetector)": SpeechDetector, "energy (before)": EnergyDetector}
+    report: dict[str, Any] = {"conditions": []}
+    for snr in VAD_SNRS:
+        row: dict[str, Any] = {"snr_db": snr}
+        lines = []
+        for i, voice in enumerate(voices):
+            for j, text in enumerate(VAD_TEXTS):
+                clean = caller_audio(text, "ko", lead_ms=VAD_LEAD_MS, tail_ms=VAD_TAIL_MS, **voice)
+                noisy = caller_audio(text, "ko", lead_ms=VAD_LEAD_MS, tail_ms=VAD_TAIL_MS, snr_db=snr, seed=200 + 10 * i + j,
+                                     telephone=True, line_dbfs=LINE_DBFS, **voice)  # fmt: skip
+                lines.append((voice_edges(clean), noisy))
+        for name, make in detectors.items():
+            onsets, ends, missed, cpu = [], [], 0, time.process_time()
+            for (start, end), noisy in lines:
+                found_start, found_end = detect(make(), noisy)
+                if found_start is None or found_end < start or found_start > end:
+                    missed += 1
+                    continue
+                onsets.append(found_start - start)
+                ends.append(found_end - end)
+            seconds = sum(len(noisy) for _, noisy in lines) / 8000
+            row[name] = {"utterances": len(lines), "missed": missed,
+                         "onset_ms_p50": _pct(onsets, 50), "onset_ms_p95_abs": _pct(np.abs(onsets), 95),
+                         "end_ms_p50": _pct(ends, 50), "end_late_ms_p95": _pct(ends, 95),
+                         "end_early_ms_p95": _pct([-e for e in ends], 95),
+                         "cpu_ms_per_audio_s": 1000 * (time.process_time() - cpu) / seconds}  # fmt: skip
+        report["conditions"].append(row)
+    report["noise_alone"] = {name: sum(detect(make(), line_noise(5000, dbfs=dbfs, seed=seed))[0] is not None
+                                       for dbfs in VAD_NOISE_DBFS for seed in range(5))
+                             for name, make in detectors.items()}  # fmt: skip
+    report["noise_alone_lines"] = len(VAD_NOISE_DBFS) * 5
+    return report
+
+
+def _pct(values: Any, q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 1) if len(values) else None
+
+
 @dataclass
 class Caller:
     """One live stream in the capacity run: says the menu words one after the other, a session per turn."""
@@ -293,11 +351,9 @@ class Caller:
     def _start_turn(self) -> None:
         _, self.intent, phrases = KO_MENU[(self.index + self.turn) % len(KO_MENU)]
         clean = caller_audio(phrases[0], "ko")
-        detector = SpeechDetector()
-        detector(ulaw_decode(clean))
         lead = line_noise(300, dbfs=-55, seed=self.turn)
         tail = line_noise(3000, dbfs=-55, seed=self.turn + 1)
-        self.voice_end_frame = (len(lead) + (detector.voice_end_ms or 0) * 8) // FRAME_BYTES
+        self.voice_end_frame = (len(lead) + voice_edges(clean)[1] * 8) // FRAME_BYTES  # the words' true end
         self.messages = list(
             inbound_messages(
                 lead + clean + tail, call_sid=f"CA{self.index:032d}", stream_sid=f"MZ{self.index:032d}", stopped=False
@@ -498,6 +554,17 @@ def print_tables(report: dict[str, Any]) -> None:
               f"re-prompts {part['reprompted']}, naming the caller's option {part['reprompt_named_their_option']}; "
               f"off-menu: {off['utterances']} utterances, acted on {off['acted_on']} ({off['outcomes']})")  # fmt: skip
     print(f"silent line: {acc['silent_line']}")
+    vad = report["voice_activity"]
+    print("\nVoice activity against the words' true edges (tuning voices, telephone band), ms; same run:")
+    print(f"  {'SNR':>6s}  {'detector':24s}{'missed':>7s}{'onset p50':>10s}{'end p50':>9s}{'late p95':>9s}"
+          f"{'early p95':>10s}{'cpu ms/s':>9s}")
+    for condition in vad["conditions"]:
+        for name, r in condition.items():
+            if name != "snr_db":
+                print(f"  {str(condition['snr_db']):>6s}  {name:24s}{r['missed']:>4d}/{r['utterances']:<2d}{r['onset_ms_p50']!s:>10s}"
+                      f"{r['end_ms_p50']!s:>9s}{r['end_late_ms_p95']!s:>9s}{r['end_early_ms_p95']!s:>10s}"
+                      f"{r['cpu_ms_per_audio_s']:>9.1f}")  # fmt: skip
+    print(f"  noise alone taken for speech (of {vad['noise_alone_lines']} lines of 5 s): {vad['noise_alone']}")
     print("\n8 kHz telephone audio into the 16 kHz model (both utterance sets):")
     for setup in report["recognizer_setups"]:
         print(
@@ -555,11 +622,17 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
         row(f"end of speech → decision p95 ms, {GOAL_STREAMS} streams, all cores (baseline: one stream, one core)",
             round(cap["goal_level"]["delay_p95_ms"] or 0), baseline=round(cap["baseline_one_stream"]["delay_p95_ms"] or 0),
             goal=f"≤ {DELAY_GOAL_MS:.0f}", met=(cap["goal_level"]["delay_p95_ms"] or 1e9) <= DELAY_GOAL_MS),
+        row("voice end found early (words cut short), p95 ms at 5 dB SNR (baseline: the energy detector before)",
+            vad_at(report, 5, "silero (SpeechDetector)"), baseline=vad_at(report, 5, "energy (before)")),
         row(f"streams one core keeps up with (lag p95 < {LAG_GOAL_MS:.0f} ms)", cap["streams_per_core"],
             baseline=1, ratio=float(cap["streams_per_core"])),
         row("decoding speed, two workers vs one", round(scaling["two_workers_s"], 2), baseline=round(scaling["one_worker_s"], 2),
             ratio=round(scaling["one_worker_s"] / scaling["two_workers_s"], 2)),
     ]  # fmt: skip
+
+
+def vad_at(report: dict[str, Any], snr: int, detector: str) -> float | None:
+    return next(row[detector]["end_early_ms_p95"] for row in report["voice_activity"]["conditions"] if row["snr_db"] == snr)
 
 
 def main() -> None:
@@ -572,6 +645,8 @@ def main() -> None:
     print("(a) accuracy…", flush=True)
     report: dict[str, Any] = {"machine": machine(), "accuracy": accuracy(pool, args.quick)}
     pool.shutdown()
+    print("    voice activity…", flush=True)
+    report["voice_activity"] = voice_activity(args.quick)
     print("    recognizer setups…", flush=True)
     report["recognizer_setups"] = recognizer_setups(args.quick)
     print("(b) capacity…", flush=True)

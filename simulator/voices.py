@@ -67,6 +67,18 @@ def caller_audio(
     return audio
 
 
+def voice_edges(clean: bytes) -> tuple[int, int]:
+    """Where the words of a clean rendering (no noise, no line floor: digital silence around them) start and end, in ms:
+    the truth a voice activity detector is measured against."""
+    pcm = ulaw_decode(clean).astype(np.float64)
+    frames = len(pcm) // 160
+    level = 10 * np.log10(np.maximum(np.mean(pcm[: frames * 160].reshape(-1, 160) ** 2, axis=1), 1.0))
+    voiced = np.flatnonzero(level > 30)
+    if not len(voiced):
+        raise SimulatorError("no words in this audio")
+    return int(voiced[0]) * 20, int(voiced[-1] + 1) * 20
+
+
 def line_noise(ms: int, *, dbfs: float = -60.0, seed: int = 0) -> bytes:
     """A quiet telephone line (no words): pink noise at ``dbfs`` for ``ms`` milliseconds, μ-law."""
     return ulaw_encode(np.clip(pink_noise_at(SAMPLE_RATE * ms // 1000, dbfs, seed), -32768, 32767))

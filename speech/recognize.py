@@ -65,9 +65,11 @@ class Result:
     ``fit``: for final results of a verified recognizer, best grammar path score minus filler-loop
     score over the same audio (a log-likelihood ratio: near or above 0 means the menu words fit).
     ``voice_start_ms``/``voice_end_ms``: where the voice heard since the last final result starts and
-    (so far) ends, by audio energy (audio.SpeechDetector); None when there was none.
+    (so far) ends, by voice activity (audio.SpeechDetector); None when there was none.
     ``carried``: for final results of a recognizer opened with carriers, the alternatives of the same audio decoded
     with the menu words *and* the carrier words (a sentence heard as its words, not forced into menu words).
+    ``words_ms``: for final results, how long the best alternative's words last (a menu word that covers only part of
+    the caller's voice was not all they said); ``voiced_ms``: how much of the audio the VAD called voice.
     """
 
     final: bool
@@ -77,6 +79,8 @@ class Result:
     voice_start_ms: int | None = None
     voice_end_ms: int | None = None
     carried: list[tuple[str, float]] | None = None
+    words_ms: int | None = None
+    voiced_ms: int = 0
 
     @property
     def text(self) -> str:
@@ -98,6 +102,14 @@ def grammar(model: vosk.Model, phrases: Sequence[str], *, unknown: bool = True) 
             kept.append(phrase)
     token = next((w for w in UNKNOWN_WORDS if model.vosk_model_find_word(w) >= 0), None) if unknown else None
     return kept + ([token] if token else []), missing
+
+
+def words_ms(result_json: str) -> int | None:
+    """How long the best alternative's words last in all, in ms (from Vosk's word times; None without them)."""
+    data = json.loads(result_json)
+    best = (data.get("alternatives") or [data])[0]
+    spans = best.get("result")
+    return None if spans is None else round(1000 * sum(w["end"] - w["start"] for w in spans))
 
 
 def nbest(result_json: str) -> tuple[list[tuple[str, float]], float | None]:
@@ -302,9 +314,12 @@ class Recognition:
             pcm = self._from_preroll(self._voice.voice_start_ms * SAMPLE_RATE // 1000)
             self._listening = True
             self._upsample = Upsampler() if self._upsample is not None else None  # skipped audio is not its past
-        elif self.processed_ms - self._voice.voice_end_ms > TAIL_MS:  # quiet since the voice: wait for the end
-            self._deliver(Result(False, [("", 1.0)], self.processed_ms, None, *self._voice_span()))
-            return
+        else:  # decoded up to TAIL_MS after the voice, not a whole unit less when the tail ends inside this one
+            tail = (self._voice.voice_end_ms + TAIL_MS - self.processed_ms) * SAMPLE_RATE // 1000 + len(pcm)
+            if tail <= 0:  # quiet since the voice: wait for the end
+                self._deliver(Result(False, [("", 1.0)], self.processed_ms, None, *self._voice_span()))
+                return
+            pcm = pcm[:tail]
         if self._upsample is not None:
             pcm = self._upsample(pcm)
         if self._dither:
@@ -341,7 +356,8 @@ class Recognition:
             _, filler_score = nbest(filler_json)
             fit = None if filler_score is None else score - filler_score
         carried = nbest(carrier_json)[0] if carrier_json is not None else None
-        self._deliver(Result(True, alternatives, self.processed_ms, fit, *self._voice_span(), carried=carried))
+        self._deliver(Result(True, alternatives, self.processed_ms, fit, *self._voice_span(), carried=carried,
+                             words_ms=words_ms(result_json), voiced_ms=self._voice.voiced_ms))
         self._voice.reset()
         self._listening = False
 
@@ -409,6 +425,7 @@ class RecognizerPool:
                 carrier = vosk.KaldiRecognizer(model, sample_rate, _grammar_json(model, words, "carriers"))
                 carrier.SetMaxAlternatives(max_alternatives)
         recognizer.SetMaxAlternatives(max_alternatives)
+        recognizer.SetWords(True)
         with self._lock:
             self._live += 1 + (filler is not None) + (carrier is not None)
         return Recognition(self, recognizer, filler, carrier, sample_rate, dither, on_result)

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import vosk
 
+from speech.audio import SpeechDetector
 from wire.mulaw import FRAME_MS, SAMPLE_RATE, ulaw_decode
 
 log = logging.getLogger(__name__)
 
-SPEECH_RMS = 500  # a 20 ms frame louder than this (16-bit RMS) is speech; phone-line noise stays well below
 FINISH_KEY = "#"
 
 
@@ -35,8 +35,9 @@ class Recording:
     start: dict[str, Any] | None = None
     ended: str | None = None
     pieces: list[np.ndarray] = field(default_factory=list)
-    spoke_ms: int = 0  # media time of the last frame with speech (0: none yet)
+    spoke_ms: int = 0  # media time where the caller's voice last ended (0: none yet)
     media_ms: int = 0
+    voice: SpeechDetector = field(default_factory=SpeechDetector)  # the menus' voice activity detector
 
     def receive(self, message: str | bytes) -> None:
         """One Media Streams message; anything malformed is ignored (the limits still end the recording)."""
@@ -61,8 +62,8 @@ class Recording:
             return
         self.pieces.append(pcm)
         self.media_ms += FRAME_MS
-        if pcm.size and float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS:
-            self.spoke_ms = self.media_ms
+        self.voice(pcm)
+        self.spoke_ms = self.voice.voice_end_ms or 0
         if self.media_ms >= self.max_s * 1000:
             self.ended = "length"
         elif self.spoke_ms and self.media_ms - self.spoke_ms >= self.silence_end_s * 1000:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from speech.intent import (
+    ACT_COVERAGE,
     ACT_THRESHOLD,
     CONFIRM_THRESHOLD,
     FIT_FOR_ACT,
@@ -22,6 +23,7 @@ from speech.intent import (
     match,
     match_in_sentence,
     match_speech_result,
+    said_alone,
     similarity,
     tokens,
     yes_no_choices,
@@ -98,6 +100,22 @@ def test_words_of_another_choice_in_the_same_utterance_lower_the_score():
 def test_silence_noise_and_off_menu_words_are_rejected(heard):
     result = match(KO + EN, [(heard, 1.0)])
     assert result.decision == "reject" and result.intent is None
+
+
+def test_a_menu_word_that_covers_only_part_of_what_the_caller_said_is_confirmed_not_acted_on():
+    """The grammar forces a phrase into one menu word ("상품 문의" heard as 오더): when that word lasts only part of the
+    caller's voice, they said more than it."""
+    verified = {"grammar": True, "fit": FIT_FOR_ACT + 5}
+    assert match(KO, [("오더", 1.0)], **verified, coverage=ACT_COVERAGE + 0.2).decision == "act"
+    assert match(KO, [("오더", 1.0)], **verified, coverage=ACT_COVERAGE - 0.2).decision == "confirm"
+    assert match(KO, [("오더", 1.0)], **verified).decision == "act"  # (coverage unknown: a Twilio SpeechResult)
+
+
+def test_a_caller_heard_with_other_words_beside_the_menu_word_did_not_say_it_alone():
+    assert said_alone(KO, "tech_support", [("모뎀", 0.9), ("모뎀 요", 0.1)])
+    assert not said_alone(KO, "tech_support", [("모뎀 어떻게 해", 0.8), ("모뎀", 0.2)])  # the best alternative counts
+    assert not said_alone(KO, "delivery", [("모뎀", 1.0)])  # another menu word
+    assert not said_alone(KO, "delivery", [])
 
 
 def test_an_unverified_grammar_result_is_confirmed_at_most():

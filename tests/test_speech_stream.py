@@ -13,7 +13,8 @@ import json
 import pytest
 
 from core.model import Choice
-from simulator.voices import caller_audio, line_noise
+from simulator.media import quiet_line
+from simulator.voices import LINE_DBFS, caller_audio, line_noise
 from speech.lexicon import KO_MENU
 from speech.models import get_model
 from speech.recognize import RecognizerPool
@@ -115,8 +116,18 @@ def test_a_stream_that_stops_in_silence_is_noinput(pool, listen):
 
 
 def test_a_caller_who_hangs_up_right_after_speaking_is_still_understood(pool, listen):
-    result = turn(pool, listen, caller_audio("환불", "ko", lead_ms=300))  # stop comes with the last word
+    spoken = caller_audio("환불", "ko", lead_ms=300).rstrip(b"\xff\x7f")  # (μ-law zeros: espeak's quiet after the word)
+    result = turn(pool, listen, spoken)  # the stop comes with the last word
     assert result.kind == "speech" and result.match.intent == "refund" and result.stopped
+
+
+def test_a_short_word_after_a_long_quiet_line_is_decoded_to_its_end(pool):
+    """The words are decoded up to TAIL_MS after the voice, wherever that falls in a 100 ms unit: "오더" starting 16.52 s
+    into a turn (after a long prompt, on the simulator's quiet line) lost its end and was taken for a cough."""
+    listen = Listen(model=get_model("ko", {}), lang="ko", choices=MENU, noinput_ms=21630)
+    quiet = b"".join(quiet_line(frame) for frame in range(20, 846))
+    result = turn(pool, listen, quiet + caller_audio("오더", "ko", line_dbfs=LINE_DBFS) + quiet[:8000])
+    assert result.kind == "speech" and result.match.intent == "order"
 
 
 def test_a_key_press_ends_the_turn_at_once(pool, listen):

@@ -126,7 +126,7 @@ def test_a_persian_agent_reads_a_right_to_left_screen_pop_of_a_ringing_call(web,
     labels = ["Caller", "Number", "Language", "Queue", "Intent", "Confidence", "IVR path", "Caller said", "Waited",
               "Why you", "Customer notes"]
     expect(pop.locator("dt:visible")).to_have_text([fa.gettext(label) for label in labels])  # (Transferred: only when it was)
-    headers = ["Date", "Intent", "Outcome", "Agent", "Disposition", "Notes"]
+    headers = ["Date", "Intent", "Outcome", "Agent", "Disposition", "Notes", "Call back"]
     expect(pop.locator("#history th")).to_have_text([fa.gettext(header) for header in headers])
     for english in (*labels, *headers, "Incoming call", "Previous calls", "Open orders", "Answer", "Hang up"):
         assert fa.gettext(english) != english
