@@ -2,17 +2,18 @@
 
 (a) Accuracy, as callers get it. The six intents of the Korean demo menu (speech.lexicon.KO_MENU), said by
 espeak-ng and streamed through MediaStreamSession as Twilio's 20 ms media messages (faster than real time: the
-session measures media time). Two disjoint sets. The tuning set (what words, carriers and thresholds were chosen
+session measures media time). Three disjoint sets. The tuning set (what words, carriers and thresholds were chosen
 on): nine conditions (five voices, three speeds, clean and pink noise at 20, 15 and 10 dB SNR) × five phrasings (the
 keyword alone and in four everyday sentences). The held-out set, never tuned on: six other voice variants, speeds,
 pitches and noise seeds (none to 10 dB), every line band-limited to 300–3400 Hz, × the keyword alone and three other
-sentences. Every line has a quiet line's floor (pink noise at simulator.voices.LINE_DBFS) under the words and
+sentences. A fresh held-out set made the same way with yet other voices, noise and sentences (2026-12-06: the first
+held-out set had been looked at by then). Every line has a quiet line's floor (pink noise at simulator.voices.LINE_DBFS) under the words and
 any noise. Each utterance is a caller with two turns: acted on at once (first turn correct); or asked "did you
 say …?" and answering 네 (right) or 아니요 (wrong) in the same voice; or re-prompted, the re-prompt naming the likeliest
 options and asking for one word (ivr.engine.likeliest), and saying their option's word alone when it was named (a
 caller who does as asked), else the same words again. A confirmation counts as the second turn. Wrong acts: a wrong intent acted on without confirmation (goal: none).
 Off-menu speech of each set and a silent line must never be acted on. Figures per set, per condition, per phrasing
-and per intent. Goals (issue 18) are on the held-out set. The keyword-alone utterances are also recognized four
+and per intent. Goals (issue 18) are on the held-out sets. The keyword-alone utterances are also recognized four
 ways to settle how 8 kHz audio should reach the 16 kHz model: 8 kHz as it is or upsampled here, with Kaldi's random
 dither or a seeded one.
 
@@ -120,6 +121,24 @@ OFF_MENU_CONDITIONS = {
     "default, 15 dB": {"snr_db": 15, "seed": 16},
 }
 HELD_OUT_OFF_MENU = ["그냥 궁금한 게 있어서 전화했어요", "잘 들리세요", "오늘 몇 시까지 하세요", "다시 말씀해 주세요"]
+# A second held-out set, written on 2026-12-06 after the first had been looked at (a wrong act found there led to a
+# guard): other voices, pitches, speeds and noise seeds, other sentences and off-menu speech; never run while anything
+# was chosen, so its figures are the unbiased ones.
+FRESH_HELD_OUT = {
+    "Annie": {"voice_variant": "Annie"},
+    "grandma, 12 dB": {"voice_variant": "grandma", "snr_db": 12, "seed": 51},
+    "john, high pitch": {"voice_variant": "john", "pitch": 70},
+    "linda, 18 dB": {"voice_variant": "linda", "snr_db": 18, "seed": 52},
+    "travis, 175 wpm": {"voice_variant": "travis", "speed": 175},
+    "klatt5, 8 dB": {"voice_variant": "klatt5", "snr_db": 8, "seed": 53},
+}
+FRESH_PHRASINGS = {
+    "keyword alone": "{}",
+    "… 건으로 연락드렸어요": "{} 건으로 연락드렸어요",
+    "혹시 … 확인 가능할까요": "혹시 {} 확인 가능할까요",
+    "음 … 때문에요": "음 {} 때문에요",
+}
+FRESH_OFF_MENU = ["아 잠깐만요", "지금 몇 시예요", "그게 아니고요", "네 맞아요"]
 RECOGNIZER_SETUPS = {
     "8 kHz to Vosk, Kaldi's random dither": {"repeatable": False, "sample_rate": 8000, "dither": 0.0},
     "16 kHz upsampled here, Kaldi's random dither": {"repeatable": False, "sample_rate": 16000, "dither": 0.0},
@@ -238,11 +257,14 @@ def accuracy(pool: RecognizerPool, quick: bool) -> dict[str, Any]:
     started = time.process_time()
     tuning_conditions = dict(list(CONDITIONS.items())[:3]) if quick else CONDITIONS
     held_conditions = dict(list(HELD_OUT.items())[:2]) if quick else HELD_OUT
+    fresh_conditions = dict(list(FRESH_HELD_OUT.items())[:2]) if quick else FRESH_HELD_OUT
     report = {
         "tuning": utterance_set(pool, tuning_conditions, PHRASINGS, False,
                                 {"conditions": list(OFF_MENU_CONDITIONS), "texts": OFF_MENU}),
         "held_out": utterance_set(pool, held_conditions, HELD_OUT_PHRASINGS, True,
                                   {"conditions": list(held_conditions)[:3], "texts": HELD_OUT_OFF_MENU}),
+        "fresh_held_out": utterance_set(pool, fresh_conditions, FRESH_PHRASINGS, True,
+                                        {"conditions": list(fresh_conditions)[:3], "texts": FRESH_OFF_MENU}),
     }  # fmt: skip
     listen = Listen(model=get_model("ko", {}), lang="ko", choices=MENU)
     report["silent_line"] = outcome(run_turn(listen, pool, line_noise(7000, dbfs=-50, seed=5)), None)
@@ -539,7 +561,8 @@ def machine() -> dict[str, Any]:
 
 def print_tables(report: dict[str, Any]) -> None:
     acc = report["accuracy"]
-    for title, part in (("(a) Tuning set", acc["tuning"]), ("    Held-out set", acc["held_out"])):
+    for title, part in (("(a) Tuning set", acc["tuning"]), ("    Held-out set", acc["held_out"]),
+                        ("    Fresh held-out set (2026-12-06)", acc["fresh_held_out"])):
         print(f"\n{title}: {part['utterances']} callers, two turns each (a confirmation is the second turn)")
         for field in ("condition", "phrasing", "intent"):
             print(f"  {'by ' + field:30s}{'n':>5s}{'first turn':>12s}{'within two':>12s}{'wrong acts':>12s}  first turn")
@@ -607,9 +630,16 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of this benchmark in `make bench`'s combined table: the goals on the held-out set, the tuning set's
     figures beside them as the baseline."""
     acc, cap, scaling = report["accuracy"], report["capacity"], report["worker_scaling"]
-    held, tuned = acc["held_out"], acc["tuning"]
-    off_acted = held["off_menu"]["acted_on"] + tuned["off_menu"]["acted_on"]
+    held, tuned, fresh = acc["held_out"], acc["tuning"], acc["fresh_held_out"]
+    off_acted = sum(part["off_menu"]["acted_on"] for part in (held, tuned, fresh))
     return [
+        row(f"fresh held-out first turn correct ({fresh['utterances']} callers; baseline: tuning set)",
+            round(fresh["first_turn_correct"], 3), round(tuned["first_turn_correct"], 3),
+            goal=f"≥ {GOALS['first_turn_correct']}", met=fresh["first_turn_correct"] >= GOALS["first_turn_correct"]),
+        row("fresh held-out resolved within two turns (baseline: tuning set)", round(fresh["resolved_within_two"], 3),
+            round(tuned["resolved_within_two"], 3), goal=f"≥ {GOALS['resolved_within_two']}",
+            met=fresh["resolved_within_two"] >= GOALS["resolved_within_two"]),
+        row("wrong acts without confirmation, fresh held-out", fresh["wrong_acts"], goal="0", met=fresh["wrong_acts"] == 0),
         row(f"held-out first turn correct ({held['utterances']} callers; baseline: tuning set)",
             round(held["first_turn_correct"], 3), round(tuned["first_turn_correct"], 3),
             goal=f"≥ {GOALS['first_turn_correct']}", met=held["first_turn_correct"] >= GOALS["first_turn_correct"]),
@@ -618,7 +648,7 @@ def headline(report: dict[str, Any]) -> list[dict[str, Any]]:
             met=held["resolved_within_two"] >= GOALS["resolved_within_two"]),
         row("wrong acts without confirmation, held-out (baseline: tuning set)", held["wrong_acts"], tuned["wrong_acts"],
             goal="0", met=held["wrong_acts"] == 0),
-        row("off-menu speech acted on, both sets", off_acted, goal="0", met=off_acted == 0),
+        row("off-menu speech acted on, all three sets", off_acted, goal="0", met=off_acted == 0),
         row(f"end of speech → decision p95 ms, {GOAL_STREAMS} streams, all cores (baseline: one stream, one core)",
             round(cap["goal_level"]["delay_p95_ms"] or 0), baseline=round(cap["baseline_one_stream"]["delay_p95_ms"] or 0),
             goal=f"≤ {DELAY_GOAL_MS:.0f}", met=(cap["goal_level"]["delay_p95_ms"] or 1e9) <= DELAY_GOAL_MS),
