@@ -316,7 +316,9 @@ def voice_activity(quick: bool) -> dict[str, Any]:
     the tuning voices' words at each SNR (telephone band, a quiet line's floor) and on noise alone: utterances missed,
     onset and end errors against the words' true edges (an end found early cuts the caller's words short), noise taken
     for speech, and CPU per second of audio."""
-    voices = [v for v in list(CONDITIONS.values())[: 3 if quick else 5]]
+    voices = list({json.dumps(voice, sort_keys=True): voice for voice in (
+        {k: v for k, v in condition.items() if k in ("voice_variant", "speed", "pitch")}
+        for condition in CONDITIONS.values())}.values())[: 3 if quick else 5]  # the tuning set's voices, without its noise
     detectors = {"silero (SpeechDetector)": SpeechDetector, "energy (before)": EnergyDetector}
     report: dict[str, Any] = {"conditions": []}
     for snr in VAD_SNRS:
