@@ -276,16 +276,21 @@ def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(w
     sender, colleague = ("olga", "ivan") if talking_to(web, "olga", sid) else ("ivan", "olga")
     pages = {"olga": olga_page, "ivan": ivan_page}
     page = pages[sender]
-    try:
-        form = page.locator("#transfer-form")
-        expect(form).to_be_visible(timeout=WAIT_MS)
-        name, sender_name = ({"olga": "Olga Smirnova", "ivan": "Ivan Orlov"}[who] for who in (colleague, sender))
+    form = page.locator("#transfer-form")
+    name, sender_name = ({"olga": "Olga Smirnova", "ivan": "Ivan Orlov"}[who] for who in (colleague, sender))
+
+    def consult() -> None:
+        """The sender asks the colleague first, with a note; the caller waits on hold."""
         page.locator("#transfer-to").select_option(label=f"{name} (available)")
         page.get_by_label("Talk to them first (warm)").check()
         page.get_by_label("Note for whoever takes the call").fill("asks about a double charge")
         form.get_by_role("button", name="Transfer").click()
         expect(page.locator("#consult-status")).to_have_text(f"You are talking with {name}; the caller is on hold.",
                                                              timeout=WAIT_MS)
+
+    try:
+        expect(form).to_be_visible(timeout=WAIT_MS)
+        consult()
         other = pages[colleague]
         expect(other.locator("#phone-status")).to_contain_text("is telling you about the call", timeout=WAIT_MS)
         expect(other.locator('#pop [data-field="transfer"]')).to_have_text(
@@ -298,12 +303,7 @@ def test_the_agent_page_transfers_warm_and_the_colleagues_pop_says_who_and_why(w
         wait_until(lambda: agent_row(web, colleague)["presence"] == "available" and talking_to(web, sender, sid))
         assert transfer_rows(web, sid)[-1]["state"] == "canceled"
         wait_until(lambda: in_room(web, sid) == {sid: "+15550001000", call_row(web, sid)["agent_leg"]: f"client:{sender}"})
-        page.locator("#transfer-to").select_option(label=f"{name} (available)")
-        page.get_by_label("Talk to them first (warm)").check()
-        page.get_by_label("Note for whoever takes the call").fill("asks about a double charge")
-        form.get_by_role("button", name="Transfer").click()
-        expect(page.locator("#consult-status")).to_have_text(f"You are talking with {name}; the caller is on hold.",
-                                                             timeout=WAIT_MS)
+        consult()
         page.get_by_role("button", name="Complete the transfer").click()
         expect(page.locator("#presence")).not_to_have_text("on a call", timeout=WAIT_MS)
         wait_until(lambda: talking_to(web, colleague, sid) and call_row(web, sid)["agent_id"] == colleague)
