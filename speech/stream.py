@@ -44,9 +44,10 @@ MAX_PAYLOAD_BYTES = SAMPLE_RATE  # one second of audio in one media message (Twi
 NOINPUT_MS = 5000
 MAX_SPEECH_MS = 15000
 MIN_UTTERANCE_MS = 400  # voice this long is the caller's turn even when no menu word fits it
-END_SILENCE_MS = 200  # this much quiet after the voice ends the utterance. The VAD's own end comes about 100 ms after
-# the words' (bench_speech's voice-activity part), so a turn ends about 300 ms after the caller stops; on the bench's
-# tuning set 200 and 300 here gave the same callers right (300 against 500 did too, with the energy detector before).
+END_SILENCE_MS = 200  # this much quiet after the voice ends the utterance. The VAD's end is at the words' end on a
+# quiet line and 100-200 ms after it in noise (bench_speech's voice-activity part); on the bench's tuning set 200 and 300
+# here gave the same callers right (300 against 500 did too, with the energy detector before). A caller who pauses
+# longer than this inside a sentence is cut there.
 EVENTS = ("connected", "start", "media", "dtmf", "mark", "stop")
 
 TurnKind = Literal["speech", "dtmf", "noinput", "error"]
