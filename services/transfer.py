@@ -143,7 +143,7 @@ def complete(svc: Services, agent_id: str, sid: str) -> Row:
     transfer = _open_warm(svc, sid, agent_id)
     if transfer["state"] != "consulting":
         raise Conflict(f"{transfer['to_agent']} has not answered yet: wait, or cancel")
-    room = calls.get_call(svc.store.db(), sid)["conference"]
+    room = call["conference"]
     try:  # the room first: refused, the transfer is still under way and nothing is written
         svc.telephony.update_participant(room, transfer["leg_sid"], end_conference_on_exit=True)
         svc.telephony.update_participant(room, call["agent_leg"], end_conference_on_exit=False)

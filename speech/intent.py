@@ -95,7 +95,7 @@ def match(
     heard = alternatives[0][0] if alternatives else ""
     if not choices:
         return Match("reject", None, None, 0.0, heard)
-    phrase_tokens = {c.intent: [tokens(p) for p in c.phrases] for c in choices}
+    phrase_tokens = _phrase_tokens(choices)
     totals = {c.intent: 0.0 for c in choices}
     for text, weight in alternatives:
         for intent, score in _scores(phrase_tokens, tokens(text)).items():
@@ -130,7 +130,7 @@ def said_alone(choices: Sequence[Choice], intent: str, carried: Sequence[tuple[s
     words? A caller who said more than a menu word ("모뎀 어떻게 하나요" forced by the menu grammar into one long word)
     is heard with other words there."""
     heard = tokens(carried[0][0]) if carried else []
-    phrase_tokens = {c.intent: [tokens(p) for p in c.phrases] for c in choices}
+    phrase_tokens = _phrase_tokens(choices)
     return bool(heard) and all(_owners(token, phrase_tokens) == {intent} for token in heard)
 
 
@@ -205,6 +205,11 @@ def _scores(phrase_tokens: dict[str, list[list[str]]], heard: list[str]) -> dict
         elsewhere = sum(1 for o in menu_like if intent not in o)
         scores[intent] = recall * (1 - elsewhere / len(menu_like)) if menu_like else recall
     return scores
+
+
+def _phrase_tokens(choices: Sequence[Choice]) -> dict[str, list[list[str]]]:
+    """Each choice's phrases as token lists, by intent."""
+    return {c.intent: [tokens(p) for p in c.phrases] for c in choices}
 
 
 def _owners(token: str, phrase_tokens: dict[str, list[list[str]]]) -> set[str]:
