@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from simulator.voices import LINE_DBFS, caller_audio, line_noise, voice_edges
 from speech.audio import SpeechDetector, Upsampler
+from speech.stream import END_SILENCE_MS
 from wire.mulaw import DECODE_TABLE, FRAME_BYTES, ULAW_SILENCE, duration_ms, frames, silence, ulaw_decode, ulaw_encode
 
 
@@ -93,6 +94,22 @@ def test_the_voice_activity_detector_finds_a_callers_words_to_their_end_even_in_
     detector(ulaw_decode(line))
     assert detector.voice_start_ms is not None and detector.voice_start_ms <= start + 100
     assert end - 60 <= detector.voice_end_ms <= end + 400
+
+
+@pytest.mark.parametrize(("text", "variant"), [("요금제", "m1"), ("안녕하세요 상담원 부탁드립니다", "klatt2")])
+def test_a_voice_the_model_doubts_halfway_or_after_a_short_pause_is_not_cut_in_two(text, variant):
+    """Silero's probability falls under its threshold inside these voices' words and takes a few chunks to rise again
+    after a short pause between words; on a quiet line the loud audio carries the voice on, so no gap inside the words
+    is long enough to end the caller's turn (it was 352 ms inside 요금제 before)."""
+    line = caller_audio(text, "ko", voice_variant=variant, lead_ms=300, tail_ms=1500, telephone=True,
+                        line_dbfs=LINE_DBFS)
+    detector, voiced = SpeechDetector(), []
+    for chunk in np.array_split(ulaw_decode(line), len(line) // SpeechDetector.CHUNK):
+        before = detector.voiced_ms
+        detector(chunk)
+        voiced.append(detector.voiced_ms > before)
+    at = np.flatnonzero(voiced)
+    assert len(at) and (np.diff(at).max() - 1) * SpeechDetector.CHUNK_MS < END_SILENCE_MS
 
 
 @pytest.mark.parametrize("dbfs", [-50, -35, -20])
