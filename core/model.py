@@ -99,7 +99,8 @@ class Input:
 
     @property
     def empty(self) -> bool:
-        return not self.digits and not any(text.strip() for text, _ in self.alternatives)
+        """Nothing came: no key, no words, and no voice the stream decided on (a voice without words is not nothing)."""
+        return not self.digits and self.decided is None and not any(text.strip() for text, _ in self.alternatives)
 
 
 def turn_key(node: str, attempt: int, confirming: str | None = None) -> str:

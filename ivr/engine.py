@@ -402,7 +402,7 @@ def _menu_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) ->
     else:
         found = match(menu_choices(flow, node), list(inp.alternatives))
     _record_input(turn, node, speech=_speech_record(turn, inp, found), attempt=attempt)
-    if turn.rules.store_transcripts:
+    if turn.rules.store_transcripts and inp.alternatives and inp.alternatives[0][0]:
         turn.call.set(transcript=inp.alternatives[0][0])
     if found.decision == "reject":
         _retry(turn, flow, node, attempt, "no_match", offer=likeliest(node, found))
@@ -411,13 +411,20 @@ def _menu_input(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int) ->
     elif found.decision == "act":
         _choose(turn, flow, node, _option(node, found.key), confidence=found.score)
     else:
-        label = found.heard if found.key == AGENT_KEY else (_option(node, found.key).phrases or (found.intent,))[0]
-        text = flow.text("confirm", choice=label)
-        _listen(turn, flow, node, attempt, text, list(flow.yes_phrases + flow.no_phrases), confirming=found.key)
+        _ask_to_confirm(turn, flow, node, attempt, found.key, found.heard if found.key == AGENT_KEY else None)
+
+
+def _ask_to_confirm(turn: Turn, flow: Flow, node: Node, attempt: int, key: str, heard: str | None = None) -> None:
+    """ "Did you say …?" about option ``key``: named by its first phrase, or for the agent by what was ``heard``."""
+    option = _option(node, key)
+    label = heard or (option.phrases[0] if option is not None and option.phrases else next(iter(flow.agent_phrases), key))
+    _listen(turn, flow, node, attempt, flow.text("confirm", choice=label), list(flow.yes_phrases + flow.no_phrases),
+            confirming=key)
 
 
 def _confirmation(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int, key: str) -> None:
-    """The caller answers "did you say …?": 1/yes acts on ``key``, anything else re-prompts the menu."""
+    """The caller answers "did you say …?": 1/yes acts on ``key``; an answer not understood asks again; no, or nothing,
+    re-prompts the menu."""
     if inp.digits:
         answer: bool | None = inp.digits[:1] == "1" if inp.digits[:1] in ("1", "2") else None
     elif inp.decided is not None:  # the stream matched yes/no: the same rule as for words (speech.intent.yes_or_no)
@@ -429,6 +436,11 @@ def _confirmation(turn: Turn, flow: Flow, node: Node, inp: Input, attempt: int, 
         _to_human(turn, flow, node, "asked", intent=AGENT_INTENT)
     elif answer:
         _choose(turn, flow, node, _option(node, key), confidence=None)
+    elif answer is None and not inp.empty and attempt <= turn.rules.max_reprompts:
+        # words not understood or another key: the same question again, not the whole menu (they already named it)
+        turn.say(flow.messages["no_match"])
+        _ask_to_confirm(turn, flow, node, attempt + 1, key)
+        turn.call.log("reprompt", {"node": node.id, "attempt": attempt + 1, "reason": "no_match", "confirming": key})
     else:
         _retry(turn, flow, node, attempt, "no_match" if answer is False or not inp.empty else "no_input")
 

@@ -1243,8 +1243,8 @@ class Platform:
 
 def step_from_json(raw: Any) -> Keys | Say | Silence:
     """One step: {"keys": "1#"}, {"say": "…", "lang": "ko", "snr_db": 15, "barge_in_s": 0.5 (over the prompt),
-    "if_asked": "말씀하셨나요" (only at a prompt saying this)}, {"audio": base64 8 kHz μ-law, "name": …} or
-    {"silence": true}."""
+    "if_asked": "말씀하셨나요" (only at a prompt saying this)}, {"audio": base64 8 kHz μ-law, "name": …, "barge_in_s",
+    "if_asked"} or {"silence": true}."""
     if not isinstance(raw, dict):
         raise SimulatorError(f"a step must be an object, got {raw!r}")
     if "keys" in raw:
@@ -1267,9 +1267,10 @@ def step_from_json(raw: Any) -> Keys | Say | Silence:
             raise SimulatorError("audio is base64 of 8 kHz μ-law") from None
         if not audio or len(audio) > MAX_RECORDING_BYTES:
             raise SimulatorError(f"a recording is 20 ms to {MAX_RECORDING_BYTES // 8000} s of 8 kHz μ-law")
-        barge_in = raw.get("barge_in_s")
+        barge_in, asked = raw.get("barge_in_s"), raw.get("if_asked")
         return Say(str(raw.get("name") or "a recording"), audio=audio,
-                   barge_in_s=float(barge_in) if isinstance(barge_in, int | float) else None)
+                   barge_in_s=float(barge_in) if isinstance(barge_in, int | float) else None,
+                   if_asked=str(asked) if asked else None)
     if raw.get("silence"):
         return Silence()
     raise SimulatorError(f"a step needs 'keys', 'say', 'audio' or 'silence', got {raw!r}")

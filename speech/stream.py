@@ -44,6 +44,8 @@ MAX_PAYLOAD_BYTES = SAMPLE_RATE  # one second of audio in one media message (Twi
 NOINPUT_MS = 5000
 MAX_SPEECH_MS = 15000
 MIN_UTTERANCE_MS = 400  # voice this long is the caller's turn even when no menu word fits it
+MIN_VOICED_MS = 160  # and so is this much of what the VAD called voice: a short 네 the recognizer cannot place is an
+# answer not understood, said now, not a silence to wait out (in m1's voice, among others, 네 is decoded as nothing)
 END_SILENCE_MS = 200  # this much quiet after the voice ends the utterance. The VAD's end is at the words' end on a
 # quiet line and 100-200 ms after it in noise (bench_speech's voice-activity part); on the bench's tuning set 200 and 300
 # here gave the same callers right (300 against 500 did too, with the energy detector before). A caller who pauses
@@ -401,8 +403,8 @@ def _coverage(result: Result) -> float | None:
 
 def _heard_words(result: Result) -> bool:
     """The caller said something: the best alternative has a real word (not only unknown-word or noise
-    markers), or the voice lasted too long for a cough or a click."""
+    markers), or the voice lasted too long for a cough or a click, or the VAD heard enough voice in it."""
     if result.alternatives and tokens(result.alternatives[0][0]):
         return True
     start, end = result.voice_start_ms, result.voice_end_ms
-    return start is not None and end - start >= MIN_UTTERANCE_MS
+    return start is not None and (end - start >= MIN_UTTERANCE_MS or result.voiced_ms >= MIN_VOICED_MS)

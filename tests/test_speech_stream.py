@@ -15,6 +15,7 @@ import pytest
 from core.model import Choice
 from simulator.media import quiet_line
 from simulator.voices import LINE_DBFS, caller_audio, line_noise
+from speech.intent import yes_no_choices
 from speech.lexicon import KO_MENU
 from speech.models import get_model
 from speech.recognize import RecognizerPool
@@ -128,6 +129,15 @@ def test_a_short_word_after_a_long_quiet_line_is_decoded_to_its_end(pool):
     quiet = b"".join(quiet_line(frame) for frame in range(20, 846))
     result = turn(pool, listen, quiet + caller_audio("오더", "ko", line_dbfs=LINE_DBFS) + quiet[:8000])
     assert result.kind == "speech" and result.match.intent == "order"
+
+
+def test_a_short_answer_the_recognizer_cannot_place_ends_the_turn_at_once_as_not_understood(pool):
+    """A 네 in espeak-ng's m1 voice is decoded as no word at all; the VAD heard a voice, so the caller is told at once
+    that they were not understood, instead of hearing nothing for five seconds and then "I heard nothing"."""
+    confirm = Listen(model=get_model("ko", {}), lang="ko", choices=yes_no_choices("ko"))
+    result = turn(pool, confirm, said("네", voice_variant="m1", telephone=True, line_dbfs=LINE_DBFS), stopped=False)
+    assert result.kind == "speech" and result.match.decision == "reject"
+    assert result.media_ms < 1500
 
 
 def test_a_key_press_ends_the_turn_at_once(pool, listen):
