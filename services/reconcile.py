@@ -37,6 +37,7 @@ class Reconciler:
         self.env = env
         self.telephony = telephony
         self.passes = Every(every_s)  # the first one at once: start-up
+        self.caught_up = False  # a whole pass has run since start-up (the platform answered for every call)
         self.after_s = after_s
         self.clock = clock
 
@@ -52,6 +53,8 @@ class Reconciler:
             except TelephonyError as exc:  # the platform cannot be reached: the next pass tries again
                 log.warning("reconciliation stopped: %s", exc)
                 break
+        else:
+            self.caught_up = True
         if settled:
             log.info("reconciliation settled %s call(s) from the platform's records", settled)
         return settled

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -49,6 +50,7 @@ ALERT_EVERY_S = 5  # alert conditions are looked at this often
 HOUSEKEEPING = "housekeeping"  # the lease of callback recovery, reconciliation and retention
 LEASE_S = 3 * HOUSEKEEPING_EVERY_S  # not renewed for this long (its node died): another node takes it
 DELIVERY_LEASE_S = 60  # a delivery attempt claimed by one process; due again if it has not ended by then
+STARTUP_GRACE_S = 30  # routing waits at most this long for the start-up reconciliation (a platform that does not answer)
 
 
 def _safely(what: str, work: Callable[[], object]) -> None:
@@ -88,6 +90,7 @@ class Ticker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
 
     def start(self) -> Ticker:
         self.store.checkpointed_elsewhere = True
@@ -134,8 +137,15 @@ class Ticker:
 
     def _round(self, db: sqlite_utils.Database) -> None:
         self.drain(db)
-        self.tick(db)
+        if self.may_route():
+            self.tick(db)
         checkpoint(db)  # the request threads leave it to us (services.uow.Store.checkpointed_elsewhere)
+
+    def may_route(self) -> bool:
+        """Not before the start-up reconciliation on the node that does it: a caller who hung up while the server was
+        down is settled before an agent can be offered them. Other nodes route at once (the leader reconciles), and a
+        platform that does not answer holds routing back STARTUP_GRACE_S at the most."""
+        return self.reconcile.caught_up or not self.leading or time.monotonic() - self._started >= STARTUP_GRACE_S
 
     def retain(self, db: sqlite_utils.Database) -> int:
         """Once a day (and at start-up): what is personal about calls older than RETENTION_DAYS is erased."""

@@ -191,13 +191,16 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
     @bp.post("/twilio-api")
     def set_rest_api() -> Response:
         """How the REST API misbehaves: ``hang_s`` > 0 holds each calls.create that long, then fails it with a 503
-        and places nothing (Twilio slow and failing); 0 is normal again."""
+        and places nothing (Twilio slow and failing); 0 is normal again. ``down``: every request is answered 503
+        (Twilio unavailable) until it is false again."""
+        body = _json()
         try:
-            hang_s = float(_json().get("hang_s", 0))
+            hang_s = float(body.get("hang_s", 0))
         except (TypeError, ValueError):
             raise SimulatorError("hang_s is a number of seconds") from None
         platform().rest_hang_s = max(0.0, hang_s)
-        return jsonify(hang_s=platform().rest_hang_s)
+        platform().rest_down = body.get("down") is True
+        return jsonify(hang_s=platform().rest_hang_s, down=platform().rest_down)
 
     # --- Twilio REST API (the subset the server uses) ----------------------------------------
 
@@ -207,6 +210,8 @@ def _blueprint(prefix: str, control_token: str | None) -> Blueprint:
         p = platform()
         if account_sid != p.account_sid or auth is None or auth.password != p.auth_token:
             raise TwilioError(401, 20003, "Authenticate")
+        if p.rest_down:
+            raise TwilioError(503, 20503, "Service Unavailable")
 
     def _resource(call: SimCall) -> dict[str, Any]:
         p = platform()

@@ -336,6 +336,7 @@ class Platform:
         self.default_phone = default_phone  # how an identity nobody registered answers (None: it is not registered)
         self.dial_status_when_caller_leaves = dial_status_when_caller_leaves
         self.rest_hang_s = 0.0  # calls.create held this long, then failed (the control API's /twilio-api)
+        self.rest_down = False  # every REST request answered 503 (the control API's /twilio-api)
         self.lock = threading.RLock()
         self.http = requests.Session()
         self.listeners: list[Callable[[SimCall, dict[str, Any]], None]] = []

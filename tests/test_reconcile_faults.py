@@ -102,6 +102,10 @@ class Center:
     def events(self, sid: str) -> list[str]:
         return [r["kind"] for r in self.server.query("SELECT kind FROM call_events WHERE call_sid = ? ORDER BY id", [sid])]
 
+    def reconciliations_stopped(self) -> int:
+        """How many reconciliation passes the server's log says the platform stopped."""
+        return self.server.log_path.read_text(errors="replace").count("reconciliation stopped")
+
     def kill_server(self) -> None:
         self.server.proc.send_signal(signal.SIGKILL)
         self.server.proc.wait(10)
@@ -172,6 +176,27 @@ def test_callers_who_hung_up_while_the_server_was_down_leave_the_queue_once(cent
         assert len(abandoned) == 1
     offers = center.server.query("SELECT id FROM routing_events WHERE agent_id = ? AND kind = 'offered'", [agent])
     assert offers == []  # no ghost was offered to the agent
+    assert center.agent_row(agent)["presence"] == "available"
+
+
+def test_routing_waits_for_the_start_up_reconciliation_while_twilio_does_not_answer(center):
+    callers = [center.call(hold_s=3) for _ in range(2)]
+    wait_for(lambda: len(center.server.query("SELECT id FROM queue_items")) == 2, 30, "two callers queued")
+    center.kill_server()
+    wait_for(lambda: all(center.sim_call(sid)["ended"] for sid in callers), 30, "callers gone at the platform")
+    requests.post(f"{center.sim_url}/twilio-api", json={"down": True}, timeout=5)
+    center.server.start()
+    wait_for(lambda: center.reconciliations_stopped() >= 1, 20, "the start-up reconciliation stopped: Twilio is down")
+    agent = center.agent("di", answer_after_s=0.2, talk_s=1)
+    stopped = center.reconciliations_stopped()
+    wait_for(lambda: center.reconciliations_stopped() > stopped, 20, "another pass, routing rounds in between")
+    assert center.server.query("SELECT agent_id FROM routing_events WHERE kind = 'offered'") == []
+    assert len(center.server.query("SELECT id FROM queue_items")) == 2  # they wait: nobody knows they are gone
+
+    requests.post(f"{center.sim_url}/twilio-api", json={"down": False}, timeout=5)
+    wait_for(lambda: center.server.query("SELECT id FROM queue_items") == [], 20, "queue empty")
+    assert center.server.query("SELECT agent_id FROM routing_events WHERE kind = 'offered'") == []
+    assert all(center.call_row(sid)["outcome"] == "abandoned" for sid in callers)
     assert center.agent_row(agent)["presence"] == "available"
 
 
