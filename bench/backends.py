@@ -28,6 +28,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -223,16 +224,21 @@ def nodes_load(
         runs = take_turns({"one_node": one, "two_nodes": two}, made, workdir, duration_s, connections, rounds,
                           incoming_n, PUBLIC)  # fmt: skip
         spread = nginx_spread(workdir / "upstreams-two-nodes" / "nginx-access.log")
-    return {**summary(runs, "one_node"), "two_node_upstreams": spread}
+        failed = {name: nginx_failures(workdir / f"upstreams-{name}" / "nginx-access.log")
+                  for name in ("one-node", "two-nodes")}  # fmt: skip
+    return {**summary(runs, "one_node"), "two_node_upstreams": spread, "non_2xx_seen_by_nginx": failed}
 
 
 def nginx_spread(access_log: Path) -> dict[str, int]:
     """Requests per upstream address in an access log of harness.nginx's format."""
-    counts: dict[str, int] = {}
-    for line in access_log.read_text().splitlines():
-        upstream = line.rsplit(" ", 1)[-1]
-        counts[upstream] = counts.get(upstream, 0) + 1
-    return counts
+    return dict(Counter(line.rsplit(" ", 1)[-1] for line in access_log.read_text().splitlines()))
+
+
+def nginx_failures(access_log: Path) -> dict[str, int]:
+    """Answers other than 2xx in an access log of harness.nginx's format, by method, path, status and upstream (499:
+    wrk closed the connection at the end of a run, not an answer anyone got)."""
+    lines = (line.split(" ") for line in access_log.read_text().splitlines())
+    return dict(Counter(" ".join(f) for f in lines if len(f) == 4 and not f[2].startswith("2") and f[2] != "499"))
 
 
 def cell(endpoint: dict[str, Any], name: str, field: str, baseline: str) -> str:
@@ -299,6 +305,7 @@ def run(duration_s: int, rounds: int, dispatch_rounds: int, incoming_n: int) -> 
         print_load("Webhooks on PostgreSQL through nginx (wrk 16 connections): one node vs two nodes", nodes,
                    "one_node")  # fmt: skip
         print(f"two-node nginx sent requests to: {nodes['two_node_upstreams']}")
+        print(f"non-2xx answers nginx gave (499: wrk hung up): {nodes['non_2xx_seen_by_nginx']}")
         seconds = round(time.perf_counter() - started, 1)
     return {
         "machine": describe(),

@@ -7,20 +7,25 @@ through nginx to the live pool."""
 from __future__ import annotations
 
 import contextlib
+import re
+import runpy
 import socket
 import time
 from pathlib import Path
 
 import requests
+from gunicorn.config import Config
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from harness import nginx
+from harness.nginx import ROOT
 from tests.conftest import free_port, wait_until
 from tests.test_live_connections import TOKEN, TWILIO_MODE, signed_in_as_ann, signed_incoming, start_gunicorn
 from wire.signature import sign
 
 ATTACKERS = 40  # of each kind
+NGINX_UPSTREAM_KEEPALIVE_DEFAULT_S = 60  # nginx's keepalive_timeout in an upstream block when none is given
 
 
 def open_attackers(port: int) -> list[socket.socket]:
@@ -116,3 +121,15 @@ def _close(sockets: list[socket.socket]) -> None:
     for sock in sockets:
         sock.close()
 
+
+
+def test_nginx_closes_an_idle_upstream_connection_before_gunicorn_does():
+    """Otherwise nginx can send a webhook down a kept-alive connection gunicorn is closing, and Twilio hears 502
+    (gunicorn's default keep-alive is 2 s, nginx's upstream cache keeps a connection 60 s)."""
+    gunicorn_s = runpy.run_path(str(ROOT / "gunicorn.conf.py")).get("keepalive", Config().keepalive)
+    for sample in ("upstreams-one-node.conf", "upstreams-two-nodes.conf"):
+        block = re.search(r"upstream contact_center_requests \{(.*?)\}", (ROOT / "deploy" / sample).read_text(), re.S)
+        assert block is not None and "keepalive " in block.group(1), sample
+        timeout = re.search(r"keepalive_timeout (\d+)s;", block.group(1))
+        nginx_s = int(timeout.group(1)) if timeout else NGINX_UPSTREAM_KEEPALIVE_DEFAULT_S
+        assert nginx_s < gunicorn_s, f"{sample}: nginx keeps an idle connection {nginx_s} s, gunicorn {gunicorn_s} s"
