@@ -884,7 +884,7 @@ class Platform:
             return (self.url(action), verb.attr("method", "POST"), {"QueueResult": refused}) if action else None
         call.queue = name
         call.note("enqueue", queue=name)
-        joined = time.monotonic()
+        joined, joined_frame = time.monotonic(), call.frame
         wait_url = verb.attr("waitUrl")
         result = "hangup"
         try:
@@ -896,7 +896,7 @@ class Platform:
                 if wait_url:
                     try:
                         verbs = self._fetch(call, self.url(wait_url), verb.attr("waitUrlMethod", "POST"),
-                                            self._queue_params(call, name, joined))
+                                            self._queue_params(call, name, joined_frame))
                         left = self._run_wait_music(call, verbs, wait_url)
                     except SimulatorError as exc:  # the waitUrl answered an HTTP error or bad TwiML
                         call.note("error", text=f"waitUrl failed: {exc}")
@@ -910,17 +910,17 @@ class Platform:
             call.note("dequeued", queue=name, how="redirect")
             self._leave_queue(call, name)
             if action:  # Twilio tells the action right away; the call goes on with the redirect's TwiML
-                self._send_queue_result(call, action, name, joined, "redirected")
+                self._send_queue_result(call, action, name, joined_frame, "redirected")
             raise
         except Hangup:
             self._leave_queue(call, name)
             if action:
                 call.status = "completed"
-                self._send_queue_result(call, action, name, joined, "hangup")
+                self._send_queue_result(call, action, name, joined_frame, "hangup")
             raise
         self._leave_queue(call, name)
         if action:
-            return self.url(action), verb.attr("method", "POST"), {**self._queue_params(call, name, joined), "QueueResult": result}
+            return self.url(action), verb.attr("method", "POST"), {**self._queue_params(call, name, joined_frame), "QueueResult": result}
         return None
 
     def _leave_queue(self, call: SimCall, name: str) -> None:
@@ -928,20 +928,23 @@ class Platform:
             if call.sid in self.queues.get(name, []):
                 self.queues[name].remove(call.sid)
 
-    def _send_queue_result(self, call: SimCall, action: str, name: str, joined: float, result: str) -> None:
+    def _send_queue_result(self, call: SimCall, action: str, name: str, joined_frame: int, result: str) -> None:
         """A QueueResult the call does not wait for (its TwiML is not run: the call hung up or moved on)."""
         try:
-            self.request(call, self.url(action), {**self._queue_params(call, name, joined), "QueueResult": result})
+            self.request(call, self.url(action), {**self._queue_params(call, name, joined_frame), "QueueResult": result})
         except SimulatorError as exc:
             call.note("error", text=str(exc))
 
-    def _queue_params(self, call: SimCall, name: str, joined: float) -> dict[str, str]:
+    def _queue_params(self, call: SimCall, name: str, joined_frame: int) -> dict[str, str]:
+        """Twilio's queue parameters. QueueTime is the call's own time in the queue: the wait music it heard (each pass
+        of the waitUrl spends its audio's length, compressed or not), so announcements keyed to it come as often as on
+        a real call."""
         with self.lock:
             members = self.queues.get(name, [])
             position = members.index(call.sid) + 1 if call.sid in members else 0
             size = len(members)
         return {"QueueSid": "QU" + name.encode().hex()[:32].ljust(32, "0"), "QueuePosition": str(position),
-                "CurrentQueueSize": str(size), "QueueTime": str(int(time.monotonic() - joined)), "AvgQueueTime": "0", "MaxQueueSize": "100"}
+                "CurrentQueueSize": str(size), "QueueTime": str((call.frame - joined_frame) * FRAME_MS // 1000), "AvgQueueTime": "0", "MaxQueueSize": "100"}
 
     def _run_wait_music(self, call: SimCall, verbs: list[Verb], wait_url: str) -> bool:
         """Run one pass of waitUrl TwiML (Say, Play, Pause, Gather, Redirect, Leave); True when it says Leave."""

@@ -2,7 +2,9 @@
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 
+from core import queue
 from store import calls as store_calls
 from tests.conftest import new_number, presence, wait_until
 from web.api import call_context
@@ -42,6 +44,30 @@ def test_with_the_expert_busy_the_caller_waits_hears_the_estimate_and_gets_the_e
     assert any(h.startswith("Ваш номер в очереди 1.") for h in second["heard"])
     waited = server.query("SELECT wait_s FROM calls WHERE sid = ?", [second["call_sid"]])[0]["wait_s"]
     assert waited >= 2
+    assert server.wait_call(first)["agent"] == expert
+
+
+def test_a_waiting_caller_hears_the_place_in_line_about_every_thirty_seconds_not_at_every_pass_of_the_music(
+    server, staff
+):
+    """As on Twilio, each pass of the wait music spends hold.wav's length and QueueTime counts the call's own time:
+    the place is announced about every ANNOUNCE_EVERY_S (on the pass that starts in the first HOLD_MUSIC_S of each
+    period), and the passes between are the music alone."""
+    expert = staff("alisa", ["ru"], {"billing": 5}, talk_s=5)
+    first = server.start_call(russian_caller(server), [{"keys": "2"}])
+    wait_until(lambda: presence(server, expert) == "busy")
+    second = server.call(russian_caller(server), [{"keys": "2"}], hold_s=30)
+    assert second["agent"] == expert
+    events = second["events"]
+    queued = next(i for i, e in enumerate(events) if e["kind"] == "enqueue")
+    heard = [("place" if e["text"].startswith("Ваш номер в очереди") else e["text"], e["at_ms"])
+             for e in events[queued:] if e["kind"] in ("say", "play")]  # fmt: skip
+    announced = [at for what, at in heard if what == "place"]
+    assert len(announced) >= 2, heard
+    assert all(after - before >= (queue.ANNOUNCE_EVERY_S - queue.HOLD_MUSIC_S) * 1000
+               for before, after in pairwise(announced)), heard  # fmt: skip
+    music_alone = [a for (a, _), (b, _) in pairwise(heard) if a == b == "[audio hold.wav]"]
+    assert music_alone, heard
     assert server.wait_call(first)["agent"] == expert
 
 
