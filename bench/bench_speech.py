@@ -334,7 +334,7 @@ VAD_LEAD_MS, VAD_TAIL_MS = 600, 1500
 
 
 class SileroAlone(SpeechDetector):
-    """The detector as it was before the floor rule (2026-12-06): a chunk is voice only when Silero says so."""
+    """The detector as it was before the floor and onset rules (2026-12-06): a chunk is voice only when Silero says so."""
 
     CONTINUE_DB = float("inf")
 

@@ -112,6 +112,20 @@ def test_a_voice_the_model_doubts_halfway_or_after_a_short_pause_is_not_cut_in_t
     assert len(at) and (np.diff(at).max() - 1) * SpeechDetector.CHUNK_MS < END_SILENCE_MS
 
 
+@pytest.mark.parametrize(("text", "voice"), [("네", {"voice_variant": "klatt4", "pitch": 25}),
+                                            ("네", {"voice_variant": "quincy", "speed": 200}),
+                                            ("오더", {"voice_variant": "edward"})])  # fmt: skip
+def test_a_short_word_the_model_scores_under_its_threshold_is_heard_on_a_quiet_line(text, voice):
+    """Silero gives these short words at most 0.35-0.46, under THRESHOLD: they were never heard, and the caller got
+    "we heard nothing" after five seconds. Loud above the line's floor and over ONSET_THRESHOLD, they start a voice."""
+    words = voice_edges(caller_audio(text, "ko", lead_ms=300, tail_ms=1500, **voice))
+    detector = SpeechDetector()
+    detector(ulaw_decode(caller_audio(text, "ko", lead_ms=300, tail_ms=1500, telephone=True, line_dbfs=LINE_DBFS,
+                                      **voice)))  # fmt: skip
+    assert detector.voice_start_ms is not None
+    assert detector.voice_start_ms < words[1] and detector.voice_end_ms > words[0]
+
+
 @pytest.mark.parametrize("dbfs", [-50, -35, -20])
 def test_noise_alone_is_not_a_voice(dbfs):
     detector = SpeechDetector()
