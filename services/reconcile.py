@@ -2,7 +2,9 @@
 is looked up at Twilio (telephony port: the call, and the legs it dialled) and settled by ``core.reconcile``.
 
 Which calls: those not ended that started over ``after_s`` ago (a younger call's webhooks may still be on their
-way), and every call an agent is reserved for or busy on. The ticker also asks before it takes back an offer
+way), and every call an agent is reserved for or busy on. Until a whole pass has run since start-up, every call not
+ended, however young: a caller who hung up while the server was down must be settled before routing offers them, even
+if the restart came within ``after_s`` of their call's start. The ticker also asks before it takes back an offer
 that rang too long (``settle_call``): an agent who answered while we were not told is on the call, not on break.
 Each settlement is one transaction, decided on rows read inside it, so a late webhook and the reconciler cannot
 both apply the same report.
@@ -45,7 +47,8 @@ class Reconciler:
         """One pass over every call that may need it; how many were settled."""
         now = self.clock()
         settled = 0
-        for sid in calls.unsettled(db, iso(now - timedelta(seconds=self.after_s))):
+        started_before = now - timedelta(seconds=self.after_s) if self.caught_up else now
+        for sid in calls.unsettled(db, iso(started_before)):
             try:
                 settled += self.settle_call(db, sid)
             except CallNotInProgress:
