@@ -19,8 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from harness import nginx
-from harness.nginx import ROOT
-from tests.conftest import free_port, wait_until
+from tests.conftest import ROOT, free_port, wait_until
 from tests.test_live_connections import TOKEN, TWILIO_MODE, signed_in_as_ann, signed_incoming, start_gunicorn
 from wire.signature import sign
 
@@ -120,7 +119,6 @@ def _answers(url: str) -> bool:
 def _close(sockets: list[socket.socket]) -> None:
     for sock in sockets:
         sock.close()
-
 
 
 def test_nginx_closes_an_idle_upstream_connection_before_gunicorn_does():
